@@ -1,0 +1,239 @@
+"""What a model actually holds, and what it does at init: the checks users (and the tests) run.
+
+* :func:`verify` lists, layer by layer, the role and rule of every tagged parameter and whether the weights
+  match the rule exactly (the pattern is rebuilt independently, loosening noise included, and compared
+  bit for bit in the parameter's dtype).
+* :func:`identity_report` runs real inputs through the model and gives, per residual block, the relative
+  identity error ``‖block(x) − x‖ / ‖x‖``, the relative size of each branch output and the attention entropy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .families import family_for
+from .mixin import (
+    _SEED,
+    _is_initialized,
+    layer_facts,
+    resolve_seed,
+    slot_parameters,
+    tagged_slots,
+    tied_embeddings,
+    write_pattern,
+)
+from .options import read_options
+from .roles import Role, Rule, rule_for
+
+__all__ = ["LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report"]
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One parameter: its role, the rule IDInit applies to it, and whether it holds that rule's weights.
+
+    ``matches`` is None where there is nothing to check (rule ``default``: the model's own random init).
+    """
+
+    name: str
+    role: Role
+    rule: Rule
+    shape: tuple[int, ...]
+    matches: bool | None
+    max_abs_diff: float | None = None
+
+
+@dataclass
+class VerifyReport:
+    """The result of :func:`verify`: one :class:`LayerCheck` per tagged parameter."""
+
+    layers: list[LayerCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no checked layer deviates from its rule."""
+        return all(layer.matches is not False for layer in self.layers)
+
+    def failures(self) -> list[LayerCheck]:
+        return [layer for layer in self.layers if layer.matches is False]
+
+    def by_role(self, role: Role) -> list[LayerCheck]:
+        return [layer for layer in self.layers if layer.role is role]
+
+    def __str__(self) -> str:
+        rows = [f"{'parameter':60} {'role':16} {'rule':8} {'shape':>16}  match"]
+        for layer in self.layers:
+            status = "-" if layer.matches is None else "yes" if layer.matches else f"NO (max |diff| {layer.max_abs_diff:.3g})"
+            rows.append(f"{layer.name:60} {layer.role.value:16} {layer.rule.value:8} {str(layer.shape):>16}  {status}")
+        rows.append(f"{len(self.layers)} parameters, {len(self.failures())} mismatches")
+        return "\n".join(rows)
+
+
+def _expected(module: nn.Module, slot: Any, rule: Rule, options: Any, seed: int) -> dict[str, torch.Tensor]:
+    """Rebuild, on fresh CPU tensors, what ``rule`` writes into ``module``'s parameters."""
+    fresh = {
+        name: torch.full(param.shape, float("nan"), dtype=param.dtype)
+        for name, param in slot_parameters(module, slot, with_bias=True)
+    }
+    write_pattern(fresh, slot, rule, options, seed, **layer_facts(module))
+    return fresh
+
+
+def verify(model: nn.Module) -> VerifyReport:
+    """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for.
+
+    Parameters that were loaded from a checkpoint (flagged ``_is_hf_initialized``) and tied weights are
+    reported with ``matches=None``. A model whose config does not ask for IDInit gets an empty report.
+    """
+    report = VerifyReport()
+    config = model.config
+    options = read_options(config)
+    if options is None:
+        return report
+    tied = tied_embeddings(config)
+    input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    for name, module in model.named_modules():
+        for slot in tagged_slots(module):
+            rule = rule_for(slot, options, tied_embeddings=tied)
+            params = dict(slot_parameters(module, slot, with_bias=rule not in (Rule.DEFAULT, Rule.TIED)))
+            expected = {}
+            if rule not in (Rule.DEFAULT, Rule.TIED):
+                seed = getattr(module, _SEED, resolve_seed(options))
+                expected = _expected(module, slot, rule, options, seed)
+            for param_name, param in params.items():
+                full = f"{name}.{param_name}" if name else param_name
+                matches, diff = None, None
+                if rule is Rule.TIED:
+                    embedding = getattr(input_embeddings, "weight", None)
+                    matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
+                elif param_name in expected and not _is_initialized(param) and not param.is_meta:
+                    want = expected[param_name]
+                    got = param.detach().to("cpu")
+                    matches = bool(torch.equal(got, want))
+                    diff = float((got.float() - want.float()).abs().max()) if got.numel() else 0.0
+                report.layers.append(LayerCheck(full, slot.role, rule, tuple(param.shape), matches, diff))
+    return report
+
+
+@dataclass(frozen=True)
+class BlockReport:
+    """One residual block at init, measured on real inputs.
+
+    ``identity_error`` = ‖block(x) − x‖ / ‖x‖ (pre-LN blocks are identity maps under IDInit; post-LN blocks
+    become ``x → LN(x)``). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
+    ``attention_entropy`` = mean entropy (nats) of the attention rows, ``uniform_entropy`` what uniform
+    attention over the same keys would give: their ratio near 0 means tokens attend to one key.
+    """
+
+    index: int
+    identity_error: float
+    attention_branch: float
+    mlp_branch: float
+    attention_entropy: float
+    uniform_entropy: float
+
+
+@dataclass
+class IdentityReport:
+    blocks: list[BlockReport]
+
+    def max_identity_error(self) -> float:
+        return max(b.identity_error for b in self.blocks)
+
+    def max_branch(self) -> float:
+        return max(max(b.attention_branch, b.mlp_branch) for b in self.blocks)
+
+    def __str__(self) -> str:
+        rows = [f"{'block':>5} {'|f(x)-x|/|x|':>13} {'attn branch':>12} {'mlp branch':>12} {'attn entropy':>13} {'uniform':>8}"]
+        for b in self.blocks:
+            rows.append(
+                f"{b.index:5d} {b.identity_error:13.3e} {b.attention_branch:12.3e} {b.mlp_branch:12.3e} "
+                f"{b.attention_entropy:13.3f} {b.uniform_entropy:8.3f}"
+            )
+        return "\n".join(rows)
+
+
+def _first(value: Any) -> torch.Tensor:
+    return value[0] if isinstance(value, (tuple, list)) else value
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(a.float().norm() / b.float().norm().clamp_min(1e-30))
+
+
+def _branch_outputs(model: nn.Module, role: Role) -> list[nn.Module]:
+    return [m for _, m in model.named_modules() if any(s.role is role for s in tagged_slots(m))]
+
+
+@torch.no_grad()
+def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> IdentityReport:
+    """Run ``inputs`` through ``model`` (eval mode, eager attention) and measure every residual block.
+
+    Works for any model of a supported family, IDInit or not, so the default init can be compared side by side.
+    Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers).
+    """
+    family = family_for(model.config)
+    if family is None:
+        raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
+    if not any(tagged_slots(m) for m in model.modules()):
+        from .mixin import tag_roles
+
+        tag_roles(model, family)  # a stock model: tag it so the branch outputs can be found
+    blocks = [m for m in model.modules() if isinstance(m, family.block)]
+    attention_out = _branch_outputs(model, Role.ATTENTION_OUT)
+    mlp_out = _branch_outputs(model, Role.MLP_OUT)
+    seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
+    hooks = []
+
+    def block_hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        hidden = args[0] if args else kwargs["hidden_states"]
+        seen["in"].append(hidden)
+        seen["out"].append(_first(output))
+
+    for block in blocks:
+        hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
+    for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
+        for module in modules:
+            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(o)))
+    was_training = model.training
+    previous_attention = getattr(model.config, "_attn_implementation", None)
+    model.eval()
+    try:
+        if hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation("eager")  # attention probabilities are only returned by eager
+        outputs = model(**inputs, output_attentions=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+        if previous_attention is not None and hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation(previous_attention)
+    attentions = outputs.attentions or ()
+    report = []
+    for index, (x, y) in enumerate(zip(seen["in"], seen["out"])):
+        entropy, uniform = _attention_entropy(attentions[index]) if index < len(attentions) else (math.nan, math.nan)
+        report.append(
+            BlockReport(
+                index=index,
+                identity_error=_relative(y - x, x),
+                attention_branch=_relative(seen["attn"][index], x) if index < len(seen["attn"]) else math.nan,
+                mlp_branch=_relative(seen["mlp"][index], x) if index < len(seen["mlp"]) else math.nan,
+                attention_entropy=entropy,
+                uniform_entropy=uniform,
+            )
+        )
+    return IdentityReport(report)
+
+
+def _attention_entropy(probs: torch.Tensor) -> tuple[float, float]:
+    """Mean row entropy of attention probabilities (batch, heads, queries, keys), and of uniform rows over the
+    same support (the keys with non-zero probability allowed by the mask: causal rows see fewer keys)."""
+    probs = probs.float()
+    entropy = -(probs * probs.clamp_min(1e-30).log()).sum(-1)
+    support = (probs > 0).sum(-1).clamp_min(1).float()
+    return float(entropy.mean()), float(support.log().mean())

@@ -1,0 +1,35 @@
+"""BERT (post-LN): ``LN(x + f(x))``, so a zero branch makes a block ``x → LN(x)``."""
+
+from transformers.models.bert import modeling_bert as bert
+
+from ..roles import Family, Role, Slot
+
+_NORM = ("weight", "bias")
+
+BERT = Family(
+    name="bert",
+    model_types=("bert",),
+    block=bert.BertLayer,
+    norm_position="post",
+    slots=(
+        *(Slot(attn, name, Role.ATTENTION_IN) for attn in (bert.BertSelfAttention, bert.BertCrossAttention)
+          for name in ("query", "key", "value")),
+        Slot(bert.BertSelfOutput, "dense", Role.ATTENTION_OUT),
+        Slot(bert.BertIntermediate, "dense", Role.MLP_IN),
+        Slot(bert.BertOutput, "dense", Role.MLP_OUT),
+        Slot(bert.BertEmbeddings, "word_embeddings", Role.EMBEDDING),
+        Slot(bert.BertEmbeddings, "position_embeddings", Role.EMBEDDING),
+        Slot(bert.BertEmbeddings, "token_type_embeddings", Role.EMBEDDING),
+        Slot(bert.BertEmbeddings, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertSelfOutput, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertOutput, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertPooler, "dense", Role.POOLER),
+        Slot(bert.BertPredictionHeadTransform, "dense", Role.HEAD),
+        Slot(bert.BertPredictionHeadTransform, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertLMPredictionHead, "decoder", Role.HEAD, tied=True),
+        Slot(bert.BertOnlyNSPHead, "seq_relationship", Role.HEAD),
+        Slot(bert.BertPreTrainingHeads, "seq_relationship", Role.HEAD),
+        Slot(bert.BertForSequenceClassification, "classifier", Role.HEAD),
+        Slot(bert.BertForTokenClassification, "classifier", Role.HEAD),
+    ),
+)

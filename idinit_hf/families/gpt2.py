@@ -1,0 +1,28 @@
+"""GPT-2 (pre-LN). Weights of ``Conv1D`` are stored ``in x out``; ``c_attn`` fuses Q|K|V (K|V in cross-attention)."""
+
+from transformers.models.gpt2 import modeling_gpt2 as gpt2
+
+from ..roles import Family, Role, Slot
+
+GPT2 = Family(
+    name="gpt2",
+    model_types=("gpt2",),
+    block=gpt2.GPT2Block,
+    norm_position="pre",
+    slots=(
+        Slot(gpt2.GPT2Attention, "c_attn", Role.ATTENTION_IN, transposed=True, fused=True),
+        Slot(gpt2.GPT2Attention, "q_attn", Role.ATTENTION_IN, transposed=True),  # cross-attention only
+        Slot(gpt2.GPT2Attention, "c_proj", Role.ATTENTION_OUT, transposed=True),
+        Slot(gpt2.GPT2MLP, "c_fc", Role.MLP_IN, transposed=True),
+        Slot(gpt2.GPT2MLP, "c_proj", Role.MLP_OUT, transposed=True),
+        Slot(gpt2.GPT2Model, "wte", Role.EMBEDDING),
+        Slot(gpt2.GPT2Model, "wpe", Role.EMBEDDING),
+        Slot(gpt2.GPT2Block, "ln_1", Role.NORM, params=("weight", "bias")),
+        Slot(gpt2.GPT2Block, "ln_2", Role.NORM, params=("weight", "bias")),
+        Slot(gpt2.GPT2Block, "ln_cross_attn", Role.NORM, params=("weight", "bias")),
+        Slot(gpt2.GPT2Model, "ln_f", Role.NORM, params=("weight", "bias")),
+        Slot(gpt2.GPT2LMHeadModel, "lm_head", Role.HEAD, tied=True),
+        Slot(gpt2.GPT2ForSequenceClassification, "score", Role.HEAD),
+        Slot(gpt2.GPT2ForTokenClassification, "classifier", Role.HEAD),
+    ),
+)

@@ -1,0 +1,282 @@
+"""Tensor initializers of IDInit, in the style of :mod:`torch.nn.init`.
+
+Source: Pan et al., "IDInit: A Universal and Stable Initialization Method for Neural Network Training",
+ICLR 2025 (arXiv 2503.04626). Section numbers below refer to ``docs/method.md`` of this repository, which
+records what the paper states and which parts are our reading.
+
+Every function here
+
+* is pure torch and works in place on a weight of the ``nn.Linear`` layout ``out x in`` (or a convolution
+  kernel ``c_out x c_in x k...``); pass ``w.t()`` for a weight stored transposed (GPT-2's ``Conv1D`` stores
+  ``in x out``) and :func:`fused_blocks` views for fused projections (GPT-2's ``c_attn`` = Q|K|V);
+* writes each element at most once after a single ``zero_()``, through strided ``diagonal`` views, so it
+  never allocates a temporary as large as the weight (the loosening noise is drawn in bounded chunks);
+* keeps the tensor's dtype and device; float16 and bfloat16 store the nearest representable value
+  (``epsilon = 1e-6`` is a float16 subnormal, see ``docs/method.md``);
+* is a no-op on the meta device, which has no data to write.
+
+None of these functions looks at ``_is_hf_initialized``: that guard belongs to the caller
+(:mod:`idinit_hf.mixin` checks it before it reads a parameter's shape, as :mod:`transformers.initialization` does).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+
+__all__ = [
+    "WIDE_RULES",
+    "ZERO_PATTERNS",
+    "LOOSEN_TARGETS",
+    "idi_",
+    "idiz_",
+    "idic_",
+    "idizc_",
+    "loosen_",
+    "fused_blocks",
+    "idi_pattern",
+    "idiz_pattern",
+]
+
+#: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
+#: ``W[m, j] = τ iff m ≡ j (mod in)``, which keeps the first ``out`` inputs; ``"tile"`` repeats the identity
+#: horizontally (``W[m, j] = τ iff j ≡ m (mod out)``), which sums groups of inputs.
+WIDE_RULES = ("partial", "tile")
+#: The IDIZε patterns, §3: ``"subtract"`` (+ε / −ε pairs, zero row sums) or ``"identity"`` (ε·IDI).
+ZERO_PATTERNS = ("subtract", "identity")
+#: Where the loosening noise goes, §2: on the identity (τ) entries only, or on every entry.
+LOOSEN_TARGETS = ("identity", "all")
+
+# Largest number of noise values drawn at once by loosen_(target="all"): bounds the temporary.
+_NOISE_CHUNK = 1 << 20
+
+
+def _check_matrix(tensor: torch.Tensor, name: str) -> None:
+    if tensor.dim() != 2:
+        raise ValueError(f"{name} expects a 2-D weight (out x in); got shape {tuple(tensor.shape)}")
+
+
+def _check_choice(value: str, allowed: Sequence[str], name: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not supported; allowed: {', '.join(map(repr, allowed))}")
+
+
+def _check_finite(value: float, name: str, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0; got {value!r}")
+    if not positive and value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value!r}")
+
+
+def _idi_diagonals(matrix: torch.Tensor, wide: str = "partial") -> Iterator[torch.Tensor]:
+    """Yield strided views of exactly the entries that IDIτ sets to τ in ``matrix`` (``out x in``).
+
+    ``W[m, j] = τ iff m ≡ j (mod in)``: one main diagonal per vertical block of ``in`` rows. For ``out < in``
+    this is the partial identity ``[τI | 0]``; ``wide="tile"`` gives one diagonal per horizontal block instead.
+    """
+    n_out, n_in = matrix.shape
+    if n_out >= n_in or wide == "partial":
+        for start in range(0, n_out, n_in):
+            yield matrix[start : start + n_in].diagonal()
+    else:  # tile: W[m, j] = τ iff j ≡ m (mod out)
+        for start in range(0, n_in, n_out):
+            yield matrix[:, start : start + n_out].diagonal()
+
+
+def _matrix_view(kernel: torch.Tensor) -> torch.Tensor | None:
+    """The ``c_out x (c_in·k·…)`` view of a kernel in PyTorch's flatten order, or None if no view exists."""
+    try:
+        return kernel.view(kernel.shape[0], -1)
+    except RuntimeError:  # e.g. channels_last kernels: no 2-D view of the storage
+        return None
+
+
+@torch.no_grad()
+def idi_(tensor: torch.Tensor, tau: float = 1.0, *, wide: str = "partial") -> torch.Tensor:
+    r"""Fill a 2-D weight with the identity-preserving pattern IDIτ (§1, stated).
+
+    .. math::
+        W_{m,j} = \begin{cases} \tau & m \equiv j \pmod{in} \\ 0 & \text{otherwise} \end{cases}
+
+    Square: ``τI``. Taller than wide (``out > in``): identity blocks stacked vertically, so the input is
+    replicated. Wider than tall: the partial identity ``[τI | 0]`` (``wide="tile"``: ``[τI | τI | …]``).
+    No fan-in scaling.
+
+    Args:
+        tensor: an ``out x in`` weight (``nn.Linear`` layout); pass ``w.t()`` for transposed storage.
+        tau: the value on the identity entries (> 0).
+        wide: ``"partial"`` (default, the paper's formula) or ``"tile"``, only used when ``out < in``.
+
+    Example:
+        >>> w = torch.empty(6, 3)
+        >>> idi_(w)[3:].equal(torch.eye(3))
+        True
+    """
+    _check_matrix(tensor, "idi_")
+    _check_finite(tau, "tau", positive=True)
+    _check_choice(wide, WIDE_RULES, "wide")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    for diagonal in _idi_diagonals(tensor, wide):
+        diagonal.fill_(tau)
+    return tensor
+
+
+@torch.no_grad()
+def idiz_(tensor: torch.Tensor, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
+    r"""Fill a 2-D weight with the zero-preserving pattern IDIZε (§3: ε stated, the pattern is our reading).
+
+    For the last layer of a residual branch: the output is ≈ 0 at init, yet no weight is dead.
+
+    ``pattern="subtract"`` (default):
+
+    * ``out < in`` (e.g. an MLP down-projection ``4d → d``): ``W[:, :out] = εI`` and ``W[:, out:]`` gets the
+      IDI pattern with value ``−ε``; for ``in = 4·out`` that is ``[εI, −εI, 0, 0]``. After an IDIτ
+      up-projection the replicas cancel exactly, while they receive opposite gradients.
+    * ``out ≥ in`` (e.g. a square attention output): ``W[m, m mod in] = +ε`` and
+      ``W[m, (m+1) mod in] = −ε``: every row sums to zero. (With ``in = 1`` no pair exists: the entry is ``+ε``.)
+
+    ``pattern="identity"``: ``ε`` on the IDI positions only, i.e. ``idi_(tensor, ε)`` (non-zero mean).
+    ``epsilon = 0`` gives the plain zero init.
+    """
+    _check_matrix(tensor, "idiz_")
+    _check_finite(epsilon, "epsilon", positive=False)
+    _check_choice(pattern, ZERO_PATTERNS, "pattern")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    if epsilon == 0:
+        return tensor
+    n_out, n_in = tensor.shape
+    if pattern == "identity":
+        for diagonal in _idi_diagonals(tensor):
+            diagonal.fill_(epsilon)
+    elif n_out < n_in:
+        tensor[:, :n_out].diagonal().fill_(epsilon)
+        for diagonal in _idi_diagonals(tensor[:, n_out:]):
+            diagonal.fill_(-epsilon)
+    else:
+        for start in range(0, n_out, n_in):
+            block = tensor[start : start + n_in]
+            block.diagonal().fill_(epsilon)
+            if n_in == 1:
+                continue
+            block.diagonal(1).fill_(-epsilon)
+            if block.shape[0] == n_in:  # row in-1 wraps around to column 0
+                block[n_in - 1, 0] = -epsilon
+    return tensor
+
+
+def _on_matrix(kernel: torch.Tensor, fill, name: str) -> torch.Tensor:
+    """Apply a 2-D ``fill`` to the ``c_out x (c_in·k·…)`` flattening of a convolution kernel (§4)."""
+    if kernel.dim() < 3:
+        raise ValueError(f"{name} expects a convolution kernel (c_out x c_in x k...); got shape {tuple(kernel.shape)}")
+    if kernel.is_meta:
+        return kernel
+    matrix = _matrix_view(kernel)
+    if matrix is not None:
+        fill(matrix)
+        return kernel
+    # No 2-D view of this storage (channels_last): build the pattern in a same-size contiguous buffer.
+    buffer = torch.empty(kernel.shape, dtype=kernel.dtype, device=kernel.device)
+    fill(buffer.view(kernel.shape[0], -1))
+    kernel.copy_(buffer)
+    return kernel
+
+
+@torch.no_grad()
+def idic_(tensor: torch.Tensor, tau: float = 1.0, *, wide: str = "partial") -> torch.Tensor:
+    r"""IDICτ ("patch-maintain", §4, stated): IDIτ on the kernel flattened to ``c_out x (c_in·k·…)``.
+
+    The flatten order is PyTorch's ``kernel.view(c_out, -1)`` (our reading: the paper does not state it), so
+    output channel ``m`` copies input position ``m mod (c_in·k·…)`` of the receptive field. For a ViT patch
+    embedding with ``3·P·P = d`` this is a permutation of the patch pixels. Works for Conv1d/2d/3d kernels.
+    """
+    _check_finite(tau, "tau", positive=True)
+    _check_choice(wide, WIDE_RULES, "wide")
+    return _on_matrix(tensor, lambda m: idi_(m, tau, wide=wide), "idic_")
+
+
+@torch.no_grad()
+def idizc_(tensor: torch.Tensor, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
+    """IDIZCε (§4): IDIZε on the kernel flattened to ``c_out x (c_in·k·…)``, for the last conv of a branch."""
+    _check_finite(epsilon, "epsilon", positive=False)
+    _check_choice(pattern, ZERO_PATTERNS, "pattern")
+    return _on_matrix(tensor, lambda m: idiz_(m, epsilon, pattern=pattern), "idizc_")
+
+
+def _noise(count: int, std: float, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+    """``count`` draws of N(0, std²) from ``generator``, drawn in float32 on the generator's device.
+
+    Drawing on the generator's device (CPU by default) makes the values independent of the weight's device
+    and dtype, so a GPU build, a CPU build and every rank of a distributed job get the same weights.
+    """
+    device = generator.device if generator is not None else torch.device("cpu")
+    values = torch.randn(count, generator=generator, dtype=torch.float32, device=device)
+    return values.mul_(std).to(device=like.device, dtype=like.dtype)
+
+
+@torch.no_grad()
+def loosen_(
+    tensor: torch.Tensor,
+    std: float = 1e-6,
+    *,
+    generator: torch.Generator | None = None,
+    target: str = "identity",
+    wide: str = "partial",
+) -> torch.Tensor:
+    r"""Add the "loosening" perturbation ``N(0, std²)`` to an IDI-initialized weight (§2; the form is our reading).
+
+    Replicated rows of a padded identity would otherwise stay tied. ``target="identity"`` (default) perturbs
+    only the τ entries (the positions :func:`idi_` writes, with the same ``wide`` rule), so the zero pattern
+    stays exact; ``target="all"`` perturbs every entry, drawn in chunks of at most 2**20 values.
+    Pass a seeded ``generator`` so that every process builds the same weights. Works on 2-D weights and on
+    convolution kernels (through their ``c_out x (c_in·k·…)`` flattening).
+
+    Note: in bfloat16 / float16 a perturbation far below the entry's spacing rounds away (1 + 1e-6 == 1).
+    """
+    _check_finite(std, "std", positive=False)
+    _check_choice(target, LOOSEN_TARGETS, "target")
+    _check_choice(wide, WIDE_RULES, "wide")
+    if tensor.is_meta or std == 0 or tensor.numel() == 0:
+        return tensor
+    if tensor.dim() > 2:
+        return _on_matrix(tensor, lambda m: loosen_(m, std, generator=generator, target=target, wide=wide), "loosen_")
+    _check_matrix(tensor, "loosen_")
+    if target == "identity":
+        for diagonal in _idi_diagonals(tensor, wide):
+            diagonal.add_(_noise(diagonal.numel(), std, generator, tensor))
+    else:
+        flat_rows = max(1, _NOISE_CHUNK // tensor.shape[1])
+        for start in range(0, tensor.shape[0], flat_rows):
+            rows = tensor[start : start + flat_rows]
+            rows.add_(_noise(rows.numel(), std, generator, tensor).view(rows.shape))
+    return tensor
+
+
+def fused_blocks(tensor: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """Split a fused ``out x in`` projection into its blocks along ``out``, as views to initialize one by one.
+
+    GPT-2's ``c_attn`` fuses Q, K and V: ``fused_blocks(c_attn.weight.t(), [d, d, d])`` gives three ``d x d``
+    views, so each of Q, K and V gets its own identity. (For equal square blocks this coincides with IDIτ on
+    the whole ``3d x d`` matrix; for blocks of unequal sizes, e.g. grouped-query attention, it does not.)
+    """
+    _check_matrix(tensor, "fused_blocks")
+    if sum(sizes) != tensor.shape[0]:
+        raise ValueError(f"fused block sizes {list(sizes)} do not add up to the {tensor.shape[0]} output rows")
+    return tuple(torch.split(tensor, list(sizes), dim=0))
+
+
+def idi_pattern(out_features: int, in_features: int, tau: float = 1.0, *, wide: str = "partial") -> torch.Tensor:
+    """The IDIτ pattern as a new float32 ``out x in`` tensor: a reference for tests and :func:`idinit_hf.verify`."""
+    return idi_(torch.empty(out_features, in_features), tau, wide=wide)
+
+
+def idiz_pattern(out_features: int, in_features: int, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
+    """The IDIZε pattern as a new float32 ``out x in`` tensor: a reference for tests and verification."""
+    return idiz_(torch.empty(out_features, in_features), epsilon, pattern=pattern)

@@ -1,0 +1,142 @@
+"""The configuration options of IDInit: names, defaults, allowed values and validation, in one place.
+
+The options are plain attributes of a transformers config (``config.init_method = "idinit"``,
+``config.idinit_tau = 1.0``, …). transformers passes such attributes through ``GPT2Config(**kwargs)``,
+``to_json_string``, ``save_pretrained`` and ``from_pretrained`` unchanged but does not check their types, so
+:func:`read_options` validates every one of them and raises one :class:`ValueError` naming the field and what is
+allowed. ``docs/options.md`` documents each option and why its default was chosen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["INIT_METHODS", "OPTION_SPECS", "OPTIONS", "IDInitOptions", "read_options", "validate_options", "uses_idinit"]
+
+#: Allowed values of ``config.init_method``. Absent means ``"default"``: the model's own initialization.
+INIT_METHODS = ("default", "idinit")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One ``idinit_*`` config option: its kind (``"positive"``, ``"nonnegative"``, ``"seed"`` or a choice)."""
+
+    field: str
+    default: Any
+    kind: str
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"idinit_{self.field}"
+
+    def allowed(self) -> str:
+        return {
+            "positive": "a finite number > 0",
+            "nonnegative": "a finite number >= 0",
+            "seed": "None or an integer >= 0",
+            "choice": ", ".join(repr(c) for c in self.choices),
+        }[self.kind]
+
+
+#: Every option, its default and its allowed values. Defaults follow the paper's reading (docs/method.md).
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1)."),
+    OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
+    OptionSpec("loosening", 1e-6, "nonnegative", doc="std of the loosening noise on replicated identities (§2)."),
+    OptionSpec("loosening_target", "identity", "choice", ("identity", "all"), "loosen the τ entries only, or all."),
+    OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
+    OptionSpec("wide", "partial", "choice", ("partial", "tile"), "IDIτ on out < in: [τI | 0] or [τI | τI …]."),
+    OptionSpec("zero_pattern", "subtract", "choice", ("subtract", "identity"), "IDIZε pattern (§3)."),
+    OptionSpec("embeddings", "default", "choice", ("default", "idi"), "token/position embeddings."),
+    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
+    OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "pooler dense layer (BERT, ViT)."),
+    OptionSpec("heads", "default", "choice", ("default", "idi", "zero"), "untied task heads and head transforms."),
+    OptionSpec("unsupported", "error", "choice", ("error", "default"), "architecture with no role table."),
+)
+
+#: Config key → default, e.g. ``OPTIONS["idinit_tau"] == 1.0``.
+OPTIONS: dict[str, Any] = {spec.key: spec.default for spec in OPTION_SPECS}
+_SPECS_BY_KEY = {spec.key: spec for spec in OPTION_SPECS}
+
+
+@dataclass(frozen=True)
+class IDInitOptions:
+    """The validated IDInit options of one config (see :data:`OPTION_SPECS` for meaning and defaults)."""
+
+    tau: float = 1.0
+    epsilon: float = 1e-6
+    loosening: float = 1e-6
+    loosening_target: str = "identity"
+    seed: int | None = None
+    wide: str = "partial"
+    zero_pattern: str = "subtract"
+    embeddings: str = "default"
+    patch_embedding: str = "idic"
+    pooler: str = "idi"
+    heads: str = "default"
+    unsupported: str = "error"
+
+
+assert [f.name for f in fields(IDInitOptions)] == [s.field for s in OPTION_SPECS]  # one source of truth
+
+
+def _check(spec: OptionSpec, value: Any) -> Any:
+    """Return ``value`` normalized for ``spec``, or raise a ValueError naming the field and what is allowed."""
+    problem = f"config.{spec.key}={value!r} is not allowed; expected {spec.allowed()}"
+    if spec.kind in ("positive", "nonnegative"):
+        # bool is an int in Python; a flag where a number belongs is a mistake, not 1.0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(problem)
+        if value < 0 or (spec.kind == "positive" and value == 0):
+            raise ValueError(problem)
+        return float(value)
+    if spec.kind == "seed":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(problem)
+        return value
+    if not isinstance(value, str) or value not in spec.choices:
+        raise ValueError(problem)
+    return value
+
+
+def validate_options(config: Any) -> IDInitOptions:
+    """Validate ``init_method`` and every ``idinit_*`` attribute of ``config``; return the options.
+
+    Raises:
+        ValueError: unknown ``init_method``, an ``idinit_*`` key that is not an option (a typo), or a value of
+            the wrong type or range. The message names the field and the allowed values.
+    """
+    method = getattr(config, "init_method", "default")
+    if method is None:
+        method = "default"
+    if not isinstance(method, str) or method not in INIT_METHODS:
+        raise ValueError(
+            f"config.init_method={method!r} is not supported; allowed: {', '.join(map(repr, INIT_METHODS))}"
+        )
+    present = {key for key in vars(config) if key.startswith("idinit_")}
+    unknown = sorted(present - _SPECS_BY_KEY.keys())
+    if unknown:
+        raise ValueError(f"unknown IDInit option(s) {unknown} in the config; known options: {sorted(OPTIONS)}")
+    values = {spec.field: _check(spec, getattr(config, spec.key, spec.default)) for spec in OPTION_SPECS}
+    return IDInitOptions(**values)
+
+
+def uses_idinit(config: Any) -> bool:
+    """True when ``config.init_method == "idinit"`` (after validation)."""
+    validate_options(config)
+    return getattr(config, "init_method", "default") == "idinit"
+
+
+def read_options(config: Any) -> IDInitOptions | None:
+    """The validated options when the config asks for IDInit, else None (the model's own init applies).
+
+    Options are validated even when ``init_method`` is ``"default"``, so a typo never goes unnoticed.
+    """
+    options = validate_options(config)
+    return options if getattr(config, "init_method", "default") == "idinit" else None

@@ -1,0 +1,106 @@
+"""The roles a layer plays in a transformer, the slots that locate them, and the rule each role gets.
+
+A *family* (``idinit_hf/families/``) is a table of :class:`Slot` s: "the attribute ``c_fc`` of every
+``GPT2MLP`` is the MLP input projection, stored transposed". This module says what each role becomes under
+IDInit (:func:`rule_for`); :mod:`idinit_hf.init` says what each rule writes. Adding an architecture means
+adding a table, never an if-chain on parameter names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from torch import nn
+
+from .options import IDInitOptions
+
+__all__ = ["Role", "Rule", "Slot", "Family", "FIXED_RULES", "OPTION_RULES", "rule_for"]
+
+
+class Role(str, Enum):
+    """What a layer does in the network (docs/method.md §5)."""
+
+    ATTENTION_IN = "attention_in"  # Q, K, V projections
+    ATTENTION_OUT = "attention_out"  # last layer of the attention branch
+    MLP_IN = "mlp_in"  # up-projection
+    MLP_OUT = "mlp_out"  # down-projection: last layer of the MLP branch
+    EMBEDDING = "embedding"  # token, position and token-type tables, ViT class token and positions
+    PATCH_EMBEDDING = "patch_embedding"  # ViT's patchifying convolution
+    NORM = "norm"  # LayerNorm: always the library default (1 / 0)
+    POOLER = "pooler"
+    HEAD = "head"  # task heads and their transforms
+
+
+class Rule(str, Enum):
+    """What IDInit writes into a slot's parameters (formulas in :mod:`idinit_hf.init`)."""
+
+    IDI = "idi"  # IDIτ (+ loosening where rows are replicated), bias 0
+    IDIZ = "idiz"  # IDIZε, bias 0
+    IDIC = "idic"  # IDICτ on a convolution kernel (+ loosening where rows are replicated), bias 0
+    ZERO = "zero"  # weight and bias 0
+    DEFAULT = "default"  # the model's own initialization, untouched
+    TIED = "tied"  # shares its weight with the input embedding: initialized there, never here
+
+
+#: Roles whose rule is fixed by the method (§1, §3, §5).
+FIXED_RULES: dict[Role, Rule] = {
+    Role.ATTENTION_IN: Rule.IDI,
+    Role.ATTENTION_OUT: Rule.IDIZ,
+    Role.MLP_IN: Rule.IDI,
+    Role.MLP_OUT: Rule.IDIZ,
+    Role.NORM: Rule.DEFAULT,
+}
+#: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
+OPTION_RULES: dict[Role, str] = {
+    Role.EMBEDDING: "embeddings",
+    Role.PATCH_EMBEDDING: "patch_embedding",
+    Role.POOLER: "pooler",
+    Role.HEAD: "heads",
+}
+assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a role lives: the module at ``path`` inside every module of type ``owner``.
+
+    Attributes:
+        owner: the module type to look in (``GPT2MLP``).
+        path: dotted attribute path from the owner to the module holding the parameters (``"c_fc"``);
+            ``""`` is the owner itself.
+        role: the :class:`Role` of those parameters.
+        params: the names of the parameters the rule writes (direct parameters of that module).
+        transposed: the weight is stored ``in x out`` (GPT-2's ``Conv1D``); rules see ``weight.t()``.
+        fused: the output dimension stacks ``in x in`` projections (GPT-2's ``c_attn`` = Q|K|V); each block
+            gets its own pattern and no loosening (its rows are not replicas of each other).
+        tied: the weight may be tied to the input embedding (``lm_head``, BERT's decoder).
+    """
+
+    owner: type[nn.Module]
+    path: str
+    role: Role
+    params: tuple[str, ...] = ("weight",)
+    transposed: bool = False
+    fused: bool = False
+    tied: bool = False
+
+
+@dataclass(frozen=True)
+class Family:
+    """One architecture: the config ``model_type`` s it covers, its residual block and its slots."""
+
+    name: str
+    model_types: tuple[str, ...]
+    block: type[nn.Module]  # the residual block (identity map at init under IDInit)
+    norm_position: str  # "pre" (x + f(LN(x))) or "post" (LN(x + f(x))): what "identity at init" means
+    slots: tuple[Slot, ...]
+
+
+def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Rule:
+    """The rule IDInit applies to ``slot`` under ``options`` (the role → rule table above)."""
+    if slot.tied and tied_embeddings:
+        return Rule.TIED
+    if slot.role in FIXED_RULES:
+        return FIXED_RULES[slot.role]
+    return Rule(getattr(options, OPTION_RULES[slot.role]))
