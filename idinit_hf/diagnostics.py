@@ -215,7 +215,7 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
             model.set_attn_implementation(previous_attention)
     attentions = outputs.attentions or ()
     report = []
-    for index, (x, y) in enumerate(zip(seen["in"], seen["out"])):
+    for index, (x, y) in enumerate(zip(seen["in"], seen["out"], strict=True)):
         entropy, uniform = _attention_entropy(attentions[index]) if index < len(attentions) else (math.nan, math.nan)
         report.append(
             BlockReport(

@@ -29,12 +29,12 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
+from transformers import AutoConfig, PreTrainedModel
 from transformers import initialization as hf_init
 
 from . import init as idinit
 from .families import family_for, supported_model_types
-from .options import IDInitOptions, read_options
+from .options import IDInitOptions, apply_option_overrides, pop_option_kwargs, read_options
 from .roles import Family, Rule, Slot, rule_for
 
 __all__ = ["IDInitMixin", "prepare_model", "init_module", "tagged_slots", "slot_parameters", "write_pattern"]
@@ -45,6 +45,8 @@ _SLOTS = "_idinit_slots"  # tuple[Slot, ...] on the module that holds the parame
 _NAME = "_idinit_name"  # its dotted name, relative to the base model (same in BertModel and BertForMaskedLM)
 _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
 _FLAG = "_is_hf_initialized"
+#: Keyword arguments that say where to find a checkpoint: the config and the weights must both see them.
+HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
 
 
 def tagged_slots(module: nn.Module) -> tuple[Slot, ...]:
@@ -299,6 +301,34 @@ class IDInitMixin:
         # conversion (stock ViT checkpoints would not load) and parent-level inits. The mixin adds no module or
         # parameter: the modeling code is the stock one, so the stock treatment is the right one.
         return False
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any):
+        """As transformers' ``from_pretrained``; ``init_method=`` and ``idinit_*=`` keywords update the config.
+
+        Weights in the checkpoint are loaded as they are; only the missing ones get IDInit.
+        """
+        overrides = pop_option_kwargs(kwargs)
+        if overrides:
+            config = kwargs.pop("config", None)
+            if config is None:
+                hub = {k: kwargs[k] for k in HUB_KWARGS if k in kwargs}
+                config = AutoConfig.from_pretrained(pretrained_model_name_or_path, **hub)
+            kwargs["config"] = apply_option_overrides(config, overrides)
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+
+    def to_empty(self, *, device: Any, recurse: bool = True):
+        """``nn.Module.to_empty``, then forget every module's "already initialized" flag.
+
+        ``to_empty`` hands back uninitialized memory, so flags left by an earlier pass (for instance the one
+        transformers runs on meta tensors under ``accelerate.init_empty_weights()``) are stale; without this,
+        the following ``init_weights()`` would skip every module and leave garbage in the weights.
+        """
+        result = super().to_empty(device=device, recurse=recurse)
+        for module in self.modules():
+            if hasattr(module, _FLAG):
+                delattr(module, _FLAG)
+        return result
 
     def post_init(self) -> None:
         prepare_model(self)

@@ -15,8 +15,8 @@ import transformers
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 
 from .families import supported_model_types
-from .mixin import IDInitMixin
-from .options import read_options
+from .mixin import HUB_KWARGS, IDInitMixin
+from .options import apply_option_overrides, pop_option_kwargs, read_options
 
 __all__ = [
     "idinit_class",
@@ -50,8 +50,6 @@ IDInitViTModel = idinit_class(transformers.ViTModel)
 IDInitViTForImageClassification = idinit_class(transformers.ViTForImageClassification)
 IDInitViTForMaskedImageModeling = idinit_class(transformers.ViTForMaskedImageModeling)
 
-# Keyword arguments that say where to find a checkpoint: the config and the weights must both see them.
-_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
 
 
 class _IDInitAutoClass:
@@ -95,14 +93,16 @@ class _IDInitAutoClass:
 
         Extra keyword arguments that are config attributes (``init_method="idinit"``) update the config.
         """
+        overrides = pop_option_kwargs(kwargs)
         config = kwargs.pop("config", None)
         if config is None:
-            hub = {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
+            hub = {k: kwargs[k] for k in HUB_KWARGS if k in kwargs}
             rest = {k: v for k, v in kwargs.items() if k not in hub}
             config, rest = AutoConfig.from_pretrained(
                 pretrained_model_name_or_path, return_unused_kwargs=True, **hub, **rest
             )
             kwargs = {**hub, **rest}
+        config = apply_option_overrides(config, overrides)
         model_class = cls._class_for(config)
         if model_class is None:
             return cls._stock_auto.from_pretrained(pretrained_model_name_or_path, *args, config=config, **kwargs)

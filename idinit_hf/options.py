@@ -9,11 +9,12 @@ allowed. ``docs/options.md`` documents each option and why its default was chose
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["INIT_METHODS", "OPTION_SPECS", "OPTIONS", "IDInitOptions", "read_options", "validate_options", "uses_idinit"]
+__all__ = ["pop_option_kwargs", "apply_option_overrides", "INIT_METHODS", "OPTION_SPECS", "OPTIONS", "IDInitOptions", "read_options", "validate_options", "uses_idinit"]
 
 #: Allowed values of ``config.init_method``. Absent means ``"default"``: the model's own initialization.
 INIT_METHODS = ("default", "idinit")
@@ -140,3 +141,23 @@ def read_options(config: Any) -> IDInitOptions | None:
     """
     options = validate_options(config)
     return options if getattr(config, "init_method", "default") == "idinit" else None
+
+
+def pop_option_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Remove and return ``init_method`` and ``idinit_*`` entries of ``kwargs`` (``from_pretrained`` overrides).
+
+    transformers hands keyword arguments that are not config attributes yet to the model's ``__init__``;
+    these must go to the config instead.
+    """
+    return {key: kwargs.pop(key) for key in list(kwargs) if key == "init_method" or key.startswith("idinit_")}
+
+
+def apply_option_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of ``config`` with ``overrides`` set, validated."""
+    if not overrides:
+        return config
+    config = copy.deepcopy(config)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    validate_options(config)
+    return config

@@ -1,0 +1,292 @@
+"""Exact patterns of the tensor initializers on small shapes, in every dtype, on CPU and the meta device."""
+
+import math
+
+import pytest
+import torch
+from conftest import DEVICES, DTYPES
+
+from idinit_hf import init
+
+T = 2.0  # a τ that is not 1, so a pattern of ones cannot pass by accident
+E = 1e-3  # an ε that every dtype holds as a normal number
+
+
+def tensor(values, dtype=torch.float32):
+    return torch.tensor(values, dtype=torch.float32).to(dtype)
+
+
+def empty(shape, dtype, device):
+    return torch.full(shape, float("nan"), dtype=dtype, device=device)
+
+
+# ---- IDIτ ---------------------------------------------------------------------------------------------------------
+
+IDI_CASES = {
+    "square": ((3, 3), [[T, 0, 0], [0, T, 0], [0, 0, T]]),
+    "tall": ((5, 2), [[T, 0], [0, T], [T, 0], [0, T], [T, 0]]),
+    "wide": ((2, 4), [[T, 0, 0, 0], [0, T, 0, 0]]),
+    "row": ((1, 3), [[T, 0, 0]]),
+    "column": ((3, 1), [[T], [T], [T]]),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", IDI_CASES)
+def test_idi_exact_pattern(case, dtype):
+    shape, expected = IDI_CASES[case]
+    w = empty(shape, dtype, "cpu")
+    assert init.idi_(w, T) is w
+    assert w.dtype == dtype
+    assert torch.equal(w, tensor(expected, dtype))
+
+
+def test_idi_wide_tile_sums_inputs():
+    w = init.idi_(torch.empty(2, 5), T, wide="tile")
+    assert torch.equal(w, tensor([[T, 0, T, 0, T], [0, T, 0, T, 0]]))
+
+
+def test_idi_default_tau_is_one_and_square_is_eye():
+    assert torch.equal(init.idi_(torch.empty(4, 4)), torch.eye(4))
+
+
+def test_idi_tall_copies_the_input():
+    x = torch.randn(7, 3)
+    w = init.idi_(torch.empty(9, 3))
+    assert torch.equal(x @ w.t(), x.repeat(1, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idi_transposed_storage_conv1d(dtype):
+    """GPT-2's Conv1D stores (in, out): the rule applies to the out x in view, i.e. weight.t()."""
+    stored = empty((2, 4), dtype, "cpu")  # in=2, out=4
+    init.idi_(stored.t(), T)
+    assert torch.equal(stored, tensor([[T, 0, T, 0], [0, T, 0, T]], dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_qkv_blocks_each_get_identity(dtype):
+    """GPT-2's c_attn: (d, 3d) stored transposed; Q, K and V each get their own d x d identity."""
+    d = 3
+    stored = empty((d, 3 * d), dtype, "cpu")
+    for block in init.fused_blocks(stored.t(), [d, d, d]):
+        init.idi_(block, T)
+    for q_k_v in stored.split(d, dim=1):
+        assert torch.equal(q_k_v, T * torch.eye(d, dtype=dtype))
+
+
+def test_fused_blocks_of_unequal_sizes():
+    w = torch.empty(6, 2)
+    q, kv = init.fused_blocks(w, [2, 4])
+    init.idi_(q, T)
+    init.idiz_(kv, E)
+    assert torch.equal(w[:2], T * torch.eye(2))
+    assert torch.equal(w[2:], tensor([[E, -E], [-E, E], [E, -E], [-E, E]]))
+
+
+def test_fused_blocks_reject_wrong_sizes():
+    with pytest.raises(ValueError, match="do not add up"):
+        init.fused_blocks(torch.empty(6, 2), [2, 2])
+
+
+# ---- IDIZε --------------------------------------------------------------------------------------------------------
+
+IDIZ_CASES = {
+    # out >= in: +ε on m mod in, −ε on (m+1) mod in
+    "square": ((3, 3), [[E, -E, 0], [0, E, -E], [-E, 0, E]]),
+    "tall": ((4, 2), [[E, -E], [-E, E], [E, -E], [-E, E]]),
+    "tall_partial_block": ((5, 3), [[E, -E, 0], [0, E, -E], [-E, 0, E], [E, -E, 0], [0, E, -E]]),
+    # out < in: [εI | −ε·IDI]
+    "wide_4x": ((2, 8), [[E, 0, -E, 0, 0, 0, 0, 0], [0, E, 0, -E, 0, 0, 0, 0]]),
+    "wide_1.5x": ((2, 3), [[E, 0, -E], [0, E, -E]]),
+    "single_input": ((2, 1), [[E], [E]]),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", IDIZ_CASES)
+def test_idiz_exact_pattern(case, dtype):
+    shape, expected = IDIZ_CASES[case]
+    w = empty(shape, dtype, "cpu")
+    assert init.idiz_(w, E) is w
+    assert torch.equal(w, tensor(expected, dtype))
+
+
+@pytest.mark.parametrize("case", [c for c in IDIZ_CASES if c != "single_input"])
+def test_idiz_subtract_rows_sum_to_zero(case):
+    w = init.idiz_(torch.empty(IDIZ_CASES[case][0]), E)
+    assert torch.equal(w.sum(dim=1), torch.zeros(w.shape[0]))
+
+
+def test_idiz_cancels_replicas_of_an_idi_up_projection():
+    """MLP: IDIτ d→4d then IDIZε 4d→d gives exactly 0 for any activation, though every weight is live."""
+    d = 4
+    up, down = init.idi_(torch.empty(4 * d, d)), init.idiz_(torch.empty(d, 4 * d), E)
+    x = torch.randn(5, d)
+    assert torch.equal(torch.nn.functional.gelu(x @ up.t()) @ down.t(), torch.zeros(5, d))
+
+
+def test_idiz_identity_pattern():
+    w = init.idiz_(torch.empty(2, 4), E, pattern="identity")
+    assert torch.equal(w, tensor([[E, 0, 0, 0], [0, E, 0, 0]]))
+
+
+def test_idiz_zero_epsilon_is_zero_init():
+    assert torch.equal(init.idiz_(torch.empty(3, 5), 0.0), torch.zeros(3, 5))
+
+
+def test_idiz_default_epsilon_in_float16_is_subnormal_not_zero():
+    """ε = 1e-6 is below float16's smallest normal (6.1e-5): it is stored as the nearest subnormal."""
+    w = init.idiz_(torch.empty(2, 2, dtype=torch.float16))
+    assert w[0, 0] == torch.tensor(1e-6, dtype=torch.float16) != 0
+    assert abs(float(w[0, 0]) - 1e-6) < 6e-8  # within one float16 subnormal step
+    assert float(w[0, 0]) < torch.finfo(torch.float16).tiny
+
+
+# ---- IDICτ --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("conv_dims", [1, 2, 3])
+def test_idic_is_idi_of_the_flattened_kernel(conv_dims, dtype):
+    k = (2,) * conv_dims
+    kernel = empty((5, 2, *k), dtype, "cpu")
+    init.idic_(kernel, T)
+    fan = 2 * 2**conv_dims
+    flat = torch.zeros(5, fan, dtype=dtype)
+    for m in range(5):
+        flat[m, m % fan] = T
+    assert torch.equal(kernel.reshape(5, -1), flat)
+
+
+def test_idic_patch_embedding_is_a_pixel_permutation():
+    """ViT with 3·P·P = d: every output channel copies one distinct pixel of its patch."""
+    conv = torch.nn.Conv2d(3, 12, kernel_size=2, stride=2, bias=False)
+    init.idic_(conv.weight)
+    image = torch.randn(1, 3, 4, 4)
+    patches = torch.nn.functional.unfold(image, kernel_size=2, stride=2)  # (1, 3·2·2, 4 patches)
+    assert torch.equal(conv(image).flatten(2), patches)
+
+
+def test_idic_channels_last_kernel():
+    kernel = torch.empty(4, 2, 1, 1).to(memory_format=torch.channels_last)
+    kernel = torch.empty_strided((4, 2, 2, 1), (4, 1, 2, 2))  # no 2-D view of this storage
+    init.idic_(kernel, T)
+    expected = torch.zeros(4, 4)
+    for m in range(4):
+        expected[m, m] = T
+    assert torch.equal(kernel.reshape(4, -1), expected)
+
+
+def test_idizc_flattens_like_idic():
+    kernel = init.idizc_(torch.empty(2, 2, 2, 2), E)  # 2 x 8: wide
+    assert torch.equal(kernel.reshape(2, -1), torch.tensor(IDIZ_CASES["wide_4x"][1]))
+
+
+@pytest.mark.parametrize("fn", [init.idic_, init.idizc_])
+def test_conv_initializers_reject_matrices(fn):
+    with pytest.raises(ValueError, match="convolution kernel"):
+        fn(torch.empty(3, 3))
+
+
+# ---- loosening ----------------------------------------------------------------------------------------------------
+
+
+def test_loosen_identity_target_only_moves_tau_entries():
+    w = init.idi_(torch.empty(6, 2), T)
+    init.loosen_(w, 1e-2, generator=torch.Generator().manual_seed(1))
+    pattern = init.idi_(torch.empty(6, 2), T)
+    assert torch.equal(w[pattern == 0], torch.zeros(int((pattern == 0).sum())))
+    moved = (w - pattern)[pattern != 0]
+    assert (moved != 0).all() and moved.abs().max() < 0.1
+    assert len(set(w[pattern != 0].tolist())) == 6  # replicated rows are no longer tied
+
+
+def test_loosen_all_target_moves_every_entry():
+    w = init.idi_(torch.empty(6, 2), T)
+    init.loosen_(w, 1e-2, generator=torch.Generator().manual_seed(1), target="all")
+    assert ((w - init.idi_(torch.empty(6, 2), T)) != 0).all()
+
+
+def test_loosen_is_reproducible_from_the_generator_and_device_independent():
+    a = init.loosen_(torch.zeros(5, 3), 1.0, generator=torch.Generator().manual_seed(7), target="all")
+    b = init.loosen_(torch.zeros(5, 3, dtype=torch.float64), 1.0, generator=torch.Generator().manual_seed(7), target="all")
+    assert torch.equal(a, b.float())
+
+
+def test_loosen_all_in_chunks_moves_every_row(monkeypatch):
+    monkeypatch.setattr(init, "_NOISE_CHUNK", 8)  # two rows per draw
+    w = init.loosen_(torch.zeros(9, 4), 1.0, generator=torch.Generator().manual_seed(3), target="all")
+    assert (w != 0).all()
+
+
+def test_loosen_zero_std_changes_nothing():
+    w = init.idi_(torch.empty(4, 2))
+    assert torch.equal(init.loosen_(w.clone(), 0.0), w)
+
+
+def test_loosen_rounds_away_in_bfloat16():
+    """Documented: a 1e-6 perturbation of τ = 1 is below bfloat16's spacing and rounds away."""
+    w = init.idi_(torch.empty(4, 2, dtype=torch.bfloat16))
+    assert torch.equal(init.loosen_(w.clone(), 1e-6, generator=torch.Generator().manual_seed(0)), w)
+
+
+# ---- devices and bad input ----------------------------------------------------------------------------------------
+
+ALL_FILLS = {
+    "idi_": lambda w: init.idi_(w, T),
+    "idiz_": lambda w: init.idiz_(w, E),
+    "loosen_": lambda w: init.loosen_(w, 1e-3, generator=torch.Generator().manual_seed(0)),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fill", ALL_FILLS)
+def test_initializers_keep_device_and_dtype(fill, dtype, device):
+    w = torch.zeros(6, 3, dtype=dtype, device=device)
+    out = ALL_FILLS[fill](w)
+    assert out is w and out.device.type == device and out.dtype == dtype
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d != "meta"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idi_on_device_matches_cpu(dtype, device):
+    assert torch.equal(init.idi_(torch.empty(6, 4, dtype=dtype, device=device), T).cpu(), init.idi_(torch.empty(6, 4, dtype=dtype), T))
+
+
+@pytest.mark.parametrize("conv", [init.idic_, init.idizc_])
+def test_conv_initializers_are_noops_on_meta(conv):
+    kernel = torch.empty(4, 2, 3, 3, device="meta")
+    assert conv(kernel) is kernel
+
+
+@pytest.mark.parametrize("tau", [0.0, -1.0, math.nan, math.inf, True, "1"])
+def test_idi_rejects_bad_tau(tau):
+    with pytest.raises(ValueError, match="tau"):
+        init.idi_(torch.empty(2, 2), tau)
+
+
+@pytest.mark.parametrize("epsilon", [-1e-6, math.nan, -math.inf])
+def test_idiz_rejects_bad_epsilon(epsilon):
+    with pytest.raises(ValueError, match="epsilon"):
+        init.idiz_(torch.empty(2, 2), epsilon)
+
+
+def test_bad_choices_name_the_allowed_values():
+    with pytest.raises(ValueError, match="wide='diagonal'.*'partial', 'tile'"):
+        init.idi_(torch.empty(2, 3), wide="diagonal")
+    with pytest.raises(ValueError, match="pattern=.*'subtract', 'identity'"):
+        init.idiz_(torch.empty(2, 3), pattern="x")
+    with pytest.raises(ValueError, match="target=.*'identity', 'all'"):
+        init.loosen_(torch.empty(2, 3), target="x")
+
+
+def test_matrix_initializers_reject_other_ranks():
+    with pytest.raises(ValueError, match="2-D"):
+        init.idi_(torch.empty(2, 2, 2))
+
+
+def test_reference_patterns():
+    assert torch.equal(init.idi_pattern(2, 2, T), T * torch.eye(2))
+    assert torch.equal(init.idiz_pattern(2, 2, E), tensor([[E, -E], [-E, E]]))

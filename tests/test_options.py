@@ -1,0 +1,73 @@
+"""Options: validation with one clear message per bad value, and round trips through config files."""
+
+import math
+
+import pytest
+from conftest import gpt2_config
+from transformers import AutoConfig, GPT2Config
+
+import idinit_hf
+from idinit_hf.options import OPTIONS, read_options, validate_options
+
+
+def test_absent_init_method_means_default():
+    assert read_options(GPT2Config()) is None
+
+
+def test_idinit_gives_the_documented_defaults():
+    options = read_options(GPT2Config(init_method="idinit"))
+    assert options == idinit_hf.IDInitOptions()
+    assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
+
+
+@pytest.mark.parametrize("method", ["IDInit", "idi", "", 1, True])
+def test_unknown_init_method_is_rejected_with_allowed_values(method):
+    with pytest.raises(ValueError, match=r"config\.init_method=.*allowed: 'default', 'idinit'"):
+        validate_options(GPT2Config(init_method=method))
+
+
+@pytest.mark.parametrize("tau", [0, -1.0, math.nan, math.inf, "1.0", True, None])
+def test_bad_tau_is_rejected(tau):
+    with pytest.raises(ValueError, match=r"config\.idinit_tau=.*a finite number > 0"):
+        validate_options(GPT2Config(init_method="idinit", idinit_tau=tau))
+
+
+@pytest.mark.parametrize("epsilon", [-1e-6, math.nan, math.inf, "1e-6"])
+def test_bad_epsilon_is_rejected(epsilon):
+    with pytest.raises(ValueError, match=r"config\.idinit_epsilon=.*a finite number >= 0"):
+        validate_options(GPT2Config(init_method="idinit", idinit_epsilon=epsilon))
+
+
+@pytest.mark.parametrize(("key", "value"), [("idinit_seed", -1), ("idinit_seed", 1.5), ("idinit_loosening", -1.0),
+                                            ("idinit_heads", "random"), ("idinit_zero_pattern", 3)])
+def test_other_bad_values_name_the_field(key, value):
+    with pytest.raises(ValueError, match=rf"config\.{key}="):
+        validate_options(GPT2Config(init_method="idinit", **{key: value}))
+
+
+def test_a_mistyped_option_key_is_an_error():
+    with pytest.raises(ValueError, match=r"unknown IDInit option\(s\) \['idinit_taus'\]"):
+        validate_options(GPT2Config(init_method="idinit", idinit_taus=2.0))
+
+
+def test_options_are_validated_even_under_the_default_method():
+    with pytest.raises(ValueError, match="idinit_tau"):
+        validate_options(GPT2Config(init_method="default", idinit_tau=-1.0))
+
+
+def test_bad_options_fail_at_model_construction():
+    with pytest.raises(ValueError, match="idinit_tau"):
+        idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit", idinit_tau=0.0))
+
+
+def test_integer_values_are_accepted_as_floats():
+    assert read_options(GPT2Config(init_method="idinit", idinit_tau=2)).tau == 2.0
+
+
+def test_options_survive_save_and_reload(tmp_path):
+    config = gpt2_config(init_method="idinit", idinit_tau=0.5, idinit_heads="zero", idinit_seed=3)
+    config.save_pretrained(tmp_path)
+    reloaded = AutoConfig.from_pretrained(tmp_path)
+    assert read_options(reloaded) == read_options(config)
+    assert '"init_method": "idinit"' in reloaded.to_json_string()
+    assert reloaded.model_type == "gpt2"

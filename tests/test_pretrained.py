@@ -1,0 +1,177 @@
+"""Loaded weights are never rewritten; missing ones get IDInit; deferred (meta-device) builds match eager ones."""
+
+import pytest
+import torch
+import transformers
+from accelerate import init_empty_weights
+from conftest import bert_config, gpt2_config, vit_config
+from transformers import LlamaConfig, LlamaForCausalLM
+
+import idinit_hf
+from idinit_hf import IDInitMixin
+
+CASES = {
+    "gpt2": (idinit_hf.IDInitGPT2LMHeadModel, transformers.AutoModelForCausalLM, gpt2_config),
+    "bert": (idinit_hf.IDInitBertForMaskedLM, transformers.AutoModelForMaskedLM, bert_config),
+    "vit": (idinit_hf.IDInitViTForImageClassification, transformers.AutoModelForImageClassification, vit_config),
+}
+
+
+def assert_same_state(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+@pytest.mark.parametrize("family", CASES)
+def test_saved_idinit_model_reloads_bit_identical_with_stock_transformers(family, tmp_path):
+    idinit_class, stock_auto, make_config = CASES[family]
+    model = idinit_class(make_config(init_method="idinit"))
+    model.save_pretrained(tmp_path)
+    reloaded = stock_auto.from_pretrained(tmp_path)
+    assert type(reloaded).__module__.startswith("transformers.")
+    assert reloaded.config.init_method == "idinit"
+    assert_same_state(model, reloaded)
+
+
+@pytest.mark.parametrize("family", CASES)
+def test_idinit_class_never_rewrites_a_full_checkpoint(family, tmp_path):
+    """A stock, randomly initialized checkpoint loaded with init_method='idinit' keeps every weight."""
+    idinit_class, stock_auto, make_config = CASES[family]
+    stock = stock_auto.from_config(make_config())
+    stock.save_pretrained(tmp_path)
+    loaded = idinit_class.from_pretrained(tmp_path, init_method="idinit")
+    assert loaded.config.init_method == "idinit"
+    assert_same_state(stock, loaded)
+
+
+def test_idinit_auto_class_loads_a_checkpoint_bit_identical(tmp_path):
+    model = idinit_hf.IDInitViTForImageClassification(vit_config(init_method="idinit"))
+    model.save_pretrained(tmp_path)
+    loaded = idinit_hf.AutoModelForImageClassification.from_pretrained(tmp_path)
+    assert type(loaded).__qualname__ == "IDInitViTForImageClassification"
+    assert_same_state(model, loaded)
+
+
+def test_missing_classification_head_is_the_only_thing_initialized(tmp_path):
+    base = idinit_hf.IDInitBertForMaskedLM(bert_config(init_method="idinit", idinit_heads="zero"))
+    base.save_pretrained(tmp_path)
+    classifier = idinit_hf.IDInitBertForSequenceClassification.from_pretrained(tmp_path, num_labels=3)
+    saved = base.bert.state_dict()
+    for key, value in classifier.bert.state_dict().items():
+        if not key.startswith("pooler."):
+            assert torch.equal(value, saved[key]), key
+    # missing from the MLM checkpoint: the pooler (IDIτ) and the classifier (heads option: zero)
+    assert torch.equal(classifier.bert.pooler.dense.weight.detach(), torch.eye(16))
+    assert torch.equal(classifier.classifier.weight.detach(), torch.zeros(3, 16))
+
+
+def test_missing_vit_head_gets_the_default_head_init(tmp_path):
+    body = idinit_hf.IDInitViTModel(vit_config(init_method="idinit"))
+    body.save_pretrained(tmp_path)
+    model = idinit_hf.AutoModelForImageClassification.from_pretrained(tmp_path)
+    assert_same_state(body.embeddings, model.vit.embeddings)
+    assert 0.01 < float(model.classifier.weight.detach().std()) < 0.03
+
+
+def test_missing_lm_head_is_tied_to_the_loaded_embedding(tmp_path):
+    body = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit"))
+    body.save_pretrained(tmp_path)
+    model = idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert model.lm_head.weight is model.transformer.wte.weight
+    assert torch.equal(model.transformer.wte.weight, body.wte.weight)
+
+
+def test_stock_saved_vit_checkpoint_loads_with_no_missing_keys(tmp_path):
+    """The IDInit classes are not custom code: transformers' key conversion applies as for the stock class."""
+    stock = transformers.ViTForImageClassification(vit_config())
+    stock.save_pretrained(tmp_path)
+    model, info = idinit_hf.IDInitViTForImageClassification.from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert_same_state(stock, model)
+
+
+@pytest.mark.parametrize("family", CASES)
+def test_meta_device_build_then_init_weights_equals_eager_build(family):
+    idinit_class, _, make_config = CASES[family]
+    config = make_config(init_method="idinit", idinit_seed=11)
+    eager = idinit_class(config)
+    with torch.device("meta"):
+        deferred = idinit_class(config)
+    assert all(p.is_meta for p in deferred.parameters())
+    deferred.to_empty(device="cpu")
+    deferred.init_weights()
+    report = idinit_hf.verify(deferred)
+    assert report.ok
+    ruled = [layer.name for layer in report.layers if layer.matches and layer.rule is not idinit_hf.Rule.TIED]
+    assert ruled
+    for name in ruled:
+        assert torch.equal(deferred.get_parameter(name), eager.get_parameter(name)), name
+
+
+def test_accelerate_init_empty_weights_then_init():
+    config = gpt2_config(init_method="idinit", idinit_seed=1)
+    with init_empty_weights():
+        model = idinit_hf.IDInitGPT2LMHeadModel(config)
+    model.to_empty(device="cpu")
+    model.init_weights()
+    assert idinit_hf.verify(model).ok
+    assert model.lm_head.weight is model.transformer.wte.weight
+
+
+def test_to_and_from_bfloat16_keeps_the_patterns():
+    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit")).to(torch.bfloat16)
+    assert torch.equal(model.layers[0].attention.q_proj.weight, torch.eye(16, dtype=torch.bfloat16))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_from_config_in_low_precision(dtype):
+    model = idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit"), dtype=dtype)
+    assert model.dtype == dtype
+    assert idinit_hf.verify(model).ok
+    assert float(model.transformer.h[0].attn.c_proj.weight.detach()[0, 0]) != 0.0  # ε survives (fp16: as a subnormal)
+
+
+# ---- architectures with no role table -------------------------------------------------------------------------------
+
+
+class IDInitLlama(IDInitMixin, LlamaForCausalLM):
+    pass
+
+
+def llama_config(**kw):
+    return LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       num_key_value_heads=2, vocab_size=32, **kw)
+
+
+def test_unsupported_architecture_is_an_error_naming_supported_ones():
+    with pytest.raises(ValueError, match=r"model_type='llama'; supported: 'gpt2', 'bert', 'vit'"):
+        IDInitLlama(llama_config(init_method="idinit"))
+    with pytest.raises(ValueError, match="no IDInit class for model_type='llama'"):
+        idinit_hf.AutoModelForCausalLM.from_config(llama_config(init_method="idinit"))
+
+
+def test_unsupported_architecture_falls_back_only_when_asked():
+    config = llama_config(init_method="idinit", idinit_unsupported="default")
+    torch.manual_seed(0)
+    fallback = IDInitLlama(config)
+    torch.manual_seed(0)
+    stock = LlamaForCausalLM(config)
+    assert_same_state(stock, fallback)
+    auto = idinit_hf.AutoModelForCausalLM.from_config(config)
+    assert type(auto) is LlamaForCausalLM
+
+
+def test_unsupported_architecture_with_default_init_is_stock():
+    assert type(idinit_hf.AutoModelForCausalLM.from_config(llama_config())) is LlamaForCausalLM
+
+
+def test_models_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    model = idinit_hf.IDInitGPT2LMHeadModel(gpt2_config(init_method="idinit"))
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert_same_state(model, clone)
+        assert clone.transformer._init_weights.model is clone.transformer
