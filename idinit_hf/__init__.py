@@ -7,7 +7,7 @@
     True
 """
 
-from .diagnostics import IdentityReport, VerifyReport, identity_report, verify
+from .diagnostics import IdentityReport, JacobianReport, VerifyReport, identity_report, jacobian_spectrum, verify
 from .families import FAMILIES, family_for, supported_model_types
 from .init import fused_blocks, idi_, idic_, idiz_, idizc_, loosen_
 from .mixin import IDInitMixin
@@ -22,6 +22,6 @@ __all__ = [
     "idi_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks",
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",
     "Role", "Rule", "Slot", "FAMILIES", "family_for", "supported_model_types",
-    "verify", "VerifyReport", "identity_report", "IdentityReport",
+    "verify", "VerifyReport", "identity_report", "IdentityReport", "jacobian_spectrum", "JacobianReport",
     *_model_names,
 ]

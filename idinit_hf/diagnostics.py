@@ -5,10 +5,12 @@
   bit for bit in the parameter's dtype).
 * :func:`identity_report` runs real inputs through the model and gives, per residual block, the relative
   identity error ``‖block(x) − x‖ / ‖x‖``, the relative size of each branch output and the attention entropy.
+* :func:`jacobian_spectrum` gives the singular values of each block's input-output Jacobian on real inputs.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +32,10 @@ from .mixin import (
 from .options import read_options
 from .roles import Role, Rule, rule_for
 
-__all__ = ["LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report"]
+__all__ = [
+    "LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report",
+    "JacobianReport", "jacobian_spectrum",
+]
 
 
 @dataclass(frozen=True)
@@ -237,3 +242,85 @@ def _attention_entropy(probs: torch.Tensor) -> tuple[float, float]:
     entropy = -(probs * probs.clamp_min(1e-30).log()).sum(-1)
     support = (probs > 0).sum(-1).clamp_min(1).float()
     return float(entropy.mean()), float(support.log().mean())
+
+
+@dataclass(frozen=True)
+class JacobianReport:
+    """Singular values of each residual block's input-output Jacobian (dynamical isometry).
+
+    For block ``f`` and its real input ``x`` (one sequence of ``T`` tokens of width ``d``), ``J = ∂f(x)/∂x`` is a
+    ``(T·d) x (T·d)`` matrix. An identity block has every singular value equal to 1; ``log_spread`` is the
+    standard deviation of ``log σ`` over the non-negligible singular values (0 = perfectly isometric).
+    """
+
+    index: int
+    sigma_min: float
+    sigma_max: float
+    sigma_mean: float
+    log_spread: float
+
+
+def _first_example(inputs: dict[str, torch.Tensor], max_tokens: int) -> dict[str, torch.Tensor]:
+    """The first example of the batch, cut to ``max_tokens`` along the sequence for token inputs."""
+    out = {}
+    for key, value in inputs.items():
+        value = value[:1]
+        if key in ("input_ids", "attention_mask", "token_type_ids", "position_ids"):
+            value = value[:, :max_tokens]
+        out[key] = value
+    return out
+
+
+def jacobian_spectrum(model: nn.Module, inputs: dict[str, torch.Tensor], *, max_tokens: int = 16) -> list[JacobianReport]:
+    """Per residual block, the singular values of ``∂block(x)/∂x`` on the first example of ``inputs``.
+
+    The block is re-run with the exact arguments it received in a real forward pass (masks, position
+    information), so causal masking is kept. Cost: one ``(T·d)²`` Jacobian per block: keep ``T·d`` to a few
+    thousand (``max_tokens`` cuts token sequences).
+    """
+    family = family_for(model.config)
+    if family is None:
+        raise ValueError(f"jacobian_spectrum: no role table for model_type={model.config.model_type!r}")
+    blocks = [m for m in model.modules() if isinstance(m, family.block)]
+    calls: list[tuple[tuple, dict]] = []
+
+    def capture(module: nn.Module, args: tuple, kwargs: dict) -> None:
+        kwargs = dict(kwargs)
+        for cache in ("past_key_values", "past_key_value", "layer_past"):  # a replay must not grow a KV cache
+            if cache in kwargs:
+                kwargs[cache] = None
+        if "use_cache" in kwargs:
+            kwargs["use_cache"] = False
+        calls.append((args, kwargs))
+
+    hooks = [block.register_forward_pre_hook(capture, with_kwargs=True) for block in blocks]
+    was_training = model.training
+    model.eval()
+    try:
+        example = _first_example(inputs, max_tokens)
+        if "use_cache" in inspect.signature(model.forward).parameters:
+            example["use_cache"] = False  # a replayed block must not append to a KV cache
+        with torch.no_grad():
+            model(**example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    reports = []
+    try:
+        for index, (block, (args, kwargs)) in enumerate(zip(blocks, calls, strict=True)):
+            hidden = (args[0] if args else kwargs.pop("hidden_states")).detach()
+            rest = args[1:]
+
+            def block_fn(h: torch.Tensor, block=block, rest=rest, kwargs=kwargs) -> torch.Tensor:
+                return _first(block(h, *rest, **kwargs))
+
+            jacobian = torch.autograd.functional.jacobian(block_fn, hidden.float(), vectorize=True)
+            n = hidden.numel()
+            sigma = torch.linalg.svdvals(jacobian.reshape(n, n).double())
+            kept = sigma[sigma > sigma.max() * 1e-6]
+            logs = kept.log()
+            reports.append(JacobianReport(index, float(sigma.min()), float(sigma.max()), float(sigma.mean()),
+                                          float(logs.std()) if kept.numel() > 1 else 0.0))
+    finally:
+        model.train(was_training)
+    return reports

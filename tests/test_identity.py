@@ -68,3 +68,18 @@ def test_report_restores_training_mode_and_attention_implementation():
 def test_report_prints_one_row_per_block():
     text = str(idinit_hf.identity_report(gpt2(init_method="idinit"), TEXT))
     assert len(text.splitlines()) == 5
+
+
+@pytest.mark.parametrize("family", PRE_LN)
+def test_idinit_pre_ln_blocks_are_dynamically_isometric(family):
+    build, inputs = PRE_LN[family]
+    for block in idinit_hf.jacobian_spectrum(build(init_method="idinit"), inputs, max_tokens=8):
+        assert abs(block.sigma_min - 1) < 1e-3 and abs(block.sigma_max - 1) < 1e-3
+
+
+def test_default_init_jacobians_spread_more_than_idinit():
+    idinit = idinit_hf.jacobian_spectrum(gpt2(init_method="idinit"), TEXT, max_tokens=8)
+    default = idinit_hf.jacobian_spectrum(gpt2(), TEXT, max_tokens=8)
+    assert len(idinit) == len(default) == 4
+    assert max(b.log_spread for b in idinit) < 1e-3 < min(b.log_spread for b in default)
+
