@@ -7,7 +7,14 @@
     True
 """
 
-from .diagnostics import IdentityReport, JacobianReport, VerifyReport, identity_report, jacobian_spectrum, verify
+from .diagnostics import (
+    IdentityReport,
+    JacobianReport,
+    VerifyReport,
+    identity_report,
+    jacobian_spectrum,
+    verify,
+)
 from .families import FAMILIES, family_for, supported_model_types
 from .init import fused_blocks, idi_, idic_, idiz_, idizc_, loosen_
 from .mixin import IDInitMixin
