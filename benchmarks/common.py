@@ -1,0 +1,301 @@
+"""What the benchmarks share: real data with fixed splits, small models, the initializations compared, one
+training run.
+
+Every run of a (family, depth, seed) sees the same batches in the same order whatever the initialization, so
+the curves differ by the initialization alone. Data (embedded by default, real corpora by flag):
+
+* text (GPT-2 causal LM, BERT masked LM): UTF-8 bytes as tokens (vocabulary 256, no tokenizer to train).
+  Default: CPython's ``pydoc_data.topics`` (0.47 MB); ``--text_dir DIR`` reads every ``*.txt`` in DIR (e.g. the
+  State of the Union corpus in ``../shared/data/text/sotu``). Contiguous split: 90% train, 5% validation, 5% test.
+* images (ViT classification): scikit-learn's 8x8 digits by default (80/10/10 split); ``--image_dir DIR`` reads
+  Fashion-MNIST IDX files (28x28; train 55k / validation 5k / test 10k).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import BertConfig, GPT2Config, ViTConfig, get_cosine_schedule_with_warmup
+
+import idinit_hf
+from idinit_hf.families import family_for
+from idinit_hf.mixin import tag_roles, tagged_slots
+from idinit_hf.roles import Role
+
+FAMILIES = ("gpt2", "bert", "vit")
+MASK_ID = 256  # BERT's [MASK] token sits after the 256 byte values
+
+# ---- data ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Splits:
+    kind: str  # "text" or "images"
+    train: tuple
+    validation: tuple
+    test: tuple
+    source: str
+    image_size: int = 0
+
+
+def load_text(text_dir: str | None) -> Splits:
+    if text_dir:
+        files = sorted(Path(text_dir).glob("*.txt"))
+        if not files:
+            raise SystemExit(f"--text_dir {text_dir!r}: no *.txt files there")
+        data = "\n".join(f.read_text(encoding="utf-8") for f in files).encode("utf-8")
+        source = f"{text_dir} ({len(files)} files)"
+    else:
+        from pydoc_data.topics import topics
+
+        data = "\n".join(topics[k] for k in sorted(topics)).encode("utf-8")
+        source = "pydoc_data.topics"
+    tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
+    a, b = int(0.90 * len(tokens)), int(0.95 * len(tokens))
+    return Splits("text", (tokens[:a],), (tokens[a:b],), (tokens[b:],), f"{source}, {len(tokens) / 1e6:.2f}M bytes")
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    dims = raw[3]
+    shape = struct.unpack(f">{dims}I", raw[4 : 4 + 4 * dims])
+    return torch.frombuffer(bytearray(raw[4 + 4 * dims :]), dtype=torch.uint8).view(*shape)
+
+
+def load_images(image_dir: str | None) -> Splits:
+    if image_dir:
+        root = Path(image_dir)
+
+        def find(stem):
+            matches = sorted(root.glob(f"{stem}*"))
+            if not matches:
+                raise SystemExit(f"--image_dir {image_dir!r}: no {stem}* file (Fashion-MNIST IDX layout)")
+            return _read_idx(matches[0])
+
+        x_train, y_train = find("train-images"), find("train-labels")
+        x_test, y_test = find("t10k-images"), find("t10k-labels")
+        x_train = x_train.float().div(127.5).sub(1).unsqueeze(1)
+        x_test = x_test.float().div(127.5).sub(1).unsqueeze(1)
+        return Splits("images", (x_train[:55000], y_train[:55000].long()), (x_train[55000:], y_train[55000:].long()),
+                      (x_test, y_test.long()), f"Fashion-MNIST from {image_dir}", image_size=28)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.tensor(digits.images, dtype=torch.float32).div(8).sub(1).unsqueeze(1)
+    y = torch.tensor(digits.target, dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))  # fixed shuffle, then split
+    x, y = x[order], y[order]
+    a, b = int(0.8 * len(y)), int(0.9 * len(y))
+    return Splits("images", (x[:a], y[:a]), (x[a:b], y[a:b]), (x[b:], y[b:]), "sklearn digits (8x8)", image_size=8)
+
+
+@dataclass
+class Batches:
+    """Training batches drawn by a seeded generator, and fixed evaluation batches."""
+
+    splits: Splits
+    family: str
+    batch_size: int
+    block_size: int
+    seed: int
+    _generator: torch.Generator = field(init=False)
+
+    def __post_init__(self):
+        self._generator = torch.Generator().manual_seed(10_000 + self.seed)
+
+    def _text(self, tokens: torch.Tensor, starts: torch.Tensor, generator: torch.Generator) -> dict:
+        ids = torch.stack([tokens[s : s + self.block_size] for s in starts.tolist()])
+        if self.family == "gpt2":
+            return {"input_ids": ids, "labels": ids}
+        masked = torch.rand(ids.shape, generator=generator) < 0.15  # BERT: 15% of the tokens are predicted
+        return {"input_ids": torch.where(masked, MASK_ID, ids), "labels": torch.where(masked, ids, -100)}
+
+    def train(self) -> dict:
+        if self.splits.kind == "text":
+            tokens = self.splits.train[0]
+            starts = torch.randint(0, len(tokens) - self.block_size, (self.batch_size,), generator=self._generator)
+            return self._text(tokens, starts, self._generator)
+        x, y = self.splits.train
+        index = torch.randint(0, len(y), (self.batch_size,), generator=self._generator)
+        return {"pixel_values": x[index], "labels": y[index]}
+
+    def evaluation(self, split: str, max_batches: int) -> list[dict]:
+        """Non-overlapping windows (or images) from the start of ``split``; masks from a fixed generator."""
+        data = getattr(self.splits, split)
+        generator = torch.Generator().manual_seed(123)
+        out = []
+        if self.splits.kind == "text":
+            tokens = data[0]
+            n_windows = min((len(tokens) - 1) // self.block_size, max_batches * self.batch_size)
+            starts = torch.arange(n_windows) * self.block_size
+            for chunk in starts.split(self.batch_size):
+                out.append(self._text(tokens, chunk, generator))
+        else:
+            x, y = data
+            n = min(len(y), max_batches * self.batch_size)
+            for i in range(0, n, self.batch_size):
+                out.append({"pixel_values": x[i : i + self.batch_size], "labels": y[i : i + self.batch_size]})
+        return out
+
+
+# ---- models and initializations ---------------------------------------------------------------------------------------
+
+
+def model_config(family: str, depth: int, width: int, block_size: int, image_size: int, **init) -> object:
+    heads = max(1, width // 16)
+    if family == "gpt2":
+        return GPT2Config(n_layer=depth, n_embd=width, n_head=heads, vocab_size=256, n_positions=block_size,
+                          resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0, **init)
+    if family == "bert":
+        return BertConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
+                          intermediate_size=4 * width, vocab_size=258, max_position_embeddings=block_size,
+                          hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=257, **init)
+    patch = 2 if image_size == 8 else 4
+    return ViTConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
+                     intermediate_size=4 * width, image_size=image_size, patch_size=patch, num_channels=1,
+                     num_labels=10, **init)
+
+
+AUTO = {"gpt2": idinit_hf.AutoModelForCausalLM, "bert": idinit_hf.AutoModelForMaskedLM,
+        "vit": idinit_hf.AutoModelForImageClassification}
+
+
+def _branch_outputs(model: nn.Module) -> list[nn.Module]:
+    if not any(tagged_slots(m) for m in model.modules()):
+        tag_roles(model, family_for(model.config))
+    return [m for m in model.modules() if any(s.role in (Role.ATTENTION_OUT, Role.MLP_OUT) for s in tagged_slots(m))]
+
+
+@torch.no_grad()
+def zero_branch_outputs(model: nn.Module, depth: int) -> None:
+    """Baseline: default init, then the residual-branch output projections set to 0 (modern GPT recipes)."""
+    for module in _branch_outputs(model):
+        module.weight.zero_()
+        if module.bias is not None:
+            module.bias.zero_()
+
+
+@torch.no_grad()
+def depth_scaled_branch_outputs(model: nn.Module, depth: int) -> None:
+    """Baseline: default init, then the branch output projections ~ N(0, (0.02/√(2L))²) (GPT-2 / Megatron).
+
+    For GPT-2 this is what the library's default already does; for BERT and ViT it is a change."""
+    std = 0.02 / math.sqrt(2 * depth)
+    for module in _branch_outputs(model):
+        module.weight.normal_(0.0, std)
+
+
+#: name → (config options, post-init function, families it applies to)
+METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
+    "default": ({}, None, FAMILIES),
+    "idinit": ({"init_method": "idinit"}, None, FAMILIES),
+    "idinit:loosening=1e-3": ({"init_method": "idinit", "idinit_loosening": 1e-3}, None, FAMILIES),
+    "idinit:loosening_target=all": ({"init_method": "idinit", "idinit_loosening_target": "all"}, None, FAMILIES),
+    "idinit:zero_pattern=identity": ({"init_method": "idinit", "idinit_zero_pattern": "identity"}, None, FAMILIES),
+    "idinit:embeddings=idi": ({"init_method": "idinit", "idinit_embeddings": "idi"}, None, FAMILIES),
+    "idinit:heads=zero": ({"init_method": "idinit", "idinit_heads": "zero"}, None, ("bert", "vit")),
+    "idinit:patch_embedding=default": ({"init_method": "idinit", "idinit_patch_embedding": "default"}, None, ("vit",)),
+    "zero-branch-out": ({}, zero_branch_outputs, FAMILIES),
+    "depth-scaled": ({}, depth_scaled_branch_outputs, FAMILIES),
+}
+CORE_METHODS = ("default", "idinit", "zero-branch-out", "depth-scaled")
+
+
+def build(family: str, method: str, depth: int, width: int, block_size: int, image_size: int, seed: int) -> nn.Module:
+    options, post_init, _ = METHODS[method]
+    torch.manual_seed(seed)  # the random parts (embeddings, heads, default layers) depend on the seed alone
+    model = AUTO[family].from_config(model_config(family, depth, width, block_size, image_size, **options))
+    if post_init is not None:
+        post_init(model, depth)
+    return model
+
+
+# ---- one run ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSettings:
+    steps: int = 400
+    eval_every: int = 50
+    eval_batches: int = 8
+    batch_size: int = 16
+    block_size: int = 64
+    width: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: int = 50
+    max_grad_norm: float = 1.0
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: list[dict]) -> tuple[float, float]:
+    """Mean loss over the evaluation batches (token-weighted for LMs), and accuracy (images, masked tokens)."""
+    model.eval()
+    total_loss, total_count, correct = 0.0, 0, 0
+    model_type = model.config.model_type
+    for batch in batches:
+        out = model(**batch)
+        labels = batch["labels"]
+        if model_type == "gpt2":  # next-token prediction: position t predicts token t+1
+            predicted, targets = out.logits[:, :-1].argmax(-1), labels[:, 1:]
+        else:  # masked tokens (labels -100 elsewhere) or image classes
+            predicted, targets = out.logits.argmax(-1), labels
+        valid = targets != -100
+        count = int(valid.sum())
+        correct += int((predicted[valid] == targets[valid]).sum())
+        total_loss += float(out.loss) * count
+        total_count += count
+    model.train()
+    return total_loss / max(total_count, 1), correct / max(total_count, 1)
+
+
+def train_run(model: nn.Module, batches: Batches, settings: RunSettings, *, eval_split: str = "validation") -> dict:
+    """Train with AdamW (decay on ≥2-D weights), warm-up + cosine, clipping; evaluate every ``eval_every`` steps.
+
+    Returns the curve of (step, eval loss, eval accuracy), train losses, and whether the run diverged (a
+    non-finite loss stops it).
+    """
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, settings.warmup, settings.steps)
+    evaluation = batches.evaluation(eval_split, settings.eval_batches)
+    curve = [(0, *evaluate(model, evaluation))]
+    train_losses = []
+    diverged = False
+    start = time.perf_counter()
+    model.train()
+    for step in range(1, settings.steps + 1):
+        loss = model(**batches.train()).loss
+        if not torch.isfinite(loss):
+            diverged = True
+            break
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        train_losses.append(loss.item())
+        if step % settings.eval_every == 0 or step == settings.steps:
+            curve.append((step, *evaluate(model, evaluation)))
+            if not math.isfinite(curve[-1][1]):
+                diverged = True
+                break
+    return {"curve": curve, "train_losses": train_losses, "diverged": diverged,
+            "seconds": time.perf_counter() - start}
+
+
+def steps_to_target(curve: list, target: float) -> int | None:
+    """The first evaluated step whose loss is at or below ``target`` (None if never)."""
+    for step, loss, _ in curve:
+        if loss <= target:
+            return step
+    return None

@@ -1,0 +1,187 @@
+"""Convergence: IDInit against the default init and two baselines, side by side, on real data.
+
+    python benchmarks/convergence.py --quick                      # a few minutes: smoke test
+    python benchmarks/convergence.py                              # the full run (about an hour on 2 CPU cores)
+    python benchmarks/convergence.py --text_dir ../shared/data/text/sotu --image_dir ../shared/data/images/fashion-mnist
+    python benchmarks/convergence.py --width 512 --steps 5000 ...  # GPU-sized, same script
+
+For each family (GPT-2 causal LM, BERT masked LM, ViT classification), each depth and each seed, every method
+trains from the same seed on the same batches in the same order, with AdamW, warm-up + cosine and clipping.
+At the shallow depth every method runs (IDInit's open variants included); at the deeper ones the core methods
+(default, IDInit, zero-initialized branch outputs, depth-scaled normal). Reports, per (family, depth, method):
+final validation loss/accuracy (mean ± std over seeds), final held-out test loss, and steps-to-target: the
+first evaluated step at which the method reaches the default init's final validation loss *of the same seed*,
+as a ratio to the default's number of steps. Writes results/convergence.json, results/convergence_<family>.png.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+from common import (
+    CORE_METHODS,
+    FAMILIES,
+    METHODS,
+    Batches,
+    RunSettings,
+    build,
+    evaluate,
+    load_images,
+    load_text,
+    steps_to_target,
+    train_run,
+)
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--depths", nargs="+", type=int, default=[4, 16])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
+                        help="methods at the shallowest depth (default: all); deeper depths run the core methods")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--eval_every", type=int, default=25)
+    parser.add_argument("--eval_batches", type=int, default=8)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--block_size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--text_dir", default=None, help="folder of *.txt files (default: CPython's pydoc_data)")
+    parser.add_argument("--image_dir", default=None, help="Fashion-MNIST IDX folder (default: sklearn digits)")
+    parser.add_argument("--quick", action="store_true", help="1 seed, depths 2 and 4, 60 steps, core methods")
+    parser.add_argument("--output", default=str(RESULTS / "convergence.json"))
+    args = parser.parse_args()
+    if args.quick:
+        args.depths, args.seeds, args.steps, args.eval_every, args.warmup = [2, 4], [0], 60, 10, 10
+        args.methods = args.methods or list(CORE_METHODS)
+    for name, value in (("--steps", args.steps), ("--eval_every", args.eval_every), ("--width", args.width)):
+        if value <= 0:
+            parser.error(f"{name} must be > 0; got {value}")
+    if args.width % 16:
+        parser.error(f"--width must be a multiple of 16 (heads of size 16); got {args.width}")
+    return args
+
+
+def methods_for(family, depth, args):
+    shallow = depth == min(args.depths)
+    names = (args.methods or list(METHODS)) if shallow else list(CORE_METHODS)
+    return [m for m in names if family in METHODS[m][2]]
+
+
+def summarize(runs):
+    """Per (family, depth, method): mean ± std of final losses and steps-to-target ratios over seeds."""
+    table = []
+    keys = sorted({(r["family"], r["depth"], r["method"]) for r in runs}, key=lambda k: (k[0], k[1], list(METHODS).index(k[2])))
+    for family, depth, method in keys:
+        group = [r for r in runs if (r["family"], r["depth"], r["method"]) == (family, depth, method)]
+        ratios = []
+        for run in group:
+            default = next(r for r in runs if (r["family"], r["depth"], r["method"], r["seed"]) == (family, depth, "default", run["seed"]))
+            target, default_steps = default["curve"][-1][1], default["curve"][-1][0]
+            reached = steps_to_target(run["curve"], target)
+            ratios.append(reached / default_steps if reached is not None else None)
+        finals = [r["curve"][-1][1] for r in group]
+        accs = [r["curve"][-1][2] for r in group]
+        tests = [r["test_loss"] for r in group]
+        reached = [x for x in ratios if x is not None]
+        table.append({
+            "family": family, "depth": depth, "method": method, "seeds": len(group),
+            "val_loss": statistics.mean(finals), "val_loss_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+            "val_acc": statistics.mean(accs), "test_loss": statistics.mean(tests),
+            "steps_ratio": statistics.mean(reached) if len(reached) == len(ratios) else None,
+            "steps_ratio_max": max(reached) if len(reached) == len(ratios) else None,
+            "reached_in": f"{len(reached)}/{len(ratios)}",
+            "diverged": sum(r["diverged"] for r in group),
+        })
+    return table
+
+
+def plot(runs, family, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    depths = sorted({r["depth"] for r in runs if r["family"] == family})
+    fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4.2), squeeze=False)
+    for axis, depth in zip(axes[0], depths, strict=True):
+        for method in METHODS:
+            group = [r for r in runs if (r["family"], r["depth"], r["method"]) == (family, depth, method)]
+            if not group:
+                continue
+            steps = [p[0] for p in group[0]["curve"]]
+            losses = [statistics.mean(r["curve"][i][1] for r in group) for i in range(len(steps))]
+            style = {"default": "k-", "idinit": "C3-"}.get(method, "--")
+            axis.plot(steps[1:], losses[1:], style, label=method, linewidth=2 if method in ("default", "idinit") else 1)
+        axis.set_title(f"{family}, {depth} layers (mean of {len({r['seed'] for r in runs})} seeds)")
+        axis.set_xlabel("step")
+        axis.set_ylabel("validation loss")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    settings = RunSettings(steps=args.steps, eval_every=args.eval_every, eval_batches=args.eval_batches,
+                           batch_size=args.batch_size, block_size=args.block_size, width=args.width, lr=args.lr,
+                           warmup=args.warmup)
+    text = load_text(args.text_dir) if {"gpt2", "bert"} & set(args.families) else None
+    images = load_images(args.image_dir) if "vit" in args.families else None
+    runs = []
+    started = time.time()
+    for family in args.families:
+        splits = images if family == "vit" else text
+        batch_size = 4 * args.batch_size if family == "vit" else args.batch_size
+        for depth in args.depths:
+            for seed in args.seeds:
+                for method in methods_for(family, depth, args):
+                    model = build(family, method, depth, args.width, args.block_size, splits.image_size, seed)
+                    batches = Batches(splits, family, batch_size, args.block_size, seed)
+                    run = train_run(model, batches, settings)
+                    run["test_loss"], run["test_acc"] = evaluate(model, batches.evaluation("test", args.eval_batches))
+                    run.update(family=family, depth=depth, seed=seed, method=method)
+                    runs.append(run)
+                    print(f"{family:4} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
+                          f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['seconds']:.0f}s)", flush=True)
+    table = summarize(runs)
+    RESULTS.mkdir(exist_ok=True)
+    for family in args.families:
+        plot(runs, family, RESULTS / f"convergence_{family}.png")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    meta = {
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+        "commit": commit, "minutes": (time.time() - started) / 60,
+        "data": {"text": text.source if text else None, "images": images.source if images else None},
+        "settings": vars(args),
+    }
+    Path(args.output).write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1))
+    print(f"\n{meta['machine']}; commit {commit}; {meta['minutes']:.1f} min; data: {meta['data']}")
+    print(format_table(table))
+
+
+def format_table(table):
+    rows = ["| family | layers | method | val loss (mean ± std) | test loss | val acc | steps to default's final loss | diverged |",
+            "|---|---|---|---|---|---|---|---|"]
+    for row in table:
+        ratio = (f"not reached by every seed ({row['reached_in']})" if row["steps_ratio"] is None
+                 else f"{row['steps_ratio']:.2f} (max {row['steps_ratio_max']:.2f})")
+        rows.append(f"| {row['family']} | {row['depth']} | {row['method']} | {row['val_loss']:.4f} ± {row['val_loss_std']:.4f} | "
+                    f"{row['test_loss']:.4f} | {row['val_acc']:.3f} | {ratio} | {row['diverged']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main()
