@@ -8,7 +8,7 @@
 For each family (GPT-2 causal LM, BERT masked LM, ViT classification), each depth and each seed, every method
 trains from the same seed on the same batches in the same order, with AdamW, warm-up + cosine and clipping.
 At the shallow depth every method runs (IDInit's open variants included); at the deeper ones the core methods
-(default, IDInit, zero-initialized branch outputs, depth-scaled normal). Reports, per (family, depth, method):
+(default, IDInit, zero-initialized branch outputs, depth-scaled normal; --deep_methods). Reports, per (family, depth, method):
 final validation loss/accuracy (mean ± std over seeds), final held-out test loss, and steps-to-target: the
 first evaluated step at which the method reaches the default init's final validation loss *of the same seed*,
 as a ratio to the default's number of steps. Writes results/convergence.json, results/convergence_<family>.png.
@@ -47,6 +47,8 @@ def parse_args():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
                         help="methods at the shallowest depth (default: all); deeper depths run the core methods")
+    parser.add_argument("--deep_methods", nargs="+", default=list(CORE_METHODS), choices=list(METHODS),
+                        help="methods at the deeper depths")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--eval_every", type=int, default=25)
     parser.add_argument("--eval_batches", type=int, default=8)
@@ -58,7 +60,7 @@ def parse_args():
     parser.add_argument("--text_dir", default=None, help="folder of *.txt files (default: CPython's pydoc_data)")
     parser.add_argument("--image_dir", default=None, help="Fashion-MNIST IDX folder (default: sklearn digits)")
     parser.add_argument("--quick", action="store_true", help="1 seed, depths 2 and 4, 60 steps, core methods")
-    parser.add_argument("--output", default=str(RESULTS / "convergence.json"))
+    parser.add_argument("--output_dir", default=str(RESULTS), help="where the JSON and PNG files go")
     args = parser.parse_args()
     if args.quick:
         args.depths, args.seeds, args.steps, args.eval_every, args.warmup = [2, 4], [0], 60, 10, 10
@@ -73,7 +75,7 @@ def parse_args():
 
 def methods_for(family, depth, args):
     shallow = depth == min(args.depths)
-    names = (args.methods or list(METHODS)) if shallow else list(CORE_METHODS)
+    names = (args.methods or list(METHODS)) if shallow else args.deep_methods
     return [m for m in names if family in METHODS[m][2]]
 
 
@@ -157,9 +159,9 @@ def main():
                     print(f"{family:4} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
                           f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['seconds']:.0f}s)", flush=True)
     table = summarize(runs)
-    RESULTS.mkdir(exist_ok=True)
+    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
     for family in args.families:
-        plot(runs, family, RESULTS / f"convergence_{family}.png")
+        plot(runs, family, Path(args.output_dir, f"convergence_{family}.png"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
@@ -167,7 +169,7 @@ def main():
         "data": {"text": text.source if text else None, "images": images.source if images else None},
         "settings": vars(args),
     }
-    Path(args.output).write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1))
+    Path(args.output_dir, "convergence.json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1))
     print(f"\n{meta['machine']}; commit {commit}; {meta['minutes']:.1f} min; data: {meta['data']}")
     print(format_table(table))
 

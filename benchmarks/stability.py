@@ -1,0 +1,124 @@
+"""Stability: which runs diverge or stall, for each initialization, across learning rates, warm-up and depth.
+
+    python benchmarks/stability.py --quick        # a couple of minutes
+    python benchmarks/stability.py                # the full sweep (~20 minutes on 2 CPU cores)
+
+Two sweeps, each on the same batches for every initialization:
+1. learning rate (5 values over 2 decades) x warm-up (none / --warmup steps), at --lr_depth layers;
+2. depth (up to 48 layers) at --depth_lr, without warm-up (the harder case), for GPT-2 and post-LN BERT.
+A run *diverges* if a loss becomes non-finite, and *stalls* if its final validation loss is above
+--stall_fraction of its step-0 loss. Writes results/stability.json and results/stability_<sweep>.png (heat maps
+of final validation loss; D = diverged, S = stalled).
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, train_run
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--methods", nargs="+", default=["default", "idinit", "zero-branch-out"])
+    parser.add_argument("--lrs", nargs="+", type=float, default=[3e-4, 1e-3, 3e-3, 1e-2, 3e-2])
+    parser.add_argument("--lr_depth", type=int, default=8)
+    parser.add_argument("--depths", nargs="+", type=int, default=[2, 8, 16, 32, 48])
+    parser.add_argument("--depth_lr", type=float, default=3e-3)
+    parser.add_argument("--depth_families", nargs="+", default=["gpt2", "bert"], choices=FAMILIES)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stall_fraction", type=float, default=0.9)
+    parser.add_argument("--text_dir", default=None)
+    parser.add_argument("--image_dir", default=None)
+    parser.add_argument("--quick", action="store_true", help="3 learning rates, depths 2 and 8, 40 steps")
+    parser.add_argument("--output_dir", default=str(RESULTS), help="where the JSON and PNG files go")
+    args = parser.parse_args()
+    if args.quick:
+        args.lrs, args.depths, args.steps, args.warmup, args.lr_depth = [1e-3, 1e-2, 3e-2], [2, 8], 40, 10, 4
+    return args
+
+
+def one_run(family, method, depth, lr, warmup, args, splits):
+    settings = RunSettings(steps=args.steps, eval_every=args.steps, eval_batches=4, width=args.width, lr=lr,
+                           warmup=warmup)
+    model = build(family, method, depth, args.width, settings.block_size, splits.image_size, args.seed)
+    batch_size = 4 * settings.batch_size if family == "vit" else settings.batch_size
+    run = train_run(model, Batches(splits, family, batch_size, settings.block_size, args.seed), settings)
+    first, last = run["curve"][0][1], run["curve"][-1][1]
+    status = "diverged" if run["diverged"] else "stalled" if last > args.stall_fraction * first else "ok"
+    print(f"{family:4} {method:16} L={depth:<3} lr={lr:<7g} warmup={warmup:<3} {status:8} val {last:.4f}", flush=True)
+    return {"family": family, "method": method, "depth": depth, "lr": lr, "warmup": warmup, "status": status,
+            "initial_loss": first, "final_loss": last if not run["diverged"] else None}
+
+
+def heatmap(rows, sweep, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = sorted({r["family"] for r in rows})
+    fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 3.6), squeeze=False)
+    for axis, family in zip(axes[0], families, strict=True):
+        mine = [r for r in rows if r["family"] == family]
+        columns = sorted({r["lr"] if sweep == "lr" else r["depth"] for r in mine})
+        labels = sorted({(r["method"], r["warmup"]) for r in mine}, key=lambda k: (k[0], k[1]))
+        grid = torch.full((len(labels), len(columns)), float("nan"))
+        for r in mine:
+            i = labels.index((r["method"], r["warmup"]))
+            j = columns.index(r["lr"] if sweep == "lr" else r["depth"])
+            grid[i, j] = r["final_loss"] if r["final_loss"] is not None else float("nan")
+            mark = {"diverged": "D", "stalled": "S", "ok": ""}[r["status"]]
+            text = mark or f"{r['final_loss']:.2f}"
+            axis.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if mark else "black")
+        axis.imshow(grid.numpy(), cmap="viridis_r", aspect="auto")
+        axis.set_xticks(range(len(columns)), [f"{c:g}" for c in columns])
+        axis.set_yticks(range(len(labels)), [f"{m}, warm-up {w}" for m, w in labels], fontsize=7)
+        axis.set_xlabel("learning rate" if sweep == "lr" else "layers")
+        axis.set_title(f"{family}: final validation loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    args = parse_args()
+    text = load_text(args.text_dir) if {"gpt2", "bert"} & set(args.families + args.depth_families) else None
+    images = load_images(args.image_dir) if "vit" in args.families + args.depth_families else None
+    lr_rows, depth_rows = [], []
+    for family in args.families:
+        splits = images if family == "vit" else text
+        for method in args.methods:
+            for warmup in (0, args.warmup):
+                for lr in args.lrs:
+                    lr_rows.append(one_run(family, method, args.lr_depth, lr, warmup, args, splits))
+    for family in args.depth_families:
+        splits = images if family == "vit" else text
+        for method in args.methods:
+            for depth in args.depths:
+                depth_rows.append(one_run(family, method, depth, args.depth_lr, 0, args, splits))
+    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    heatmap(lr_rows, "lr", Path(args.output_dir, "stability_lr.png"))
+    heatmap(depth_rows, "depth", Path(args.output_dir, "stability_depth.png"))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    meta = {"machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+            "commit": commit, "settings": vars(args)}
+    Path(args.output_dir, "stability.json").write_text(json.dumps({"meta": meta, "lr_sweep": lr_rows, "depth_sweep": depth_rows}, indent=1))
+    for name, rows in (("learning-rate sweep", lr_rows), ("depth sweep", depth_rows)):
+        bad = [r for r in rows if r["status"] != "ok"]
+        print(f"\n{name}: {len(rows)} runs, {len(bad)} diverged or stalled")
+        for r in bad:
+            print(f"  {r['family']} {r['method']} L={r['depth']} lr={r['lr']:g} warmup={r['warmup']}: {r['status']}")
+
+
+if __name__ == "__main__":
+    main()
