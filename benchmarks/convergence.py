@@ -124,7 +124,7 @@ def plot(runs, family, path):
             losses = [statistics.mean(r["curve"][i][1] for r in group) for i in range(len(steps))]
             style = {"default": "k-", "idinit": "C3-"}.get(method, "--")
             axis.plot(steps[1:], losses[1:], style, label=method, linewidth=2 if method in ("default", "idinit") else 1)
-        axis.set_title(f"{family}, {depth} layers (mean of {len({r['seed'] for r in runs})} seeds)")
+        axis.set_title(f"{family}, {depth} layers (mean over seeds)")
         axis.set_xlabel("step")
         axis.set_ylabel("validation loss")
         axis.grid(alpha=0.3)
@@ -158,20 +158,29 @@ def main():
                     runs.append(run)
                     print(f"{family:4} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
                           f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['seconds']:.0f}s)", flush=True)
-    table = summarize(runs)
-    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    for family in args.families:
-        plot(runs, family, Path(args.output_dir, f"convergence_{family}.png"))
+                    meta = save(args, runs, started, text, images, complete=False)  # a stopped run keeps its results
+    meta = save(args, runs, started, text, images, complete=True)
+    print(f"\n{meta['machine']}; commit {meta['commit']}; {meta['minutes']:.1f} min; data: {meta['data']}")
+    print(format_table(summarize(runs)))
+
+
+def save(args, runs, started, text, images, *, complete):
+    """Write the JSON (and the plots) of the runs so far; ``complete`` says whether every planned run is in."""
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-        "commit": commit, "minutes": (time.time() - started) / 60,
+        "commit": commit, "minutes": (time.time() - started) / 60, "complete": complete,
         "data": {"text": text.source if text else None, "images": images.source if images else None},
         "settings": vars(args),
     }
-    Path(args.output_dir, "convergence.json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1))
-    print(f"\n{meta['machine']}; commit {commit}; {meta['minutes']:.1f} min; data: {meta['data']}")
-    print(format_table(table))
+    for family in sorted({r["family"] for r in runs}):
+        plot(runs, family, output / f"convergence_{family}.png")
+    partial = output / "convergence.json.partial"
+    partial.write_text(json.dumps({"meta": meta, "table": summarize(runs), "runs": runs}, indent=1))
+    partial.replace(output / "convergence.json")  # never leave a half-written file
+    return meta
 
 
 def format_table(table):

@@ -4,7 +4,8 @@ lower bound (allocating and zero-filling the same parameters), measured in the s
     python benchmarks/init_speed.py                       # 124M (gpt2) on CPU, 3 repeats
     python benchmarks/init_speed.py --sizes gpt2 gpt2-medium gpt2-large gpt2-xl --repeats 3
 
-Each measurement runs in a fresh Python process, so peak RSS is that build's own. Prints a Markdown table of
+Each measurement runs in a fresh Python process; "build MB" is its peak RSS minus the RSS after imports, i.e.
+the memory the build itself needed, compared with the float32 parameters' own size. Prints a Markdown table of
 medians and writes benchmarks/results/init_speed.json.
 """
 
@@ -30,6 +31,7 @@ import json, resource, sys, time, torch
 from transformers import GPT2Config
 import idinit_hf
 n_layer, n_embd, n_head, method = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # imports alone
 config = GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head, init_method="default" if method == "zero-fill" else method)
 start = time.perf_counter()
 if method == "zero-fill":
@@ -42,7 +44,8 @@ else:
     model = idinit_hf.AutoModelForCausalLM.from_config(config)
     n = sum(p.numel() for p in model.parameters())
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "params": n, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "params": n, "peak_rss_mb": peak_mb, "build_mb": peak_mb - baseline_mb}))
 """
 
 
@@ -66,17 +69,18 @@ def main():
                 "size": size, "method": method, "params": runs[0]["params"],
                 "seconds": statistics.median(r["seconds"] for r in runs),
                 "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+                "build_mb": statistics.median(r["build_mb"] for r in runs),
             })
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     print(f"machine: {machine}; medians of {args.repeats} fresh processes\n")
-    print("| model | params | method | seconds | / default | / zero-fill | peak RSS MB | params MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | params | method | seconds | / default | / zero-fill | peak RSS MB | build MB (peak - imports) | / params MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in results:
         default = next(r for r in results if r["size"] == row["size"] and r["method"] == "default")
         bound = next(r for r in results if r["size"] == row["size"] and r["method"] == "zero-fill")
         print(f"| {row['size']} | {row['params'] / 1e6:.0f}M | {row['method']} | {row['seconds']:.2f} | "
               f"{row['seconds'] / default['seconds']:.2f} | {row['seconds'] / bound['seconds']:.2f} | "
-              f"{row['peak_rss_mb']:.0f} | {row['params'] * 4 / 2**20:.0f} |")
+              f"{row['peak_rss_mb']:.0f} | {row['build_mb']:.0f} | {row['build_mb'] / (row['params'] * 4 / 2**20):.2f} |")
     out = Path(__file__).parent / "results" / "init_speed.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"machine": machine, "repeats": args.repeats, "rows": results}, indent=2))
