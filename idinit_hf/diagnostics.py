@@ -89,12 +89,24 @@ def _expected(module: nn.Module, slot: Any, rule: Rule, options: Any, seed: int)
     return fresh
 
 
+def _is_partitioned(param: torch.Tensor) -> bool:
+    """A DeepSpeed ZeRO-3 parameter outside ``GatheredParameters``: a placeholder smaller than the weight."""
+    full = getattr(param, "ds_numel", None)
+    return full is not None and param.numel() != full
+
+
 def verify(model: nn.Module) -> VerifyReport:
     """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for.
 
     Parameters that were loaded from a checkpoint (flagged ``_is_hf_initialized``) and tied weights are
     reported with ``matches=None``. A model whose config does not ask for IDInit gets an empty report.
     """
+    partitioned = [name for name, param in model.named_parameters() if _is_partitioned(param)]
+    if partitioned:
+        raise ValueError(
+            f"verify() needs the full weights, but {len(partitioned)} parameters (e.g. {partitioned[0]}) are "
+            "DeepSpeed ZeRO-3 partitions: call it inside deepspeed.zero.GatheredParameters(list(model.parameters()))"
+        )
     report = VerifyReport()
     config = model.config
     options = read_options(config)

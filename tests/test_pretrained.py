@@ -175,3 +175,12 @@ def test_models_pickle_and_deepcopy():
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         assert_same_state(model, clone)
         assert clone.transformer._init_weights.model is clone.transformer
+
+
+def test_verify_refuses_zero3_partitions_with_a_clear_message():
+    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit"))
+    weight = model.h[0].attn.c_attn.weight
+    weight.ds_numel = weight.numel()  # what DeepSpeed sets; then the local tensor becomes a (0,) placeholder
+    weight.data = torch.empty(0)
+    with pytest.raises(ValueError, match="GatheredParameters"):
+        idinit_hf.verify(model)

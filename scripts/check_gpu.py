@@ -1,0 +1,401 @@
+"""The checks of idinit_hf that need a GPU; run by ``scripts/check_gpu.sh`` (see docs/reliability.md).
+
+Each check prints one line as it finishes and a summary table at the end; the exit status is 1 if any check
+failed. ``--cpu`` runs every check on the CPU instead (a dry run that proves the script executes; the
+multi-device part then uses 2 CPU processes with gloo). Needs only torch, transformers and this package; uses
+scikit-learn's digits when installed, else labelled synthetic images. No network.
+
+Checks:
+
+1. ``build``: IDInit built directly on the device (``with torch.device(...)``), through meta + ``to_empty`` +
+   ``init_weights()``, and by ``from_pretrained(device_map=...)`` with missing keys: role weights bit-identical
+   to the CPU build, ``idinit_hf.verify`` passes.
+2. ``patterns``: bf16 / fp16 weights built directly on the device hold the exact rule values.
+3. ``fp16-eps``: ε = 1e-6 is a float16 subnormal: is it kept or flushed by a device matmul (plain and autocast,
+   small and large), and by the attention branch of a GPT-2 block? Reported, not judged: a flush is a finding.
+4. ``train``: 200 bf16-autocast and fp16-autocast+GradScaler steps of GPT-2, BERT (MLM) and ViT from IDInit:
+   finite losses and weights, loss goes down.
+5. ``multi``: with >= 2 devices, FSDP2 (``fully_shard``, NCCL) of IDInit models: the gathered full state dict
+   equals the CPU build, also when rank 0 alone initializes and broadcasts. Skipped with one GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import transformers
+from torch.nn import functional
+
+import idinit_hf
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = ("gpt2", "bert", "vit")
+IDINIT_SEED = 1234
+STEPS = 200
+RESULTS: list[tuple[str, str, str, float]] = []  # (check, PASS/FAIL/SKIP/INFO, detail, seconds)
+
+
+# --- models and data ---------------------------------------------------------------------------------------
+
+
+def config(family: str, **options):
+    """Small configs: big enough for real BLAS / tensor-core kernels (d = 64), small enough to train in seconds."""
+    options = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **options}
+    if family == "gpt2":
+        return transformers.GPT2Config(
+            n_layer=2, n_embd=64, n_head=4, vocab_size=256, n_positions=64, bos_token_id=0, eos_token_id=0, **options
+        )
+    if family == "bert":
+        return transformers.BertConfig(
+            num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=256, vocab_size=256,
+            max_position_embeddings=64, pad_token_id=0, **options,
+        )
+    return transformers.ViTConfig(
+        num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=256, image_size=8,
+        patch_size=2, num_channels=1, num_labels=10, **options,
+    )
+
+
+AUTO = {
+    "gpt2": idinit_hf.AutoModelForCausalLM,
+    "bert": idinit_hf.AutoModelForMaskedLM,
+    "vit": idinit_hf.AutoModelForImageClassification,
+}
+
+
+def build(family: str, device: str, dtype: torch.dtype | None = None, **options) -> torch.nn.Module:
+    """from_config with the weights allocated and initialized on ``device`` (not built on the CPU and moved)."""
+    torch.manual_seed(0)
+    with torch.device(device):
+        return AUTO[family].from_config(config(family, **options), dtype=dtype)
+
+
+def role_names(model: torch.nn.Module) -> list[str]:
+    """Parameters IDInit writes and verify checks (not tied, not library-default)."""
+    layers = idinit_hf.verify(model).layers
+    return [x.name for x in layers if x.matches is not None and x.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
+
+
+def role_mismatches(model: torch.nn.Module, reference: torch.nn.Module) -> list[str]:
+    """Role parameters of ``model`` not bit-identical (after a copy to the CPU) to ``reference``'s."""
+    got, want = dict(model.named_parameters()), dict(reference.named_parameters())
+    return [n for n in role_names(reference) if not torch.equal(got[n].detach().cpu(), want[n].detach().cpu())]
+
+
+def text_bytes() -> bytes:
+    """Real English text: CPython's pydoc topics, else torch's own module source."""
+    try:
+        from pydoc_data.topics import topics
+
+        return "\n".join(topics[k] for k in sorted(topics)).encode()
+    except ImportError:
+        import inspect
+
+        return inspect.getsource(torch.nn.modules.module).encode()
+
+
+def images() -> tuple[torch.Tensor, torch.Tensor, str]:
+    """scikit-learn's 8x8 digits in [-1, 1]; without scikit-learn, synthetic bars (class k = row k % 8 lit)."""
+    try:
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        pixels = torch.tensor(data.images[:512], dtype=torch.float32) / 8.0 - 1.0
+        return pixels.unsqueeze(1), torch.tensor(data.target[:512]), "digits"
+    except ImportError:
+        labels = torch.arange(512) % 10
+        pixels = torch.full((512, 1, 8, 8), -1.0)
+        pixels[torch.arange(512), 0, labels % 8] = 1.0
+        pixels[labels >= 8, 0, :, 0] = 1.0
+        return pixels + 0.1 * torch.randn(pixels.shape, generator=torch.Generator().manual_seed(0)), labels, "synthetic"
+
+
+def batch_fn(family: str, device: str) -> Callable[[int], dict[str, torch.Tensor]]:
+    """step -> a batch of real data on ``device`` (text bytes, 15 % masked text, or 8x8 images)."""
+    if family == "vit":
+        pixels, labels, _ = images()
+        return lambda s: {"pixel_values": pixels[s % 16 * 32 :][:32].to(device), "labels": labels[s % 16 * 32 :][:32].to(device)}
+    data = torch.tensor(list(text_bytes()[: 100 * 8 * 64]), dtype=torch.long)
+    generator = torch.Generator().manual_seed(0)
+
+    def text(step: int) -> dict[str, torch.Tensor]:
+        ids = data[step % 100 * 512 :][:512].view(8, 64)
+        if family == "gpt2":
+            return {"input_ids": ids.to(device), "labels": ids.to(device)}
+        masked = torch.rand(ids.shape, generator=generator) < 0.15
+        labels = torch.where(masked, ids, torch.full_like(ids, -100))
+        return {"input_ids": torch.where(masked, torch.ones_like(ids), ids).to(device), "labels": labels.to(device)}
+
+    return text
+
+
+# --- bookkeeping -------------------------------------------------------------------------------------------
+
+
+def run_check(name: str, fn: Callable[[], tuple[str, str]]) -> None:
+    """Run one check; it returns (status, detail). An exception is a FAIL with its last line."""
+    start = time.perf_counter()
+    try:
+        status, detail = fn()
+    except Exception as error:  # noqa: BLE001 (every failure must reach the summary table)
+        traceback.print_exc()
+        status, detail = "FAIL", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:160]
+    seconds = time.perf_counter() - start
+    RESULTS.append((name, status, detail, seconds))
+    print(f"[{status}] {name} ({seconds:.1f} s): {detail}", flush=True)
+
+
+def verdict(problems: list[str], ok: str) -> tuple[str, str]:
+    return ("FAIL", "; ".join(problems)[:300]) if problems else ("PASS", ok)
+
+
+# --- 1. build on the device vs the CPU ---------------------------------------------------------------------
+
+
+def check_build(device: str) -> tuple[str, str]:
+    problems = []
+    for family in FAMILIES:
+        reference = build(family, "cpu")
+        on_device = build(family, device)
+        if next(on_device.parameters()).device.type != torch.device(device).type:
+            problems.append(f"{family}: weights not on {device}")
+        if not idinit_hf.verify(on_device).ok:
+            problems.append(f"{family}: verify failed on {device}")
+        if bad := role_mismatches(on_device, reference):
+            problems.append(f"{family} from_config: {len(bad)} role tensors differ, e.g. {bad[0]}")
+        with torch.device("meta"):
+            deferred = AUTO[family].from_config(config(family))
+        deferred.to_empty(device=device)
+        deferred.init_weights()
+        if bad := role_mismatches(deferred, reference):
+            problems.append(f"{family} meta->to_empty->init_weights: {len(bad)} role tensors differ, e.g. {bad[0]}")
+    with tempfile.TemporaryDirectory() as folder:
+        torch.manual_seed(5)
+        transformers.BertForMaskedLM(config("bert", init_method="default")).save_pretrained(folder)
+        loads = {}
+        for where in ("cpu", device):
+            torch.manual_seed(0)
+            loads[where] = idinit_hf.AutoModelForSequenceClassification.from_pretrained(
+                folder, init_method="idinit", idinit_seed=IDINIT_SEED, num_labels=3, device_map=where
+            )
+        names = role_names(loads["cpu"])
+        if "bert.pooler.dense.weight" not in names:
+            problems.append("from_pretrained: the missing pooler did not get IDInit")
+        if bad := role_mismatches(loads[device], loads["cpu"]):
+            problems.append(f"from_pretrained(device_map={device!r}): {bad} differ")
+    return verdict(problems, "role weights bit-identical to the CPU build (from_config, meta+to_empty, from_pretrained)")
+
+
+# --- 2. low-precision patterns on the device ---------------------------------------------------------------
+
+
+def check_patterns(device: str) -> tuple[str, str]:
+    problems = []
+    for dtype in (torch.bfloat16, torch.float16):
+        for family in FAMILIES:
+            model = build(family, device, dtype=dtype)
+            report = idinit_hf.verify(model)
+            if {p.dtype for p in model.parameters()} != {dtype} or not report.ok:
+                problems.append(f"{family} {dtype}: {len(report.failures())} mismatches")
+            if bad := role_mismatches(model, build(family, "cpu", dtype=dtype)):
+                problems.append(f"{family} {dtype}: {len(bad)} role tensors differ from the CPU build")
+    return verdict(problems, "bf16 and fp16: exact rule values, equal to the CPU build")
+
+
+# --- 3. float16 subnormal ε ---------------------------------------------------------------------------------
+
+
+def check_fp16_epsilon(device: str) -> tuple[str, str]:
+    """Reports how many ε entries survive a float16 matmul on the device (I is the input: the output is W)."""
+    findings = []
+    epsilon = torch.tensor(1e-6, dtype=torch.float16)
+    assert 0 < float(epsilon) < torch.finfo(torch.float16).tiny, "1e-6 should be a float16 subnormal"
+    for size in (64, 1024):
+        weight = idinit_hf.idiz_(torch.empty(size, size, dtype=torch.float16, device=device), 1e-6)
+        eye = torch.eye(size, dtype=torch.float16, device=device)
+        expected = int((weight != 0).sum())
+        plain = functional.linear(eye, weight)
+        with torch.autocast(torch.device(device).type, dtype=torch.float16):
+            autocast = functional.linear(eye.float(), weight.float())
+        for label, out in (("matmul", plain), ("autocast", autocast)):
+            exact = torch.equal(out.float().cpu(), weight.t().float().cpu())
+            findings.append(f"{label} {size}: {int((out != 0).sum())}/{expected} kept{'' if exact else ' (not exact)'}")
+    fractions = {}
+    for dtype in (torch.float32, torch.float16):
+        model = build("gpt2", device, dtype=dtype)
+        outputs: dict[str, torch.Tensor] = {}
+        model.transformer.h[0].attn.register_forward_hook(lambda m, a, out, keep=outputs: keep.__setitem__("attn", out[0]))
+        with torch.no_grad():
+            model(**{k: v for k, v in batch_fn("gpt2", device)(0).items() if k == "input_ids"})
+        fractions[dtype] = float((outputs["attn"] != 0).float().mean())
+    findings.append(f"attn branch nonzero: fp32 {fractions[torch.float32]:.2f}, fp16 {fractions[torch.float16]:.2f}")
+    return "INFO", "; ".join(findings)
+
+
+# --- 4. mixed-precision training ----------------------------------------------------------------------------
+
+
+def train(family: str, device: str, dtype: torch.dtype) -> tuple[list[float], torch.nn.Module, float]:
+    """STEPS AdamW steps, float32 master weights, autocast to ``dtype``; float16 with a GradScaler."""
+    model = build(family, device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    device_type = torch.device(device).type
+    scaler = torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
+    batch = batch_fn(family, device)
+    losses = []
+    model.train()
+    for step in range(STEPS):
+        with torch.autocast(device_type, dtype=dtype):
+            loss = model(**batch(step)).loss
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.detach())
+    return [float(x) for x in losses], model, scaler.get_scale() if scaler.is_enabled() else 1.0
+
+
+def check_train(device: str, family: str, dtype: torch.dtype) -> tuple[str, str]:
+    losses, model, scale = train(family, device, dtype)
+    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
+    problems = []
+    if not all(math.isfinite(x) for x in losses):
+        problems.append(f"non-finite loss at step {next(i for i, x in enumerate(losses) if not math.isfinite(x))}")
+    if not all(bool(p.isfinite().all()) for p in model.parameters()):
+        problems.append("non-finite weights")
+    if scale < 1.0:
+        problems.append(f"loss scale collapsed to {scale}")
+    if not last < 0.9 * first:
+        problems.append(f"loss did not go down: {first:.3f} -> {last:.3f}")
+    data = f" ({images()[2]})" if family == "vit" else ""
+    return verdict(problems, f"loss {first:.3f} -> {last:.3f}, scale {scale:g}{data}")
+
+
+# --- 5. multi-device FSDP2 -----------------------------------------------------------------------------------
+
+
+def fsdp_worker(device_type: str, out: str) -> None:
+    """One rank of the multi-device check (launched by torchrun): build, shard, gather; rank 0 compares."""
+    import torch.distributed as dist
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_model_state_dict,
+        set_model_state_dict,
+    )
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if device_type == "cuda" else "cpu"
+    if device_type == "cuda":
+        torch.cuda.set_device(device)
+    mesh = init_device_mesh(device_type, (world,))
+    gather = StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+    def shard(model):
+        for module in model.modules():
+            if type(module).__name__ in set(model._no_split_modules or ()):
+                fully_shard(module, mesh=mesh)
+        return fully_shard(model, mesh=mesh)
+
+    problems = []
+    for family in FAMILIES:
+        reference = build(family, "cpu").state_dict() if rank == 0 else {}
+        full = get_model_state_dict(shard(build(family, device)), options=gather)
+        if rank == 0:
+            problems += [f"{family}: {n}" for n in reference if not torch.equal(full[n], reference[n])]
+        # rank 0 alone initializes, the others start on meta; the broadcast fills them (RAM-efficient loading)
+        if rank == 0:
+            model = build(family, device)
+            source = model.state_dict()
+            model = model.to("meta")
+        else:
+            with torch.device("meta"):
+                model = AUTO[family].from_config(config(family))
+            source = {}
+        shard(model).to_empty(device=device)
+        set_model_state_dict(model, source, options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
+        full = get_model_state_dict(model, options=gather)
+        if rank == 0:
+            problems += [f"{family} rank-0 init: {n}" for n in reference if not torch.equal(full[n], reference[n])]
+    if rank == 0:
+        Path(out).write_text(json.dumps(problems))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def check_multi(device: str) -> tuple[str, str]:
+    device_type = torch.device(device).type
+    count = torch.cuda.device_count() if device_type == "cuda" else 2
+    if count < 2:
+        return "SKIP", f"{count} GPU: FSDP2 / ZeRO-3 need >= 2 (CPU tests cover them: tests/test_sharded.py)"
+    nproc = min(count, 2)
+    with tempfile.TemporaryDirectory() as folder:
+        out = f"{folder}/fsdp.json"
+        command = [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", "29533",
+            __file__, "--fsdp-worker", device_type, out,
+        ]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        if result.returncode != 0:
+            return "FAIL", f"torchrun rc={result.returncode}: {result.stderr.strip().splitlines()[-1:]}"
+        problems = json.loads(Path(out).read_text())
+    zero3 = "ZeRO-3 not scripted here (deepspeed is not preinstalled; CPU test covers it)"
+    return verdict(problems, f"FSDP2 on {nproc} x {device_type}: gathered = CPU build (all ranks init, rank-0 init); {zero3}")
+
+
+# --- main ----------------------------------------------------------------------------------------------------
+
+
+def summary() -> int:
+    print("\n" + "=" * 110)
+    print(f"{'check':26} {'status':6} {'s':>6}  detail")
+    for name, status, detail, seconds in RESULTS:
+        print(f"{name:26} {status:6} {seconds:6.1f}  {detail}")
+    failed = [r for r in RESULTS if r[1] == "FAIL"]
+    print(f"{len(RESULTS)} checks, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", action="store_true", help="dry run: every check on the CPU")
+    parser.add_argument("--fsdp-worker", nargs=2, metavar=("DEVICE_TYPE", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fsdp_worker:
+        fsdp_worker(*args.fsdp_worker)
+        return 0
+    if not args.cpu and not torch.cuda.is_available():
+        print("no CUDA device: run with --cpu for a dry run", file=sys.stderr)
+        return 2
+    device = "cpu" if args.cpu else "cuda"
+    name = "CPU (dry run)" if args.cpu else torch.cuda.get_device_name(0)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, idinit_hf {idinit_hf.__version__}, "
+          f"device {name}, CUDA devices {torch.cuda.device_count()}", flush=True)
+    if args.cpu:
+        torch.set_num_threads(1)  # tiny models: threads only add overhead on a shared CPU
+    run_check("build cuda=cpu" if not args.cpu else "build device=cpu", lambda: check_build(device))
+    run_check("patterns bf16/fp16", lambda: check_patterns(device))
+    run_check("fp16 eps subnormal", lambda: check_fp16_epsilon(device))
+    for dtype, label in ((torch.bfloat16, "bf16"), (torch.float16, "fp16")):
+        for family in FAMILIES:
+            run_check(f"train {family} {label} x{STEPS}", lambda f=family, d=dtype: check_train(device, f, d))
+    run_check("multi-device FSDP2", lambda: check_multi(device))
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

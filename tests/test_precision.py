@@ -1,0 +1,150 @@
+"""IDInit in low precision on the CPU: exact patterns in bfloat16 / float16, what happens to ε = 1e-6 in
+float16 (a subnormal), and 200 mixed-precision training steps of the three families without NaN or inf.
+
+The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs/reliability.md``.
+"""
+
+import pytest
+import torch
+from conftest import bert_config, gpt2_config, vit_config
+from realdata import digits, text_batch
+from torch.nn import functional
+
+import idinit_hf
+
+LOW = [torch.bfloat16, torch.float16]
+FP16_EPSILON = torch.tensor(1e-6, dtype=torch.float16)  # 1.0133e-06, the nearest float16 subnormal
+STEPS = 200
+
+
+def tiny(family: str, **overrides):
+    """A tiny IDInit model with its pretraining head; ``dtype=`` builds the weights directly in that dtype."""
+    dtype = overrides.pop("dtype", None)
+    options = {"init_method": "idinit", **overrides}
+    if family == "gpt2":
+        return idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(vocab_size=256, **options), dtype=dtype)
+    if family == "bert":
+        config = bert_config(vocab_size=256, pad_token_id=0, **options)
+        return idinit_hf.AutoModelForMaskedLM.from_config(config, dtype=dtype)
+    return idinit_hf.AutoModelForImageClassification.from_config(vit_config(**options), dtype=dtype)
+
+
+# --- patterns built directly in low precision --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=str)
+@pytest.mark.parametrize("family", ["gpt2", "bert", "vit"])
+def test_patterns_exact_when_built_in_low_precision(family, dtype):
+    """``from_config(..., dtype=bf16/fp16)``: every weight is in that dtype and every IDInit role weight holds
+    exactly its rule's values rounded to that dtype (verify rebuilds them in the parameter's dtype)."""
+    model = tiny(family, dtype=dtype)
+    assert {p.dtype for p in model.parameters()} == {dtype}
+    report = idinit_hf.verify(model)
+    checked = [layer for layer in report.layers if layer.matches is not None]
+    assert len(checked) >= 16 and report.ok, str(report)
+
+
+def test_fp16_epsilon_is_stored_as_a_subnormal():
+    """ε = 1e-6 is below float16's smallest normal (6.1e-5): the attention-out weights store ±1.0133e-06,
+    the nearest subnormal, and no entry is flushed to 0 (each row keeps its +ε/−ε pair)."""
+    weight = tiny("gpt2", dtype=torch.float16).transformer.h[0].attn.c_proj.weight.detach().t()
+    assert 0 < float(FP16_EPSILON) < torch.finfo(torch.float16).tiny
+    assert set(weight[weight != 0].abs().unique().tolist()) == {float(FP16_EPSILON)}
+    assert bool(((weight == FP16_EPSILON).sum(1) == 1).all() and ((weight == -FP16_EPSILON).sum(1) == 1).all())
+
+
+@pytest.mark.parametrize("size", [16, 256])
+def test_fp16_matmul_on_cpu_keeps_subnormal_weights(size):
+    """A float16 matmul on this CPU does not flush subnormal weights: ``linear(I, W)`` returns W exactly,
+    plain and under fp16 autocast, for a small and a larger (blocked-kernel) size."""
+    weight = idinit_hf.idiz_(torch.empty(size, size, dtype=torch.float16), 1e-6)
+    eye = torch.eye(size, dtype=torch.float16)
+    assert torch.equal(functional.linear(eye, weight), weight.t())
+    with torch.autocast("cpu", dtype=torch.float16):
+        autocast = functional.linear(eye.float(), weight.float())
+    assert autocast.dtype == torch.float16 and torch.equal(autocast, weight.t())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, *LOW], ids=str)
+def test_branch_outputs_at_init_in_low_precision(dtype):
+    """GPT-2 block 0 on real text: the attention branch (size ~ε) survives in float16 (subnormal outputs, not
+    flushed) and bfloat16 as in float32; the MLP branch, ~1e-12 in float32 (loosening residue), is exactly
+    0 in bf16/fp16, where the 1e-6 loosening rounds away and the ±ε replicas cancel exactly."""
+    torch.manual_seed(0)
+    model = tiny("gpt2", dtype=dtype)
+    outputs = {}
+    block = model.transformer.h[0]
+    block.attn.register_forward_hook(lambda module, args, out: outputs.__setitem__("attn", out[0]))
+    block.mlp.register_forward_hook(lambda module, args, out: outputs.__setitem__("mlp", out))
+    with torch.no_grad():
+        model(input_ids=text_batch(2, 32))
+    attn, mlp = outputs["attn"].float(), outputs["mlp"].float()
+    assert (attn != 0).float().mean() > 0.8 and 1e-7 < attn.abs().mean() < 1e-5
+    if dtype == torch.float32:
+        assert 0 < mlp.abs().max() < 1e-9
+    else:
+        assert bool((mlp == 0).all())
+
+
+# --- 200 mixed-precision training steps --------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_thread():
+    """Train tiny models on one thread: on 2 shared cores, torch's 2 threads made these runs 5x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def batches(family: str):
+    """A function step -> batch of real data for ``family`` (text bytes, masked text, or 8x8 digits)."""
+    if family == "vit":
+        images, labels = digits(256)
+        return lambda step: {"pixel_values": images[step % 16 * 16 :][:16], "labels": labels[step % 16 * 16 :][:16]}
+    generator = torch.Generator().manual_seed(0)
+
+    def text(step):
+        ids = text_batch(4, 32, offset=step % 100 * 128)
+        if family == "gpt2":
+            return {"input_ids": ids, "labels": ids}
+        masked = torch.rand(ids.shape, generator=generator) < 0.15
+        labels = torch.where(masked, ids, torch.full_like(ids, -100))
+        return {"input_ids": torch.where(masked, torch.full_like(ids, 1), ids), "labels": labels}
+
+    return text
+
+
+def train_mixed(family: str, dtype: torch.dtype) -> tuple[list[float], torch.nn.Module, float]:
+    """STEPS AdamW steps, float32 master weights, forward under CPU autocast to ``dtype``; float16 with a
+    GradScaler (as on a GPU). Returns the losses, the model and the final loss scale."""
+    torch.manual_seed(0)
+    model = tiny(family)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    scaler = torch.amp.GradScaler("cpu", enabled=dtype == torch.float16)
+    batch = batches(family)
+    model.train()
+    losses = []
+    for step in range(STEPS):
+        with torch.autocast("cpu", dtype=dtype):
+            loss = model(**batch(step)).loss
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses, model, scaler.get_scale() if scaler.is_enabled() else 1.0
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=str)
+@pytest.mark.parametrize("family", ["gpt2", "bert", "vit"])
+def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype, one_thread):
+    """From IDInit, 200 bf16-autocast / fp16-autocast+GradScaler steps: every loss and final weight finite,
+    the loss scale never collapsed (no run of overflowing gradients), and the loss went down."""
+    losses, model, scale = train_mixed(family, dtype)
+    assert all(torch.isfinite(torch.tensor(losses))), losses
+    assert all(bool(p.isfinite().all()) for p in model.parameters())
+    assert scale >= 1.0
+    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
+    assert last < 0.9 * first, (first, last)

@@ -1,0 +1,1 @@
+"""Scripts that the multi-process tests launch with ``torch.distributed.run``, and what they share with the tests."""

@@ -1,0 +1,171 @@
+"""What the multi-process workers and the tests that launch them share.
+
+The workers run as scripts (``python -m torch.distributed.run ... tests/workers/x.py``), so this module puts
+``tests/`` on ``sys.path`` to reach the tiny configs of ``conftest.py`` and the real data of ``realdata.py``: the
+worker and the single-process reference in the test then build *exactly* the same models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+import torch  # noqa: E402
+from conftest import bert_config, gpt2_config, vit_config  # noqa: E402
+
+import idinit_hf  # noqa: E402
+from idinit_hf import Rule  # noqa: E402
+
+#: The loosening seed every build uses, so that role weights do not depend on torch's global seed.
+IDINIT_SEED = 1234
+#: torch's global seed before every build: the default-init (random) weights then match too, where the
+#: library draws them in the same order.
+TORCH_SEED = 0
+#: Launch timeout per torchrun call: far above the ~20 s a launch takes, low enough not to hang CI.
+LAUNCH_TIMEOUT_S = 240
+
+
+def build(family: str, **overrides) -> torch.nn.Module:
+    """A tiny IDInit model of ``family`` ("gpt2", "bert", "vit") with its pretraining head, built with from_config."""
+    options = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **overrides}
+    if family == "gpt2":
+        return idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(vocab_size=256, **options))
+    if family == "bert":
+        return idinit_hf.AutoModelForMaskedLM.from_config(bert_config(vocab_size=256, pad_token_id=0, **options))
+    if family == "vit":
+        return idinit_hf.AutoModelForImageClassification.from_config(vit_config(**options))
+    raise ValueError(family)
+
+
+FAMILIES = ("gpt2", "bert", "vit")
+
+
+def seeded_build(family: str, **overrides) -> torch.nn.Module:
+    """:func:`build` after ``torch.manual_seed(TORCH_SEED)``: the same weights in every process."""
+    torch.manual_seed(TORCH_SEED)
+    return build(family, **overrides)
+
+
+def role_parameter_names(model: torch.nn.Module) -> set[str]:
+    """Names of the parameters IDInit writes: those ``idinit_hf.verify`` checks against a rule it rebuilds.
+
+    Tied weights (rule ``tied``) are left out: they are the embedding's, which the library initializes.
+    """
+    written = [layer for layer in idinit_hf.verify(model).layers if layer.rule not in (Rule.DEFAULT, Rule.TIED)]
+    return {layer.name for layer in written if layer.matches is not None}
+
+
+def full_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Every parameter of ``model`` (tied ones once), detached, on the CPU."""
+    return {name: p.detach().to("cpu").clone() for name, p in model.named_parameters()}
+
+
+def sha256(tensor: torch.Tensor) -> str:
+    """The hash of a tensor's bytes, dtype and shape: equal hashes mean bit-identical tensors."""
+    tensor = tensor.detach().to("cpu").contiguous()
+    digest = hashlib.sha256(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+    digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (other engineers run tests on this machine at the same time)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(worker: str, *args: str, nproc: int = 2, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``tests/workers/<worker>`` in ``nproc`` processes with torchrun (gloo on CPU); fail with its output."""
+    environment = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",  # 2 processes on 2 shared cores: no oversubscription
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(free_port()),
+        **(env or {}),
+    }
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
+        "--master_addr", "127.0.0.1", "--master_port", environment["MASTER_PORT"],
+        str(Path(__file__).with_name(worker)), *args,
+    ]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S)
+    if result.returncode != 0:
+        raise AssertionError(f"{worker} failed (rc={result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def save_mlm_checkpoint(path: Path) -> Path:
+    """Save a plain (stock, default-init) tiny BertForMaskedLM: it has no pooler and no classifier, so loading
+    it as a sequence classifier leaves exactly those as missing keys for IDInit."""
+    import transformers
+
+    torch.manual_seed(5)
+    transformers.BertForMaskedLM(bert_config(vocab_size=256, pad_token_id=0)).save_pretrained(path)
+    return path
+
+
+def load_classifier(checkpoint: str | Path) -> torch.nn.Module:
+    """The saved MLM loaded as a 3-way IDInit sequence classifier (pooler and classifier missing)."""
+    torch.manual_seed(TORCH_SEED)
+    return idinit_hf.AutoModelForSequenceClassification.from_pretrained(
+        checkpoint, init_method="idinit", idinit_seed=IDINIT_SEED, num_labels=3
+    )
+
+
+def differing(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor], names=None) -> list[str]:
+    """Names (of ``names``, default all of ``want``) whose tensors are not bit-identical, or missing in ``got``."""
+    names = sorted(want if names is None else names)
+    return [n for n in names if n not in got or got[n].dtype != want[n].dtype or not torch.equal(got[n], want[n])]
+
+
+# --- DDP equivalence: one training loop, run by 2 DDP processes (tests/workers/ddp_worker.py) and by 1 plain one ---
+
+#: Per-process batch of the 2-process run; the 1-process run takes 2 * TRAIN_BATCH rows per step.
+TRAIN_BATCH = 4
+TRAIN_LENGTH = 32
+TRAIN_STEPS = 20
+
+
+def train_model() -> torch.nn.Module:
+    """The tiny GPT-2 both runs train: IDInit, fixed seeds, dropout off (its noise would differ per process)."""
+    torch.manual_seed(TORCH_SEED)
+    config = gpt2_config(
+        vocab_size=256, init_method="idinit", idinit_seed=IDINIT_SEED, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0
+    )
+    return idinit_hf.AutoModelForCausalLM.from_config(config)
+
+
+def train_losses(model, optimizer, rows: slice, backward, mean_over_processes) -> list[float]:
+    """``TRAIN_STEPS`` AdamW steps on CPython's reference text; each process takes ``rows`` of the global batch.
+
+    ``backward`` is ``loss.backward`` (plain) or ``accelerator.backward`` (DDP averages the gradients);
+    ``mean_over_processes`` turns this process's loss into the global batch's. Every process sees the same
+    number of tokens, so the mean of the per-process means is the mean over the global batch.
+    """
+    from realdata import text_batch
+
+    model.train()
+    losses = []
+    for step in range(TRAIN_STEPS):
+        ids = text_batch(2 * TRAIN_BATCH, TRAIN_LENGTH, offset=step * 2 * TRAIN_BATCH * TRAIN_LENGTH)[rows]
+        loss = model(input_ids=ids, labels=ids).loss
+        backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(mean_over_processes(loss.detach())))
+    return losses
+
+
+def optimizer_for(model: torch.nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
