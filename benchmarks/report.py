@@ -59,6 +59,11 @@ def main():
                  f"{meta['data']['text'] or '-'} (text), {meta['data']['images'] or '-'} (images); width {s['width']}, "
                  f"{s['steps']} steps, batch {s['batch_size']} (ViT {4 * s['batch_size']}), AdamW lr {s['lr']:g} with "
                  f"{s['warmup']} warm-up steps + cosine, seeds {s['seeds']}. Rerun: `python benchmarks/convergence.py`.")
+        if not meta.get("complete", True):
+            planned = s["families"]
+            done = sorted({r["family"] for r in table})
+            where += (f" **Partial run**: stopped before every planned run finished (families planned {planned}, "
+                      f"with results: {done}); the tables show what was measured.")
         core = [r for r in table if r["method"] in ("default", "idinit", "zero-branch-out", "depth-scaled")]
         block += ["### Convergence", "", where, "", format_table(core), "", *goals(table), ""]
         block += [f"![{f}](benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})]
