@@ -208,7 +208,7 @@ def test_tau_and_epsilon_options():
     model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit", idinit_tau=0.5, idinit_epsilon=1e-3))
     layer = model.encoder.layer[0]
     assert torch.equal(layer.attention.self.query.weight.detach(), 0.5 * eye(D))
-    assert float(layer.attention.output.dense.weight[0, 0]) == pytest.approx(1e-3)
+    assert float(layer.attention.output.dense.weight.detach()[0, 0]) == pytest.approx(1e-3)
 
 
 def test_zero_pattern_identity_option():

@@ -1,0 +1,294 @@
+"""Command-line flags shared by the pretraining scripts, and their validation.
+
+Flag names follow transformers' ``run_clm_no_trainer.py`` / ``run_mlm_no_trainer.py`` /
+``run_image_classification_no_trainer.py`` where they overlap, so a user of those scripts feels at home.
+``docs/scripts.md`` lists every flag with its default.
+
+Every check that can be made from the flags alone lives in :func:`validate_args`; checks that need the data or
+the model config (a missing text column, ``--block_size`` above the context length, a checkpoint of another
+model) raise :class:`BadInputError` from the module that knows the fact. The scripts run :func:`run_cli`, which
+turns a :class:`BadInputError` into one ``error:`` line on stderr and exit status 2, before any training or
+writing has happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+#: Allowed ``--lr_scheduler_type`` values (the names ``transformers.get_scheduler`` knows that need no extra args).
+SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
+
+#: Defaults that differ per script.
+TASK_DEFAULTS = {
+    "clm": {"model_type": "gpt2", "learning_rate": 5e-4},
+    "mlm": {"model_type": "bert", "learning_rate": 5e-4},
+    "vit": {"model_type": "vit", "learning_rate": 1e-3},
+}
+
+
+class BadInputError(ValueError):
+    """A problem with the user's input (flags, data, checkpoint). Reported as one line, exit status 2."""
+
+
+def run_cli(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> None:
+    """Run a script's ``main``; a :class:`BadInputError` becomes ``<prog>: error: <message>`` and exit 2.
+
+    Only :class:`BadInputError` is caught: a bug in the code should still show its traceback.
+    """
+    try:
+        main(argv)
+    except BadInputError as error:
+        prog = Path(sys.argv[0]).name or "pretrain"
+        print(f"{prog}: error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _steps_or_epoch(text: str) -> int | str:
+    """``--checkpointing_steps``: a positive number of optimizer steps, or ``epoch`` (as in the HF scripts)."""
+    if text == "epoch":
+        return text
+    return _positive_int(text)
+
+
+def _optional_seed(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    return _nonnegative_int(text)
+
+
+def build_parser(task: str, description: str) -> argparse.ArgumentParser:
+    """The parser of one script: ``task`` is ``"clm"``, ``"mlm"`` or ``"vit"`` (adds the task's own flags)."""
+    from idinit_hf.options import INIT_METHODS, OPTIONS
+
+    defaults = TASK_DEFAULTS[task]
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+    data = parser.add_argument_group("data (default: the embedded corpus, see docs/scripts.md)")
+    data.add_argument("--dataset_name", help="a dataset on the Hugging Face hub (or a local dataset script/folder)")
+    data.add_argument("--dataset_config_name", help="the configuration name of --dataset_name")
+    data.add_argument("--validation_split_percentage", type=_nonnegative_int, default=5,
+                      help="percent of the training data held out when there is no validation split")
+    data.add_argument("--max_train_samples", type=_positive_int,
+                      help="keep only this many training documents/images (quick runs)")
+    data.add_argument("--max_eval_samples", type=_positive_int,
+                      help="keep only this many validation documents/images (quick runs)")
+    data.add_argument("--preprocessing_num_workers", type=_positive_int, help="processes for datasets.map")
+    data.add_argument("--overwrite_cache", action="store_true", help="recompute cached datasets.map results")
+    if task in ("clm", "mlm"):
+        data.add_argument("--train_file", help="a local .txt/.json/.jsonl/.csv/.parquet training file")
+        data.add_argument("--validation_file", help="a local validation file of the same type")
+        data.add_argument("--text_column_name", help="the text column (default: 'text', else the first column)")
+        data.add_argument("--block_size", type=_positive_int,
+                          help="tokens per training sequence (default: min(context length, 1024))")
+    else:
+        data.add_argument("--train_dir", help="a local image folder (datasets 'imagefolder': one subfolder per class)")
+        data.add_argument("--validation_dir", help="a local validation image folder")
+        data.add_argument("--image_column_name", default="image", help="the image column")
+        data.add_argument("--label_column_name", default="label", help="the label column")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model_type", default=defaults["model_type"],
+                       help="architecture of the model trained from scratch (transformers model_type)")
+    model.add_argument("--config_name", help="a pretrained config name or path (instead of --model_type)")
+    model.add_argument("--config_overrides", help='comma-separated config values, e.g. "n_layer=2,n_embd=64"')
+    if task in ("clm", "mlm"):
+        model.add_argument("--tokenizer_name",
+                           help="a pretrained tokenizer name or path (default: train one on the training split)")
+        model.add_argument("--vocab_size", type=_positive_int, default=8000,
+                           help="vocabulary size of the tokenizer trained when --tokenizer_name is not given")
+    if task == "mlm":
+        model.add_argument("--mlm_probability", type=float, default=0.15, help="fraction of tokens masked")
+    if task == "vit":
+        model.add_argument("--image_processor_name", help="a pretrained image processor name or path "
+                                                          "(default: a ViTImageProcessor for the config)")
+
+    init = parser.add_argument_group("initialization (written into the model config)")
+    init.add_argument("--init_method", default="default", help=f"one of {', '.join(INIT_METHODS)}")
+    init.add_argument("--idinit_tau", type=float, default=OPTIONS["idinit_tau"], help="IDInit tau")
+    init.add_argument("--idinit_epsilon", type=float, default=OPTIONS["idinit_epsilon"], help="IDInit epsilon")
+    init.add_argument("--idinit_loosening", type=float, default=OPTIONS["idinit_loosening"],
+                      help="IDInit loosening noise std")
+    init.add_argument("--idinit_seed", type=_optional_seed, default=OPTIONS["idinit_seed"],
+                      help="seed of the loosening noise (None: torch's seed, set by --seed)")
+
+    train = parser.add_argument_group("training")
+    train.add_argument("--per_device_train_batch_size", type=_positive_int, default=8,
+                       help="training batch per process (global batch = this x processes x accumulation)")
+    train.add_argument("--per_device_eval_batch_size", type=_positive_int, default=8,
+                       help="evaluation batch per process")
+    train.add_argument("--learning_rate", type=_finite_float, default=defaults["learning_rate"],
+                       help="peak learning rate of AdamW")
+    train.add_argument("--weight_decay", type=_finite_float, default=0.0,
+                       help="AdamW weight decay, applied only to weights with 2 or more dimensions")
+    train.add_argument("--num_train_epochs", type=_positive_int, default=3,
+                       help="passes over the training data (unless --max_train_steps is given)")
+    train.add_argument("--max_train_steps", type=_positive_int,
+                       help="optimizer steps in total; overrides --num_train_epochs")
+    train.add_argument("--gradient_accumulation_steps", type=_positive_int, default=1,
+                       help="micro-batches per optimizer step")
+    train.add_argument("--lr_scheduler_type", default="linear", choices=SCHEDULERS,
+                       help="learning-rate decay after the warm-up (transformers.get_scheduler)")
+    train.add_argument("--num_warmup_steps", type=_nonnegative_int, default=0,
+                       help="optimizer steps of linear learning-rate warm-up")
+    train.add_argument("--max_grad_norm", type=_finite_float, default=1.0, help="gradient clipping; 0 disables")
+    train.add_argument("--seed", type=_nonnegative_int, default=42,
+                       help="seeds the init (identical on every rank) and the data order")
+    train.add_argument("--mixed_precision", choices=("no", "fp16", "bf16"),
+                       help="autocast precision (default: what `accelerate launch` or its config says, else no)")
+    train.add_argument("--mixed_precision_fallback", choices=("warn", "error"), default="warn",
+                       help="bf16 asked on a rank without bf16: fall back (fp16 on GPU, fp32 on CPU) with a "
+                            "warning, or stop")
+
+    run = parser.add_argument_group("evaluation, checkpoints, logging")
+    run.add_argument("--output_dir", required=True, help="where the model, logs and checkpoints go")
+    run.add_argument("--overwrite_output_dir", action="store_true",
+                     help="allow a non-empty --output_dir (its files are replaced)")
+    run.add_argument("--eval_steps", type=_positive_int, help="evaluate every N optimizer steps (and at the end)")
+    run.add_argument("--checkpointing_steps", type=_steps_or_epoch,
+                     help="save a resumable checkpoint every N optimizer steps, or 'epoch'")
+    run.add_argument("--checkpoints_total_limit", type=_positive_int, help="keep at most this many checkpoints")
+    run.add_argument("--resume_from_checkpoint",
+                     help="a checkpoint folder, or 'latest' (the newest complete one in --output_dir)")
+    run.add_argument("--logging_steps", type=_positive_int, default=1, help="log the training loss every N steps")
+    run.add_argument("--with_tracking", action="store_true", help="also log to experiment trackers")
+    run.add_argument("--report_to", default="all", help="trackers for --with_tracking, e.g. tensorboard")
+    run.add_argument("--cpu", action="store_true", help="train on CPU even when an accelerator is present")
+    return parser
+
+
+def parse_args(task: str, description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse and validate the flags of one script; a bad flag exits with status 2 and one ``error:`` line."""
+    parser = build_parser(task, description)
+    args = parser.parse_args(argv)
+    args.task = task
+    try:
+        validate_args(args)
+    except BadInputError as error:
+        parser.error(str(error))
+    return args
+
+
+def parse_config_overrides(text: str | None) -> dict[str, str]:
+    """``"n_layer=2,n_embd=64"`` → ``{"n_layer": "2", "n_embd": "64"}`` (values are typed by the config)."""
+    if not text:
+        return {}
+    pairs = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise BadInputError(f'--config_overrides: expected "key=value,key=value", got {item!r} in {text!r}')
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _check_data_file(flag: str, path: str | None) -> None:
+    if path is None:
+        return
+    file = Path(path)
+    if not file.is_file():
+        raise BadInputError(f"{flag} {path}: no such file")
+    if file.stat().st_size == 0:
+        raise BadInputError(f"{flag} {path}: the file is empty")
+    if data_format(path) is None:
+        raise BadInputError(f"{flag} {path}: unknown file type; use .txt, .json, .jsonl, .csv or .parquet")
+
+
+def data_format(path: str) -> str | None:
+    """The ``datasets`` builder for a local data file, from its extension (None if unknown)."""
+    suffix = Path(path).suffix.lower()
+    return {".txt": "text", ".text": "text", ".json": "json", ".jsonl": "json", ".csv": "csv",
+            ".parquet": "parquet"}.get(suffix)
+
+
+def output_dir_problem(output_dir: str, overwrite: bool, resuming: bool) -> str | None:
+    """Why ``output_dir`` may not be written to, or None.
+
+    A non-empty folder needs ``--overwrite_output_dir``, except when resuming: continuing a run in its own
+    folder is the point of ``--resume_from_checkpoint latest``.
+    """
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        return f"--output_dir {output_dir} exists and is not a folder"
+    if path.is_dir() and any(path.iterdir()) and not (overwrite or resuming):
+        return (f"--output_dir {output_dir} exists and is not empty; pass --overwrite_output_dir to replace "
+                "its contents, or --resume_from_checkpoint to continue the run in it")
+    return None
+
+
+def validate_args(args: argparse.Namespace) -> None:
+    """Every check that the flags alone allow. Raises :class:`BadInputError` with one clear message."""
+    from idinit_hf.options import INIT_METHODS, validate_options
+
+    if args.init_method not in INIT_METHODS:
+        raise BadInputError(f"--init_method {args.init_method!r} is not supported; choose one of "
+                            f"{', '.join(INIT_METHODS)}")
+    try:  # the same validation the model will apply, done now so it fails before any data is loaded
+        validate_options(argparse.Namespace(**init_options(args)))
+    except ValueError as error:
+        raise BadInputError(str(error).replace("config.", "--")) from None
+
+    for flag in ("train_file", "validation_file"):
+        _check_data_file(f"--{flag}", getattr(args, flag, None))
+    if getattr(args, "validation_file", None) and not getattr(args, "train_file", None):
+        raise BadInputError("--validation_file needs --train_file")
+    if getattr(args, "validation_dir", None) and not getattr(args, "train_dir", None):
+        raise BadInputError("--validation_dir needs --train_dir")
+    for flag in ("train_dir", "validation_dir"):
+        folder = getattr(args, flag, None)
+        if folder is not None and (not Path(folder).is_dir() or not any(Path(folder).iterdir())):
+            raise BadInputError(f"--{flag} {folder}: no such folder, or it is empty")
+    local = getattr(args, "train_file", None) or getattr(args, "train_dir", None)
+    if args.dataset_name and local:
+        raise BadInputError("give either --dataset_name or local data (--train_file/--train_dir), not both")
+    if args.validation_split_percentage >= 100:
+        raise BadInputError("--validation_split_percentage must be below 100")
+    if args.task == "mlm" and not 0 < args.mlm_probability < 1:
+        raise BadInputError("--mlm_probability must be between 0 and 1")
+    if args.learning_rate <= 0:
+        raise BadInputError("--learning_rate must be > 0")
+    if args.weight_decay < 0 or args.max_grad_norm < 0:
+        raise BadInputError("--weight_decay and --max_grad_norm must be >= 0")
+    parse_config_overrides(args.config_overrides)
+
+    problem = output_dir_problem(args.output_dir, args.overwrite_output_dir, bool(args.resume_from_checkpoint))
+    if problem:
+        raise BadInputError(problem)
+    if args.resume_from_checkpoint and args.resume_from_checkpoint != "latest":
+        if not Path(args.resume_from_checkpoint).is_dir():
+            raise BadInputError(f"--resume_from_checkpoint {args.resume_from_checkpoint}: no such folder")
+
+
+def init_options(args: argparse.Namespace) -> dict[str, object]:
+    """The config attributes that the ``--init_method``/``--idinit_*`` flags set."""
+    return {
+        "init_method": args.init_method,
+        "idinit_tau": args.idinit_tau,
+        "idinit_epsilon": args.idinit_epsilon,
+        "idinit_loosening": args.idinit_loosening,
+        "idinit_seed": args.idinit_seed,
+    }

@@ -1,0 +1,100 @@
+"""The model config from the flags, and the model built from it (with IDInit when the config asks).
+
+:func:`build_model` is the one place where a model is constructed: the ``idinit_hf`` Auto classes build GPT-2,
+BERT and ViT with IDInit when ``config.init_method == "idinit"`` and exactly the stock model otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .args import BadInputError, init_options, parse_config_overrides
+
+#: The ``idinit_hf`` Auto class for each script.
+AUTO_CLASSES = {"clm": "AutoModelForCausalLM", "mlm": "AutoModelForMaskedLM", "vit": "AutoModelForImageClassification"}
+
+# Config fields that say nothing about the architecture: ignored when a checkpoint's config is compared.
+VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype",
+                        "use_cache", "output_attentions", "output_hidden_states", "return_dict")
+
+
+def base_config(args: argparse.Namespace, task: str):
+    """``--config_name`` or the stock config of ``--model_type``, then ``--config_overrides``, then the IDInit
+    flags. Raises :class:`BadInputError` on an unknown model type or config key."""
+    from transformers import AutoConfig
+
+    if args.config_name:
+        config = AutoConfig.from_pretrained(args.config_name)
+    else:
+        try:
+            config = AutoConfig.for_model(args.model_type)
+        except ValueError:
+            raise BadInputError(f"--model_type {args.model_type!r} is not a transformers model type") from None
+    overrides = parse_config_overrides(args.config_overrides)
+    if overrides:
+        try:
+            config.update_from_string(",".join(f"{k}={v}" for k, v in overrides.items()))
+        except ValueError as error:
+            raise BadInputError(f"--config_overrides: {error}") from None
+    for key, value in init_options(args).items():
+        setattr(config, key, value)
+    check_task(config, task)
+    check_init_options(config)
+    return config
+
+
+def check_task(config, task: str) -> None:
+    """The architecture must have a head for the script's task (e.g. no BERT for the causal-LM script)."""
+    from transformers.models.auto import modeling_auto
+
+    names = {"clm": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "mlm": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
+             "vit": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES"}[task]
+    mapping = getattr(modeling_auto, names)
+    if config.model_type not in mapping:
+        raise BadInputError(f"model type {config.model_type!r} has no {AUTO_CLASSES[task]} head in transformers")
+
+
+def check_init_options(config) -> None:
+    """IDInit's own validation, and support of the architecture, as a :class:`BadInputError`."""
+    from idinit_hf import supported_model_types
+    from idinit_hf.options import validate_options
+
+    try:
+        validate_options(config)
+    except ValueError as error:
+        raise BadInputError(str(error)) from None
+    if config.init_method == "idinit" and config.model_type not in supported_model_types():
+        raise BadInputError(f"--init_method idinit supports model types {', '.join(supported_model_types())}, "
+                            f"not {config.model_type!r}")
+
+
+def context_length(config) -> int:
+    """The longest sequence the model accepts: ``n_positions`` (GPT-2) or ``max_position_embeddings``."""
+    for key in ("n_positions", "max_position_embeddings"):
+        if getattr(config, key, None):
+            return int(getattr(config, key))
+    raise BadInputError(f"cannot tell the context length of model type {config.model_type!r}")
+
+
+def set_tokenizer_fields(config, tokenizer) -> None:
+    """Vocabulary size and special-token ids of the config, from the tokenizer (they must agree)."""
+    config.vocab_size = len(tokenizer)
+    for name in ("bos", "eos", "pad"):
+        token_id = getattr(tokenizer, f"{name}_token_id")
+        if token_id is not None:
+            setattr(config, f"{name}_token_id", token_id)
+
+
+def build_model(task: str, config):
+    """The model of ``task`` from ``config``: IDInit if ``config.init_method == "idinit"``, stock init otherwise."""
+    import idinit_hf
+
+    return getattr(idinit_hf, AUTO_CLASSES[task]).from_config(config)
+
+
+def architecture_differences(saved: dict, current: dict, limit: int = 5) -> list[str]:
+    """``key: saved → current`` for config fields that differ (ignoring :data:`VOLATILE_CONFIG_KEYS`)."""
+    keys = sorted((set(saved) | set(current)) - set(VOLATILE_CONFIG_KEYS))
+    diffs = [f"{k}={saved.get(k)!r} in the checkpoint, {current.get(k)!r} now" for k in keys
+             if saved.get(k) != current.get(k)]
+    return diffs[:limit]

@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Pretrain a causal language model (GPT-2 by default) from scratch, with IDInit or the default init.
+
+    accelerate launch scripts/pretrain_clm.py --model_type gpt2 --init_method idinit --output_dir out/gpt2-idinit
+
+With no data flag it trains on CPython's reference texts (``pydoc_data.topics``), which every Python install has.
+Every flag: ``--help`` and docs/scripts.md. The steps below are the whole recipe; the shared pieces live in
+``idinit_hf.training``.
+"""
+
+from __future__ import annotations
+
+from accelerate.utils import set_seed
+from transformers import default_data_collator
+
+from idinit_hf.training.args import parse_args, run_cli
+from idinit_hf.training.checkpoints import check_compatible, resolve_resume, saved_tokenizer
+from idinit_hf.training.data import check_block_size, load_text_datasets, text_column, tokenize_and_group
+from idinit_hf.training.loop import TrainingJob, make_accelerator, train
+from idinit_hf.training.metrics import LanguageModelEvaluator
+from idinit_hf.training.modeling import base_config, build_model, context_length, set_tokenizer_fields
+from idinit_hf.training.outputs import prepare_output_dir, save_final
+from idinit_hf.training.runtime import start
+from idinit_hf.training.tokenization import get_tokenizer
+
+
+def main(argv=None) -> dict:
+    args = parse_args("clm", __doc__.splitlines()[0], argv)
+
+    # 1. Processes and precision first: a bf16 request that some rank cannot honour stops here.
+    state, precision = start(args)
+    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, "clm")
+
+    # 2. Raw text, with a validation split.
+    with state.main_process_first():
+        raw, data_source = load_text_datasets(args)
+    column = text_column(raw, args.text_column_name)
+
+    # 3. Model config from the flags (IDInit options included), then the tokenizer it implies.
+    config = base_config(args, task="clm")
+    block_size = check_block_size(args.block_size, context_length(config))
+    from_checkpoint = None if args.tokenizer_name else saved_tokenizer(resume)  # resuming: the same tokenizer
+    tokenizer = get_tokenizer(args, raw["train"], column, "clm", context_length(config), state, from_checkpoint)
+    set_tokenizer_fields(config, tokenizer)
+    if resume:  # a checkpoint of another model fails here, before any training
+        check_compatible(resume, config.to_dict())
+
+    # 4. Tokenize and cut into blocks (cached by datasets; the main process computes, the others reuse).
+    with state.main_process_first():
+        blocks = tokenize_and_group(raw, tokenizer, column, block_size, args, add_eos=True,
+                                    special_tokens_mask=False)
+
+    # 5. The model. set_seed makes the initialization identical on every rank.
+    accelerator = make_accelerator(args, precision)
+    prepare_output_dir(args, accelerator)
+    set_seed(args.seed)
+    model = build_model("clm", config)
+    accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
+                      f"init {config.init_method}, {len(blocks['train'])} training blocks of {block_size} tokens")
+
+    # 6. Train: loss and perplexity on the validation blocks every --eval_steps and at the end.
+    with state.main_process_first():
+        evaluator = LanguageModelEvaluator(masked=False)
+    job = TrainingJob(
+        args=args, accelerator=accelerator, model=model, train_dataset=blocks["train"],
+        eval_dataset=blocks.get("validation"), collate_fn=default_data_collator, evaluator=evaluator,
+        unit="tokens", count_units=lambda batch: batch["input_ids"].numel(), savers=(tokenizer,),
+        config_dict=config.to_dict(), resume_from=resume,
+    )
+    result = train(job)
+
+    # 7. Save: model (safetensors), tokenizer, all_results.json, loss_curve.png, README.md model card.
+    results = save_final(args, accelerator, job.model, config, (tokenizer,), result, data_source,
+                         "scripts/pretrain_clm.py", {"block_size": block_size, "mixed_precision": precision,
+                                                     "tokens_per_second": round(result.units_per_second, 1)})
+    accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
+    accelerator.end_training()
+    return results
+
+
+if __name__ == "__main__":
+    run_cli(main)

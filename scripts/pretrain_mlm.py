@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""Pretrain a masked language model (BERT by default) from scratch, with IDInit or the default init.
+
+    accelerate launch --num_processes 4 --mixed_precision bf16 scripts/pretrain_mlm.py \
+        --config_overrides num_hidden_layers=24 --init_method idinit --output_dir out/bert-idinit
+
+With no data flag it trains on CPython's reference texts (``pydoc_data.topics``), which every Python install has.
+Every flag: ``--help`` and docs/scripts.md. The steps below are the whole recipe; the shared pieces live in
+``idinit_hf.training``.
+"""
+
+from __future__ import annotations
+
+from accelerate.utils import set_seed
+
+from idinit_hf.training.args import parse_args, run_cli
+from idinit_hf.training.checkpoints import check_compatible, resolve_resume, saved_tokenizer
+from idinit_hf.training.data import (
+    SeededMaskingCollator,
+    check_block_size,
+    load_text_datasets,
+    text_column,
+    tokenize_and_group,
+)
+from idinit_hf.training.loop import TrainingJob, make_accelerator, train
+from idinit_hf.training.metrics import LanguageModelEvaluator
+from idinit_hf.training.modeling import base_config, build_model, context_length, set_tokenizer_fields
+from idinit_hf.training.outputs import prepare_output_dir, save_final
+from idinit_hf.training.runtime import start
+from idinit_hf.training.tokenization import get_tokenizer
+
+
+def main(argv=None) -> dict:
+    args = parse_args("mlm", __doc__.splitlines()[0], argv)
+
+    # 1. Processes and precision first: a bf16 request that some rank cannot honour stops here.
+    state, precision = start(args)
+    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, "mlm")
+
+    # 2. Raw text, with a validation split.
+    with state.main_process_first():
+        raw, data_source = load_text_datasets(args)
+    column = text_column(raw, args.text_column_name)
+
+    # 3. Model config from the flags (IDInit options included), then the tokenizer it implies (WordPiece).
+    config = base_config(args, task="mlm")
+    block_size = check_block_size(args.block_size, context_length(config))
+    from_checkpoint = None if args.tokenizer_name else saved_tokenizer(resume)  # resuming: the same tokenizer
+    tokenizer = get_tokenizer(args, raw["train"], column, "mlm", context_length(config), state, from_checkpoint)
+    set_tokenizer_fields(config, tokenizer)
+    if resume:  # a checkpoint of another model fails here, before any training
+        check_compatible(resume, config.to_dict())
+
+    # 4. Tokenize ([CLS] text [SEP] per document) and cut into blocks; the special-token mask keeps [CLS]/[SEP]
+    #    out of the masking.
+    with state.main_process_first():
+        blocks = tokenize_and_group(raw, tokenizer, column, block_size, args, add_eos=False,
+                                    special_tokens_mask=True)
+
+    # 5. The model. set_seed makes the initialization identical on every rank.
+    accelerator = make_accelerator(args, precision)
+    prepare_output_dir(args, accelerator)
+    set_seed(args.seed)
+    model = build_model("mlm", config)
+    accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
+                      f"init {config.init_method}, {len(blocks['train'])} training blocks of {block_size} tokens")
+
+    # 6. Train with the standard masking collator (80% [MASK], 10% random, 10% kept), seeded per batch so a
+    #    resumed run masks exactly as the uninterrupted one; evaluate loss, perplexity and masked-token accuracy.
+    collator = SeededMaskingCollator(tokenizer, args.mlm_probability, args.seed)
+    with state.main_process_first():
+        evaluator = LanguageModelEvaluator(masked=True)
+    job = TrainingJob(
+        args=args, accelerator=accelerator, model=model, train_dataset=blocks["train"],
+        eval_dataset=blocks.get("validation"), collate_fn=collator, evaluator=evaluator,
+        unit="tokens", count_units=lambda batch: batch["input_ids"].numel(), savers=(tokenizer,),
+        config_dict=config.to_dict(), resume_from=resume, on_epoch=lambda epoch: setattr(collator, "epoch", epoch),
+    )
+    result = train(job)
+
+    # 7. Save: model (safetensors), tokenizer, all_results.json, loss_curve.png, README.md model card.
+    results = save_final(args, accelerator, job.model, config, (tokenizer,), result, data_source,
+                         "scripts/pretrain_mlm.py", {"block_size": block_size, "mixed_precision": precision,
+                                                     "mlm_probability": args.mlm_probability,
+                                                     "tokens_per_second": round(result.units_per_second, 1)})
+    accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
+    accelerator.end_training()
+    return results
+
+
+if __name__ == "__main__":
+    run_cli(main)

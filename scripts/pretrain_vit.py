@@ -1,0 +1,87 @@
+#!/usr/bin/env python
+"""Pretrain a ViT image classifier from scratch, with IDInit or the default init.
+
+    accelerate launch scripts/pretrain_vit.py --init_method default \
+        --config_overrides image_size=8,patch_size=2,num_hidden_layers=4,hidden_size=64 --output_dir out/vit-default
+
+With no data flag it trains on scikit-learn's 8x8 handwritten digits (``load_digits``, 1 797 images, 10
+classes), which every install has. Every flag: ``--help`` and docs/scripts.md. The steps below are the whole
+recipe; the shared pieces live in ``idinit_hf.training``.
+"""
+
+from __future__ import annotations
+
+from accelerate.utils import set_seed
+
+from idinit_hf.training.args import BadInputError, parse_args, run_cli
+from idinit_hf.training.checkpoints import check_compatible, resolve_resume
+from idinit_hf.training.data import collate_images, image_processor_for, image_transform, load_image_datasets
+from idinit_hf.training.loop import TrainingJob, make_accelerator, train
+from idinit_hf.training.metrics import ClassificationEvaluator
+from idinit_hf.training.modeling import base_config, build_model
+from idinit_hf.training.outputs import prepare_output_dir, save_final
+from idinit_hf.training.runtime import start
+
+
+def main(argv=None) -> dict:
+    args = parse_args("vit", __doc__.splitlines()[0], argv)
+
+    # 1. Processes and precision first: a bf16 request that some rank cannot honour stops here.
+    state, precision = start(args)
+    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, "vit")
+
+    # 2. Raw images and labels, with a validation split.
+    with state.main_process_first():
+        raw, labels, data_source = load_image_datasets(args)
+
+    # 3. Model config from the flags (IDInit options included); the labels come from the data. The config must
+    #    fit the data: images are resized to image_size and converted to num_channels (grayscale <-> RGB).
+    config = base_config(args, task="vit")
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {name: index for index, name in enumerate(labels)}
+    if config.num_channels not in (1, 3):
+        raise BadInputError(f"num_channels={config.num_channels}: images can be converted to 1 or 3 channels only")
+    if config.image_size % config.patch_size:
+        raise BadInputError(f"image_size={config.image_size} is not a multiple of patch_size={config.patch_size}")
+    processor = image_processor_for(args, config)
+    processed = processor(raw["train"][0][args.image_column_name].convert({1: "L", 3: "RGB"}[config.num_channels]),
+                          return_tensors="pt")["pixel_values"]
+    if tuple(processed.shape[1:]) != (config.num_channels, config.image_size, config.image_size):
+        raise BadInputError(f"the image processor makes {tuple(processed.shape[1:])} images but the config expects "
+                            f"{(config.num_channels, config.image_size, config.image_size)}")
+    if resume:  # a checkpoint of another model fails here, before any training
+        check_compatible(resume, config.to_dict())
+    transform = image_transform(processor, config.num_channels, args.image_column_name, args.label_column_name)
+    datasets = {split: data.with_transform(transform) for split, data in raw.items()}
+
+    # 4. The model. set_seed makes the initialization identical on every rank.
+    accelerator = make_accelerator(args, precision)
+    prepare_output_dir(args, accelerator)
+    set_seed(args.seed)
+    model = build_model("vit", config)
+    accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
+                      f"init {config.init_method}, {len(datasets['train'])} training images, {len(labels)} classes")
+
+    # 5. Train; evaluate loss and top-1 accuracy on the validation images.
+    with state.main_process_first():
+        evaluator = ClassificationEvaluator()
+    job = TrainingJob(
+        args=args, accelerator=accelerator, model=model, train_dataset=datasets["train"],
+        eval_dataset=datasets.get("validation"), collate_fn=collate_images, evaluator=evaluator,
+        unit="images", count_units=lambda batch: batch["pixel_values"].shape[0], savers=(processor,),
+        config_dict=config.to_dict(), resume_from=resume,
+    )
+    result = train(job)
+
+    # 6. Save: model (safetensors), image processor, all_results.json, loss_curve.png, README.md model card.
+    results = save_final(args, accelerator, job.model, config, (processor,), result, data_source,
+                         "scripts/pretrain_vit.py", {"mixed_precision": precision, "num_labels": len(labels),
+                                                     "images_per_second": round(result.units_per_second, 1)})
+    accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
+    accelerator.end_training()
+    return results
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,138 @@
+"""Bad input gets one clear error before any training: exit status 2, the message, and nothing written.
+
+Most cases call the script's ``main`` in-process through ``run_cli`` (the same entry point as the command line,
+without paying for a fresh interpreter each time); one case runs the real command line end to end.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_scripts_common import (  # noqa: F401 (fixture)
+    TINY,
+    fresh_accelerate_state,
+    load_script,
+    run_script,
+    snapshot,
+)
+
+from idinit_hf.training.args import run_cli
+
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
+
+
+@pytest.fixture
+def existing_output(tmp_path):
+    """An output folder from an earlier run: every bad run below must leave it exactly as it is."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "all_results.json").write_text(json.dumps({"eval_loss": 1.0}))
+    (out / "checkpoints" / "step_00000004").mkdir(parents=True)
+    (out / "checkpoints" / "step_00000004" / "run_state.json").write_text("{}")
+    return out
+
+
+def fails(name: str, argv: list[str], capsys) -> str:
+    """Run the script's CLI in-process; assert exit status 2 and return stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(load_script(name).main, argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err
+    return err
+
+
+def expect_error(name, argv, message, folder, capsys):
+    before = snapshot(folder)
+    err = fails(name, argv, capsys)
+    assert message in err, err
+    assert snapshot(folder) == before
+
+
+def test_non_empty_output_dir_without_overwrite(existing_output, capsys):
+    expect_error("clm", [*TINY["clm"], "--output_dir", str(existing_output)],
+                 "exists and is not empty; pass --overwrite_output_dir", existing_output, capsys)
+
+
+def test_unknown_init_method(existing_output, capsys):
+    expect_error("clm", [*TINY["clm"], "--init_method", "xavier", "--output_dir", str(existing_output),
+                         "--overwrite_output_dir"],
+                 "--init_method 'xavier' is not supported; choose one of default, idinit", existing_output, capsys)
+
+
+def test_bad_idinit_option(existing_output, capsys):
+    expect_error("mlm", [*TINY["mlm"], "--init_method", "idinit", "--idinit_tau", "0", "--output_dir",
+                         str(existing_output), "--overwrite_output_dir"],
+                 "--idinit_tau=0.0 is not allowed; expected a finite number > 0", existing_output, capsys)
+
+
+def test_missing_data_file(existing_output, tmp_path, capsys):
+    expect_error("clm", [*TINY["clm"], "--train_file", str(tmp_path / "nope.txt"), "--output_dir",
+                         str(existing_output), "--overwrite_output_dir"],
+                 f"--train_file {tmp_path / 'nope.txt'}: no such file", existing_output, capsys)
+
+
+def test_empty_data_file(existing_output, tmp_path, capsys):
+    (tmp_path / "empty.jsonl").write_text("")
+    expect_error("mlm", [*TINY["mlm"], "--train_file", str(tmp_path / "empty.jsonl"), "--output_dir",
+                         str(existing_output), "--overwrite_output_dir"],
+                 "the file is empty", existing_output, capsys)
+
+
+def test_text_column_that_does_not_exist(existing_output, tmp_path, capsys):
+    (tmp_path / "train.jsonl").write_text('{"body": "some text"}\n{"body": "more text"}\n')
+    expect_error("clm", [*TINY["clm"], "--train_file", str(tmp_path / "train.jsonl"), "--text_column_name", "text",
+                         "--output_dir", str(existing_output), "--overwrite_output_dir"],
+                 "--text_column_name 'text' is not a column of the data; columns: ['body']", existing_output, capsys)
+
+
+def test_image_label_column_that_does_not_exist(existing_output, capsys):
+    expect_error("vit", [*TINY["vit"], "--label_column_name", "target", "--output_dir", str(existing_output),
+                         "--overwrite_output_dir"],
+                 "--label_column_name 'target' is not a column of the data", existing_output, capsys)
+
+
+def test_block_size_above_context_length_on_the_command_line(existing_output):
+    """The real command line: exit status 2, one error line, nothing written."""
+    before = snapshot(existing_output)
+    result = run_script("clm", *TINY["clm"], "--block_size", "128", "--output_dir", str(existing_output),
+                        "--overwrite_output_dir", check=False)
+    assert result.returncode == 2
+    assert ("pretrain_clm.py: error: --block_size 128 is above the model's context length 64" in result.stderr)
+    assert "Traceback" not in result.stderr
+    assert snapshot(existing_output) == before
+
+
+def test_fp16_refused_where_unsupported(existing_output, capsys):
+    """On a CPU fp16 autocast is unavailable: --mixed_precision_fallback error stops before training."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("fp16 is supported on this GPU")
+    expect_error("clm", [*TINY["clm"], "--mixed_precision", "fp16", "--mixed_precision_fallback", "error",
+                         "--output_dir", str(existing_output), "--overwrite_output_dir"],
+                 "fp16 was asked but is not supported on rank 0 (cpu", existing_output, capsys)
+
+
+def test_resume_without_a_checkpoint(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("keep me")
+    expect_error("vit", [*TINY["vit"], "--resume_from_checkpoint", "latest", "--output_dir", str(tmp_path / "run")],
+                 "--resume_from_checkpoint latest: no complete checkpoint", tmp_path / "run", capsys)
+
+
+def test_checkpoint_from_another_model(tmp_path, capsys):
+    """A real checkpoint of a 2-layer GPT-2, resumed with 3 layers, in its own output folder."""
+    out = tmp_path / "run"
+    load_script("clm").main([*TINY["clm"], "--max_train_samples", "10", "--max_train_steps", "1",
+                             "--checkpointing_steps", "1", "--output_dir", str(out)])
+    capsys.readouterr()
+    checkpoint = out / "checkpoints" / "step_00000001"
+    overrides = TINY["clm"][1].replace("n_layer=2", "n_layer=3")
+    expect_error("clm", ["--config_overrides", overrides, *TINY["clm"][2:], "--max_train_samples", "10",
+                         "--max_train_steps", "2", "--resume_from_checkpoint", str(checkpoint), "--output_dir",
+                         str(out)],
+                 f"checkpoint {checkpoint} is from another model: n_layer=2 in the checkpoint, 3 now", out, capsys)
+    expect_error("mlm", [*TINY["mlm"], "--resume_from_checkpoint", str(checkpoint), "--output_dir", str(out)],
+                 "was saved by the 'clm' script, not 'mlm'", out, capsys)
