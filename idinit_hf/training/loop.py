@@ -262,7 +262,7 @@ def train(job: TrainingJob) -> TrainingResult:
                 lr = scheduler.get_last_lr()[0]
                 log.write({"kind": "train", "step": completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
                            f"{job.unit}_per_second": rate})
-                progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{job.unit}/s": f"{rate:,.0f}"})
+                progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{job.unit}/s": _rate(rate)})
             progress.update(1)
             step_loss, step_micro, step_units = torch.zeros((), device=accelerator.device), 0, 0
             if args.eval_steps and completed % args.eval_steps == 0 and completed < plan.max_steps:
@@ -292,3 +292,8 @@ def tracker_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def checkpoint_path(output_dir: str, step: int) -> Path:
     return Path(output_dir) / "checkpoints" / checkpoint_name(step)
+
+
+def _rate(per_second: float) -> str:
+    """A throughput for the progress bar: whole numbers when large, two decimals when a step takes seconds."""
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.2f}"
