@@ -128,7 +128,7 @@ def plot(runs, family, path):
         axis.set_xlabel("step")
         axis.set_ylabel("validation loss")
         axis.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
+        axis.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -10,7 +10,7 @@ Nothing here is typed by hand: every number comes from those files.
 import json
 from pathlib import Path
 
-from convergence import format_table
+from convergence import format_table, plot
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
@@ -64,10 +64,13 @@ def main():
             done = sorted({r["family"] for r in table})
             where += (f" **Partial run**: stopped before every planned run finished (families planned {planned}, "
                       f"with results: {done}); the tables show what was measured.")
+        for family in sorted({r["family"] for r in table}):  # the pictures, redrawn from the same data
+            plot(convergence["runs"], family, RESULTS / f"convergence_{family}.png")
         core = [r for r in table if r["method"] in ("default", "idinit", "zero-branch-out", "depth-scaled")]
         block += ["### Convergence", "", where, "", format_table(core), "", *goals(table), ""]
         block += [f"![{f}](benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})]
-        block += ["", "All variants (loosening, IDIZ pattern, embeddings, heads, patch embedding): [docs/results.md](docs/results.md)."]
+        block += ["", "Every method that was run (IDInit variants included) and how the defaults are chosen: "
+                  "[docs/results.md](docs/results.md), [docs/defaults.md](docs/defaults.md)."]
         full += ["## Convergence", "", where, "", format_table(table), "", *goals(table), ""]
     if stability:
         s = stability["meta"]["settings"]
