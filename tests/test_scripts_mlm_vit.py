@@ -1,5 +1,5 @@
-"""scripts/pretrain_mlm.py and scripts/pretrain_vit.py end to end, single process: the loss goes down, the
-metrics are there, the saved model and its tokenizer / image processor load with stock transformers."""
+"""scripts/pretrain_mlm.py and scripts/pretrain_vit.py end to end, single process and two processes: the loss
+goes down, the metrics are there, the saved model and its tokenizer / image processor load with stock transformers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 
 import pytest
 from test_scripts_common import (  # noqa: F401 (fixture)
+    ACCELERATE,
+    ROOT,
     TINY,
     assert_learns,
     fresh_accelerate_state,
@@ -147,3 +149,16 @@ def test_clm_with_a_pretrained_config_tokenizer_and_a_dataset_by_name(tmp_path):
     assert results["train_steps"] == 2
     config = json.loads((out / "config.json").read_text())
     assert config["vocab_size"] == len(tokenizer) and config["n_layer"] == 1 and config["init_method"] == "idinit"
+
+
+@pytest.mark.parametrize("name", ["mlm", "vit"])
+def test_two_processes_on_cpu(name, tmp_path):
+    """DDP over gloo with configs/accelerate/cpu_2proc.yaml: both ranks train in step, the loss goes down, one save."""
+    out = tmp_path / f"{name}-ddp"
+    run_script(name, *TINY[name], "--max_train_steps", "8", "--learning_rate", "1e-2", "--init_method", "idinit",
+               "--output_dir", str(out),
+               launcher=[str(ACCELERATE), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu_2proc.yaml")])
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["num_processes"] == 2
+    assert [r["step"] for r in read_log(out)] == list(range(1, 9))
+    assert_learns(out)
