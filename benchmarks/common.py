@@ -25,8 +25,7 @@ from torch import nn
 from transformers import BertConfig, GPT2Config, ViTConfig, get_cosine_schedule_with_warmup
 
 import idinit_hf
-from idinit_hf.families import family_for
-from idinit_hf.mixin import tag_roles, tagged_slots
+from idinit_hf.diagnostics import role_modules
 from idinit_hf.roles import Role
 
 FAMILIES = ("gpt2", "bert", "vit")
@@ -168,9 +167,7 @@ AUTO = {"gpt2": idinit_hf.AutoModelForCausalLM, "bert": idinit_hf.AutoModelForMa
 
 
 def _branch_outputs(model: nn.Module) -> list[nn.Module]:
-    if not any(tagged_slots(m) for m in model.modules()):
-        tag_roles(model, family_for(model.config))
-    return [m for m in model.modules() if any(s.role in (Role.ATTENTION_OUT, Role.MLP_OUT) for s in tagged_slots(m))]
+    return role_modules(model, Role.ATTENTION_OUT, Role.MLP_OUT)
 
 
 @torch.no_grad()

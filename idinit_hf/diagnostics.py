@@ -25,6 +25,7 @@ from .mixin import (
     layer_facts,
     resolve_seed,
     slot_parameters,
+    tag_roles,
     tagged_slots,
     tied_embeddings,
     write_pattern,
@@ -34,7 +35,7 @@ from .roles import Role, Rule, rule_for
 
 __all__ = [
     "LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report",
-    "JacobianReport", "jacobian_spectrum",
+    "JacobianReport", "jacobian_spectrum", "role_modules",
 ]
 
 
@@ -183,8 +184,17 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a.float().norm() / b.float().norm().clamp_min(1e-30))
 
 
-def _branch_outputs(model: nn.Module, role: Role) -> list[nn.Module]:
-    return [m for _, m in model.named_modules() if any(s.role is role for s in tagged_slots(m))]
+def role_modules(model: nn.Module, *roles: Role) -> list[nn.Module]:
+    """The modules of ``model`` that hold one of ``roles``, in module order.
+
+    Works on any model of a supported family: a stock (untagged) model is tagged from its family's table first.
+    """
+    family = family_for(model.config)
+    if family is None:
+        raise ValueError(f"no role table for model_type={model.config.model_type!r}")
+    if not any(tagged_slots(m) for m in model.modules()):
+        tag_roles(model, family)
+    return [m for m in model.modules() if any(s.role in roles for s in tagged_slots(m))]
 
 
 @torch.no_grad()
@@ -197,13 +207,9 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     family = family_for(model.config)
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
-    if not any(tagged_slots(m) for m in model.modules()):
-        from .mixin import tag_roles
-
-        tag_roles(model, family)  # a stock model: tag it so the branch outputs can be found
     blocks = [m for m in model.modules() if isinstance(m, family.block)]
-    attention_out = _branch_outputs(model, Role.ATTENTION_OUT)
-    mlp_out = _branch_outputs(model, Role.MLP_OUT)
+    attention_out = role_modules(model, Role.ATTENTION_OUT)
+    mlp_out = role_modules(model, Role.MLP_OUT)
     seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
     hooks = []
 
