@@ -290,6 +290,18 @@ def train_run(model: nn.Module, batches: Batches, settings: RunSettings, *, eval
             "seconds": time.perf_counter() - start}
 
 
+def frequency_baseline(splits: Splits, family: str, batches: list[dict]) -> float:
+    """The loss of a model that learned only the frequencies: each evaluated target (next byte, masked byte, or
+    image class) predicted by its frequency in the training split (add-one smoothed). A run whose validation loss
+    is not clearly below this has learned nothing from the context: it *stalls* (BERT's unigram plateau)."""
+    train_targets = splits.train[0] if splits.kind == "text" else splits.train[1]
+    counts = torch.bincount(train_targets, minlength=int(train_targets.max()) + 1).double() + 1
+    log_p = (counts / counts.sum()).log()
+    targets = torch.cat([(b["labels"][:, 1:] if family == "gpt2" else b["labels"]).reshape(-1) for b in batches])
+    targets = targets[targets != -100]
+    return float(-log_p[targets].mean())
+
+
 def steps_to_target(curve: list, target: float) -> int | None:
     """The first evaluated step whose loss is at or below ``target`` (None if never)."""
     for step, loss, _ in curve:

@@ -12,6 +12,12 @@ At the shallow depth every method runs (IDInit's open variants included); at the
 final validation loss/accuracy (mean ± std over seeds), final held-out test loss, and steps-to-target: the
 first evaluated step at which the method reaches the default init's final validation loss *of the same seed*,
 as a ratio to the default's number of steps. Writes results/convergence.json, results/convergence_<family>.png.
+
+Runs accumulate: with --update a run is added to the existing results/convergence.json instead of replacing it, and
+--merge adds the runs of other result files (e.g. one per machine or per family) without training. Every run
+records its own data and settings; a (family, data, depth) group only ever holds runs of one setting, so a
+newer setting replaces the older group as a whole, and every comparison (steps-to-target, mean ± std) is made
+within one group.
 """
 
 import argparse
@@ -19,6 +25,7 @@ import json
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -61,6 +68,10 @@ def parse_args():
     parser.add_argument("--image_dir", default=None, help="Fashion-MNIST IDX folder (default: sklearn digits)")
     parser.add_argument("--quick", action="store_true", help="1 seed, depths 2 and 4, 60 steps, core methods")
     parser.add_argument("--output_dir", default=str(RESULTS), help="where the JSON and PNG files go")
+    parser.add_argument("--update", action="store_true",
+                        help="add these runs to the existing convergence.json instead of replacing it")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                        help="train nothing: merge the runs of these convergence.json files into --output_dir's")
     args = parser.parse_args()
     if args.quick:
         args.depths, args.seeds, args.steps, args.eval_every, args.warmup = [2, 4], [0], 60, 10, 10
@@ -79,15 +90,25 @@ def methods_for(family, depth, args):
     return [m for m in names if family in METHODS[m][2]]
 
 
+def group_key(run: dict) -> tuple:
+    """The runs that are compared with each other: same family, data and depth (and so the same settings)."""
+    return run["family"], run["data"], run["depth"]
+
+
 def summarize(runs):
-    """Per (family, depth, method): mean ± std of final losses and steps-to-target ratios over seeds."""
+    """Per (family, data, depth, method): mean ± std of final losses and steps-to-target ratios over seeds."""
     table = []
-    keys = sorted({(r["family"], r["depth"], r["method"]) for r in runs}, key=lambda k: (k[0], k[1], list(METHODS).index(k[2])))
-    for family, depth, method in keys:
-        group = [r for r in runs if (r["family"], r["depth"], r["method"]) == (family, depth, method)]
+    keys = sorted({(*group_key(r), r["method"]) for r in runs},
+                  key=lambda k: (k[0], k[1], k[2], list(METHODS).index(k[3])))
+    for family, data, depth, method in keys:
+        group = [r for r in runs if (*group_key(r), r["method"]) == (family, data, depth, method)]
         ratios = []
         for run in group:
-            default = next(r for r in runs if (r["family"], r["depth"], r["method"], r["seed"]) == (family, depth, "default", run["seed"]))
+            default = next((r for r in runs if group_key(r) == group_key(run) and r["method"] == "default"
+                            and r["seed"] == run["seed"]), None)
+            if default is None:  # no default run of this seed to compare with
+                ratios.append(None)
+                continue
             target, default_steps = default["curve"][-1][1], default["curve"][-1][0]
             reached = steps_to_target(run["curve"], target)
             ratios.append(reached / default_steps if reached is not None else None)
@@ -96,7 +117,8 @@ def summarize(runs):
         tests = [r["test_loss"] for r in group]
         reached = [x for x in ratios if x is not None]
         table.append({
-            "family": family, "depth": depth, "method": method, "seeds": len(group),
+            "family": family, "data": data, "depth": depth, "method": method, "seeds": len(group),
+            "settings": group[0]["settings"],
             "val_loss": statistics.mean(finals), "val_loss_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
             "val_acc": statistics.mean(accs), "test_loss": statistics.mean(tests),
             "steps_ratio": statistics.mean(reached) if len(reached) == len(ratios) else None,
@@ -113,18 +135,18 @@ def plot(runs, family, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    depths = sorted({r["depth"] for r in runs if r["family"] == family})
-    fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4.2), squeeze=False)
-    for axis, depth in zip(axes[0], depths, strict=True):
+    panels = sorted({(r["data"], r["depth"]) for r in runs if r["family"] == family})
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for axis, (data, depth) in zip(axes[0], panels, strict=True):
         for method in METHODS:
-            group = [r for r in runs if (r["family"], r["depth"], r["method"]) == (family, depth, method)]
+            group = [r for r in runs if (r["family"], r["data"], r["depth"], r["method"]) == (family, data, depth, method)]
             if not group:
                 continue
             steps = [p[0] for p in group[0]["curve"]]
             losses = [statistics.mean(r["curve"][i][1] for r in group) for i in range(len(steps))]
             style = {"default": "k-", "idinit": "C3-"}.get(method, "--")
             axis.plot(steps[1:], losses[1:], style, label=method, linewidth=2 if method in ("default", "idinit") else 1)
-        axis.set_title(f"{family}, {depth} layers (mean over seeds)")
+        axis.set_title(f"{family}, {depth} layers, {data} (mean over seeds)", fontsize=9)
         axis.set_xlabel("step")
         axis.set_ylabel("validation loss")
         axis.grid(alpha=0.3)
@@ -136,17 +158,29 @@ def plot(runs, family, path):
 
 def main():
     args = parse_args()
+    output = Path(args.output_dir)
+    if args.merge:  # no training: fold other result files into this one
+        runs = load_runs(output / "convergence.json")
+        for path in args.merge:
+            runs = merge(runs, load_runs(Path(path)))
+        sessions = [s for path in [output / "convergence.json", *map(Path, args.merge)] for s in load_sessions(path)]
+        write(output, runs, sessions)
+        print(format_table(summarize(runs)))
+        return
     torch.set_num_threads(max(1, torch.get_num_threads()))
     settings = RunSettings(steps=args.steps, eval_every=args.eval_every, eval_batches=args.eval_batches,
                            batch_size=args.batch_size, block_size=args.block_size, width=args.width, lr=args.lr,
                            warmup=args.warmup)
     text = load_text(args.text_dir) if {"gpt2", "bert"} & set(args.families) else None
     images = load_images(args.image_dir) if "vit" in args.families else None
+    earlier = load_runs(output / "convergence.json") if args.update else []
+    sessions = load_sessions(output / "convergence.json") if args.update else []
     runs = []
     started = time.time()
     for family in args.families:
         splits = images if family == "vit" else text
         batch_size = 4 * args.batch_size if family == "vit" else args.batch_size
+        run_settings = {**vars(settings), "batch_size": batch_size}
         for depth in args.depths:
             for seed in args.seeds:
                 for method in methods_for(family, depth, args):
@@ -154,42 +188,85 @@ def main():
                     batches = Batches(splits, family, batch_size, args.block_size, seed)
                     run = train_run(model, batches, settings)
                     run["test_loss"], run["test_acc"] = evaluate(model, batches.evaluation("test", args.eval_batches))
-                    run.update(family=family, depth=depth, seed=seed, method=method)
+                    run.update(family=family, data=splits.source, depth=depth, seed=seed, method=method,
+                               settings=run_settings)
                     runs.append(run)
                     print(f"{family:4} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
                           f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['seconds']:.0f}s)", flush=True)
-                    meta = save(args, runs, started, text, images, complete=False)  # a stopped run keeps its results
-    meta = save(args, runs, started, text, images, complete=True)
-    print(f"\n{meta['machine']}; commit {meta['commit']}; {meta['minutes']:.1f} min; data: {meta['data']}")
-    print(format_table(summarize(runs)))
+                    # a stopped run keeps its results
+                    write(output, merge(earlier, runs), sessions + [session(args, started, complete=False)])
+    write(output, merge(earlier, runs), sessions + [session(args, started, complete=True)])
+    meta = session(args, started, complete=True)
+    print(f"\n{meta['machine']}; commit {meta['commit']}; {meta['minutes']:.1f} min")
+    print(format_table(summarize(merge(earlier, runs))))
 
 
-def save(args, runs, started, text, images, *, complete):
-    """Write the JSON (and the plots) of the runs so far; ``complete`` says whether every planned run is in."""
-    output = Path(args.output_dir)
-    output.mkdir(parents=True, exist_ok=True)
+def session(args, started, *, complete):
+    """What one invocation was: where, which commit, how long, with which flags."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    meta = {
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-        "commit": commit, "minutes": (time.time() - started) / 60, "complete": complete,
-        "data": {"text": text.source if text else None, "images": images.source if images else None},
-        "settings": vars(args),
-    }
+    return {"machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+            "commit": commit, "minutes": (time.time() - started) / 60, "complete": complete,
+            "command": "python benchmarks/convergence.py " + " ".join(sys.argv[1:]), "families": args.families}
+
+
+def merge(runs: list[dict], new: list[dict]) -> list[dict]:
+    """``runs`` with ``new`` added: a new run replaces the same (family, data, depth, method, seed), and a group
+    measured with other settings than the new runs is dropped whole (its comparisons would mix settings)."""
+    settings = {group_key(r): r["settings"] for r in new}
+    replaced = {(*group_key(r), r["method"], r["seed"]) for r in new}
+    kept = [r for r in runs if settings.get(group_key(r), r["settings"]) == r["settings"]
+            and (*group_key(r), r["method"], r["seed"]) not in replaced]
+    return kept + list(new)
+
+
+def load_runs(path: Path) -> list[dict]:
+    """The runs of a convergence.json (none if it does not exist). Files written before runs carried their
+    data and settings get them from the file's own metadata."""
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    old = saved.get("meta", {})
+    for run in saved["runs"]:
+        if "settings" not in run:
+            s = old["settings"]
+            run["settings"] = {**vars(RunSettings(steps=s["steps"], eval_every=s["eval_every"],
+                                                  eval_batches=s["eval_batches"], batch_size=s["batch_size"],
+                                                  block_size=s["block_size"], width=s["width"], lr=s["lr"],
+                                                  warmup=s["warmup"])),
+                               "batch_size": 4 * s["batch_size"] if run["family"] == "vit" else s["batch_size"]}
+            run["data"] = old["data"]["images" if run["family"] == "vit" else "text"]
+    return saved["runs"]
+
+
+def load_sessions(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    meta = json.loads(path.read_text()).get("meta", {})
+    if "sessions" in meta:
+        return meta["sessions"]
+    return [{k: meta.get(k) for k in ("machine", "commit", "minutes", "complete")}
+            | {"command": "python benchmarks/convergence.py (settings: " + json.dumps(meta.get("settings")) + ")",
+               "families": meta.get("settings", {}).get("families")}]
+
+
+def write(output: Path, runs: list[dict], sessions: list[dict]) -> None:
+    """Write the JSON and the plots atomically: a stopped benchmark never leaves a half-written file."""
+    output.mkdir(parents=True, exist_ok=True)
     for family in sorted({r["family"] for r in runs}):
         plot(runs, family, output / f"convergence_{family}.png")
+    meta = {"sessions": sessions, "complete": all(s.get("complete", True) for s in sessions)}
     partial = output / "convergence.json.partial"
     partial.write_text(json.dumps({"meta": meta, "table": summarize(runs), "runs": runs}, indent=1))
-    partial.replace(output / "convergence.json")  # never leave a half-written file
-    return meta
+    partial.replace(output / "convergence.json")
 
 
 def format_table(table):
-    rows = ["| family | layers | method | val loss (mean ± std) | test loss | val acc | steps to default's final loss | diverged |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| family | data | layers | method | val loss (mean ± std) | test loss | val acc | steps to default's final loss | diverged |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for row in table:
         ratio = (f"not reached by every seed ({row['reached_in']})" if row["steps_ratio"] is None
                  else f"{row['steps_ratio']:.2f} (max {row['steps_ratio_max']:.2f})")
-        rows.append(f"| {row['family']} | {row['depth']} | {row['method']} | {row['val_loss']:.4f} ± {row['val_loss_std']:.4f} | "
+        rows.append(f"| {row['family']} | {row['data']} | {row['depth']} | {row['method']} | {row['val_loss']:.4f} ± {row['val_loss_std']:.4f} | "
                     f"{row['test_loss']:.4f} | {row['val_acc']:.3f} | {ratio} | {row['diverged']} |")
     return "\n".join(rows)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-SIZES = {  # the GPT-2 family's shapes (n_layer, n_embd, n_head)
+SIZES = {  # the GPT-2 family's shapes (n_layer, n_embd, n_head); "tiny" is for smoke tests
+    "tiny": (2, 64, 2),
     "gpt2": (12, 768, 12),
     "gpt2-medium": (24, 1024, 16),
     "gpt2-large": (36, 1280, 20),
@@ -56,34 +57,75 @@ def measure(size, method):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+METHODS = ("zero-fill", "default", "idinit")
+
+
+def format_table(data: dict) -> str:
+    """The Markdown table of an init_speed.json: medians, and ratios to the default and to the zero-fill bound."""
+    rows = ["| model | params | method | seconds | / default | / zero-fill | peak RSS MB | build MB (peak - imports) | build / params size |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for row in data["rows"]:
+        default = next(r for r in data["rows"] if r["size"] == row["size"] and r["method"] == "default")
+        bound = next(r for r in data["rows"] if r["size"] == row["size"] and r["method"] == "zero-fill")
+        rows.append(f"| {row['size']} | {row['params'] / 1e6:.0f}M | {row['method']} | {row['seconds']:.2f} | "
+                    f"{row['seconds'] / default['seconds']:.2f} | {row['seconds'] / bound['seconds']:.2f} | "
+                    f"{row['peak_rss_mb']:.0f} | {row['build_mb']:.0f} | {row['build_mb'] / params_mb(row):.2f} |")
+    return "\n".join(rows)
+
+
+def params_mb(row: dict) -> float:
+    return row["params"] * 4 / 2**20  # float32
+
+
+def goals(data: dict) -> list[str]:
+    """The issue's init-cost goals, per size: IDInit no slower than the default, within 2x of zero-fill, and a
+    build that needs at most 10% more memory than the model's own float32 parameters."""
+    lines = []
+    for size in dict.fromkeys(r["size"] for r in data["rows"]):
+        rows = {r["method"]: r for r in data["rows"] if r["size"] == size}
+        idinit, default, bound = rows["idinit"], rows["default"], rows["zero-fill"]
+        checks = [("time ≤ the default's", idinit["seconds"] <= default["seconds"],
+                   f"{idinit['seconds']:.2f} s vs {default['seconds']:.2f} s"),
+                  ("within 2× of zero-fill", idinit["seconds"] <= 2 * bound["seconds"],
+                   f"{idinit['seconds'] / bound['seconds']:.2f}×"),
+                  ("build memory within 10% of the model's size", idinit["build_mb"] <= 1.1 * params_mb(idinit),
+                   f"{idinit['build_mb']:.0f} MB for {params_mb(idinit):.0f} MB of parameters")]
+        lines.append(f"- {size} ({idinit['params'] / 1e6:.0f}M): " + "; ".join(
+            f"{name}: **{'yes' if ok else 'no'}** ({detail})" for name, ok, detail in checks) + ".")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["gpt2"], choices=list(SIZES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "init_speed.json"))
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        for method in ("zero-fill", "default", "idinit"):
-            runs = [measure(size, method) for _ in range(args.repeats)]
+        # interleaved (zero-fill, default, idinit, zero-fill, ...): a slow phase of the machine hits all three
+        runs = {method: [] for method in METHODS}
+        for _ in range(args.repeats):
+            for method in METHODS:
+                runs[method].append(measure(size, method))
+        for method in METHODS:
             results.append({
-                "size": size, "method": method, "params": runs[0]["params"],
-                "seconds": statistics.median(r["seconds"] for r in runs),
-                "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
-                "build_mb": statistics.median(r["build_mb"] for r in runs),
+                "size": size, "method": method, "params": runs[method][0]["params"],
+                "seconds": statistics.median(r["seconds"] for r in runs[method]),
+                "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs[method]),
+                "build_mb": statistics.median(r["build_mb"] for r in runs[method]),
             })
-    machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    print(f"machine: {machine}; medians of {args.repeats} fresh processes\n")
-    print("| model | params | method | seconds | / default | / zero-fill | peak RSS MB | build MB (peak - imports) | / params MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for row in results:
-        default = next(r for r in results if r["size"] == row["size"] and r["method"] == "default")
-        bound = next(r for r in results if r["size"] == row["size"] and r["method"] == "zero-fill")
-        print(f"| {row['size']} | {row['params'] / 1e6:.0f}M | {row['method']} | {row['seconds']:.2f} | "
-              f"{row['seconds'] / default['seconds']:.2f} | {row['seconds'] / bound['seconds']:.2f} | "
-              f"{row['peak_rss_mb']:.0f} | {row['build_mb']:.0f} | {row['build_mb'] / (row['params'] * 4 / 2**20):.2f} |")
-    out = Path(__file__).parent / "results" / "init_speed.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "repeats": args.repeats, "rows": results}, indent=2))
+        print(f"{size}: done", flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    data = {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+            "commit": commit, "repeats": args.repeats, "rows": results,
+            "command": "python benchmarks/init_speed.py " + " ".join(sys.argv[1:])}
+    print(f"machine: {data['machine']}; medians of {args.repeats} fresh processes\n")
+    print(format_table(data))
+    print("\n".join(goals(data)))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
 Two sweeps, each on the same batches for every initialization:
 1. learning rate (5 values over 2 decades) x warm-up (none / --warmup steps), at --lr_depth layers;
 2. depth (up to 48 layers) at --depth_lr, without warm-up (the harder case), for GPT-2 and post-LN BERT.
-A run *diverges* if a loss becomes non-finite, and *stalls* if its final validation loss is above
---stall_fraction of its step-0 loss. Writes results/stability.json and results/stability_<sweep>.png (heat maps
+A run *diverges* if a loss becomes non-finite, and *stalls* if its final validation loss is not below
+(1 - --stall_margin) x the frequency baseline: the loss of predicting every target by its training-set frequency
+(common.frequency_baseline), i.e. it learned nothing from the context (BERT's unigram plateau is a stall). Writes results/stability.json and results/stability_<sweep>.png (heat maps
 of final validation loss; D = diverged, S = stalled).
 """
 
@@ -18,7 +19,16 @@ import subprocess
 from pathlib import Path
 
 import torch
-from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, train_run
+from common import (
+    FAMILIES,
+    Batches,
+    RunSettings,
+    build,
+    frequency_baseline,
+    load_images,
+    load_text,
+    train_run,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -36,7 +46,8 @@ def parse_args():
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stall_fraction", type=float, default=0.9)
+    parser.add_argument("--stall_margin", type=float, default=0.02,
+                        help="stalled: final validation loss >= (1 - margin) x the frequency baseline")
     parser.add_argument("--text_dir", default=None)
     parser.add_argument("--image_dir", default=None)
     parser.add_argument("--quick", action="store_true", help="3 learning rates, depths 2 and 8, 40 steps")
@@ -52,12 +63,14 @@ def one_run(family, method, depth, lr, warmup, args, splits):
                            warmup=warmup)
     model = build(family, method, depth, args.width, settings.block_size, splits.image_size, args.seed)
     batch_size = 4 * settings.batch_size if family == "vit" else settings.batch_size
-    run = train_run(model, Batches(splits, family, batch_size, settings.block_size, args.seed), settings)
+    batches = Batches(splits, family, batch_size, settings.block_size, args.seed)
+    run = train_run(model, batches, settings)
     first, last = run["curve"][0][1], run["curve"][-1][1]
-    status = "diverged" if run["diverged"] else "stalled" if last > args.stall_fraction * first else "ok"
+    baseline = frequency_baseline(splits, family, batches.evaluation("validation", settings.eval_batches))
+    status = "diverged" if run["diverged"] else "stalled" if last >= (1 - args.stall_margin) * baseline else "ok"
     print(f"{family:4} {method:16} L={depth:<3} lr={lr:<7g} warmup={warmup:<3} {status:8} val {last:.4f}", flush=True)
     return {"family": family, "method": method, "depth": depth, "lr": lr, "warmup": warmup, "status": status,
-            "initial_loss": first, "final_loss": last if not run["diverged"] else None}
+            "initial_loss": first, "final_loss": last if not run["diverged"] else None, "frequency_baseline": baseline}
 
 
 def heatmap(rows, sweep, path):

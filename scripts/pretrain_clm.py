@@ -52,9 +52,9 @@ def main(argv=None) -> dict:
 
     # 5. The model. set_seed makes the initialization identical on every rank.
     accelerator = make_accelerator(args, precision)
-    prepare_output_dir(args, accelerator)
     set_seed(args.seed)
     model = build_model("clm", config)
+    prepare_output_dir(args, accelerator, model)  # checks the free space before it deletes anything
     accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
                       f"init {config.init_method}, {len(blocks['train'])} training blocks of {block_size} tokens")
 

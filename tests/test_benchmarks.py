@@ -28,7 +28,7 @@ def test_convergence_smoke(tmp_path):
     assert ("gpt2", 1, "zero-branch-out") in methods
     assert all(len(r["curve"]) == 3 for r in data["runs"])  # step 0, 2, 4
     assert {p.name for p in tmp_path.glob("*.png")} == {"convergence_gpt2.png", "convergence_bert.png", "convergence_vit.png"}
-    assert "| family | layers | method |" in result.stdout
+    assert "| family | data | layers | method |" in result.stdout
 
 
 def test_stability_smoke(tmp_path):
@@ -46,3 +46,41 @@ def test_stability_smoke(tmp_path):
 def test_convergence_rejects_bad_settings(bad, tmp_path):
     result = run("convergence.py", *bad, "--output_dir", str(tmp_path))
     assert result.returncode == 2 and "must be" in result.stderr
+
+
+def _run(family, depth, method, seed, steps=4, loss=1.0):
+    return {"family": family, "data": "d", "depth": depth, "method": method, "seed": seed,
+            "settings": {"steps": steps}, "curve": [(0, 9.0, 0.0), (steps, loss, 0.5)], "test_loss": loss,
+            "diverged": False}
+
+
+def test_merge_replaces_a_run_and_drops_a_group_measured_with_other_settings():
+    sys.path.insert(0, str(BENCHMARKS))
+    from convergence import merge, summarize
+
+    old = [_run("gpt2", 4, "default", 0), _run("gpt2", 4, "idinit", 0, loss=0.9), _run("bert", 4, "default", 0)]
+    added = merge(old, [_run("gpt2", 4, "idinit", 0, loss=0.8), _run("gpt2", 4, "idinit:loosening=1e-3", 0)])
+    assert len(added) == 4 and [r["curve"][-1][1] for r in added if r["method"] == "idinit"] == [0.8]
+    longer = merge(added, [_run("gpt2", 4, "default", 0, steps=8)])  # a new setting replaces the whole group
+    assert sorted((r["family"], r["method"]) for r in longer) == [("bert", "default"), ("gpt2", "default")]
+    assert {r["method"]: r["reached_in"] for r in summarize(added) if r["family"] == "gpt2"}["idinit"] == "1/1"
+
+
+def test_convergence_update_adds_runs(tmp_path):
+    common = ["--families", "gpt2", "--depths", "1", "--seeds", "0", "--steps", "2", "--eval_every", "1",
+              "--eval_batches", "1", "--warmup", "1", "--output_dir", str(tmp_path)]
+    assert run("convergence.py", *common, "--methods", "default", "idinit").returncode == 0
+    result = run("convergence.py", *common, "--methods", "idinit:zero_pattern=identity", "--update")
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "convergence.json").read_text())
+    assert {r["method"] for r in data["runs"]} == {"default", "idinit", "idinit:zero_pattern=identity"}
+    assert len(data["meta"]["sessions"]) == 2 and "--update" in data["meta"]["sessions"][1]["command"]
+
+
+def test_init_speed_smoke(tmp_path):
+    result = run("init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output", str(tmp_path / "speed.json"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "speed.json").read_text())
+    assert [r["method"] for r in data["rows"]] == ["zero-fill", "default", "idinit"]
+    assert all(r["seconds"] > 0 and r["params"] == data["rows"][0]["params"] for r in data["rows"])
+    assert "| tiny |" in result.stdout and "time ≤ the default's" in result.stdout

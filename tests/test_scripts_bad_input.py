@@ -6,8 +6,6 @@ without paying for a fresh interpreter each time); one case runs the real comman
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from test_scripts_common import (  # noqa: F401 (fixture)
     TINY,
@@ -20,17 +18,6 @@ from test_scripts_common import (  # noqa: F401 (fixture)
 from idinit_hf.training.args import run_cli
 
 pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
-
-
-@pytest.fixture
-def existing_output(tmp_path):
-    """An output folder from an earlier run: every bad run below must leave it exactly as it is."""
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "all_results.json").write_text(json.dumps({"eval_loss": 1.0}))
-    (out / "checkpoints" / "step_00000004").mkdir(parents=True)
-    (out / "checkpoints" / "step_00000004" / "run_state.json").write_text("{}")
-    return out
 
 
 def fails(name: str, argv: list[str], capsys) -> str:

@@ -17,6 +17,7 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 #: Allowed ``--lr_scheduler_type`` values (the names ``transformers.get_scheduler`` knows that need no extra args).
@@ -34,17 +35,39 @@ class BadInputError(ValueError):
     """A problem with the user's input (flags, data, checkpoint). Reported as one line, exit status 2."""
 
 
+class TrainingStopped(RuntimeError):
+    """Training cannot go on (a non-finite loss, a checkpoint that cannot be written). Reported as one line
+    naming the step and the last complete checkpoint, exit status 1; nothing after the failure is saved."""
+
+
 def run_cli(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> None:
     """Run a script's ``main``; a :class:`BadInputError` becomes ``<prog>: error: <message>`` and exit 2.
 
-    Only :class:`BadInputError` is caught: a bug in the code should still show its traceback.
+    A :class:`TrainingStopped` becomes the same kind of line and exit 1. Nothing else is caught: a bug in the
+    code should still show its traceback.
     """
+    prog = Path(sys.argv[0]).name or "pretrain"
     try:
         main(argv)
     except BadInputError as error:
-        prog = Path(sys.argv[0]).name or "pretrain"
         print(f"{prog}: error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    except TrainingStopped as error:
+        print(f"{prog}: error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+@contextmanager
+def loading(flag: str, name: str):
+    """Around the load of a hub name or local path given with ``flag``: any failure (no such path, offline and
+    not cached, a malformed file) becomes one :class:`BadInputError` naming the flag, instead of a traceback."""
+    try:
+        yield
+    except BadInputError:
+        raise
+    except Exception as error:  # transformers and datasets raise OSError, ValueError and their own types
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        raise BadInputError(f"{flag} {name}: could not be loaded ({type(error).__name__}: {first})") from None
 
 
 def _positive_int(text: str) -> int:
@@ -237,6 +260,25 @@ def output_dir_problem(output_dir: str, overwrite: bool, resuming: bool) -> str 
     if path.is_dir() and any(path.iterdir()) and not (overwrite or resuming):
         return (f"--output_dir {output_dir} exists and is not empty; pass --overwrite_output_dir to replace "
                 "its contents, or --resume_from_checkpoint to continue the run in it")
+    return unwritable(output_dir)
+
+
+def unwritable(output_dir: str) -> str | None:
+    """Why no file can be created in ``output_dir`` (or, if it does not exist yet, in its nearest existing
+    parent), or None. Tested by creating and removing a probe file: permission bits say nothing for root or on
+    read-only mounts. Leaves no file behind."""
+    import tempfile
+
+    folder = Path(output_dir).absolute()
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"--output_dir {output_dir} cannot be created: {folder} is a file"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".idinit-write-test-"):
+            pass
+    except OSError as error:
+        return f"--output_dir {output_dir} is not writable: {error}"
     return None
 
 

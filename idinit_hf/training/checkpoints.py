@@ -2,9 +2,11 @@
 
 Layout: ``<output_dir>/checkpoints/step_00000012/`` holds ``accelerator.save_state`` (model, optimizer,
 scheduler, gradient scaler, every rank's RNG states), the tokenizer or image processor, and ``run_state.json``
-(step, epoch, batches done in the epoch, the model config). Every rank writes into ``.tmp-step_…`` first; the main
-process writes ``run_state.json`` last and renames the folder, so a crash mid-save leaves only a ``.tmp-`` folder
-that :func:`latest_checkpoint` never picks up.
+(step, epoch, batches done in the epoch, the model config, and the size of every file). Every rank writes into
+``.tmp-step_…`` first; the main process writes ``run_state.json`` last and renames the folder, so a crash mid-save
+leaves only a ``.tmp-`` folder that :func:`latest_checkpoint` never picks up. Before a resume the recorded sizes
+are compared with the files on disk: a truncated file is reported, never loaded (accelerate would silently skip
+unreadable RNG states, and a resumed run would then differ from the uninterrupted one).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .args import BadInputError
+from .args import BadInputError, TrainingStopped
 from .modeling import architecture_differences
 
 CHECKPOINTS = "checkpoints"
@@ -58,7 +60,28 @@ def resolve_resume(resume: str | None, output_dir: str, task: str) -> Path | Non
     saved_by = read_run_state(path).get("task")
     if saved_by != task:
         raise BadInputError(f"checkpoint {path} was saved by the {saved_by!r} script, not {task!r}")
+    check_files(path)
     return path
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """``{relative path: size in bytes}`` of every file under ``folder`` (the manifest of a checkpoint)."""
+    return {str(f.relative_to(folder)): f.stat().st_size for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def check_files(path: Path) -> None:
+    """Refuse a checkpoint whose files are missing or have another size than when it was saved."""
+    recorded = read_run_state(path).get("files")
+    if recorded is None:  # saved before manifests existed: nothing to compare with
+        return
+    present = file_sizes(path)
+    for name, size in recorded.items():
+        if name not in present:
+            raise BadInputError(f"checkpoint {path} is incomplete: {name} is missing; resume from an earlier "
+                                "checkpoint")
+        if present[name] != size:
+            raise BadInputError(f"checkpoint {path} is corrupt: {name} has {present[name]} bytes, {size} were "
+                                "saved (truncated or overwritten); resume from an earlier checkpoint")
 
 
 def saved_tokenizer(checkpoint: Path | None) -> str | None:
@@ -69,7 +92,11 @@ def saved_tokenizer(checkpoint: Path | None) -> str | None:
 
 
 def read_run_state(path: Path) -> dict[str, Any]:
-    return json.loads((path / RUN_STATE).read_text())
+    try:
+        return json.loads((path / RUN_STATE).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BadInputError(f"checkpoint {path}: {RUN_STATE} is not valid JSON ({error}); the checkpoint is "
+                            "damaged, resume from an earlier one") from None
 
 
 def check_compatible(path: Path, config_dict: dict[str, Any]) -> None:
@@ -91,20 +118,34 @@ def save_checkpoint(accelerator, output_dir: str, step: int, run_state: dict[str
     root = Path(output_dir) / CHECKPOINTS
     final = root / checkpoint_name(step)
     temporary = root / f".tmp-{checkpoint_name(step)}"
-    if accelerator.is_main_process:
+    try:
+        if accelerator.is_main_process:
+            shutil.rmtree(temporary, ignore_errors=True)
+            temporary.mkdir(parents=True)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(temporary))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            for saver in extra_savers:
+                saver.save_pretrained(str(temporary))
+            # written last: its presence marks the checkpoint complete
+            (temporary / RUN_STATE).write_text(json.dumps({**run_state, "files": file_sizes(temporary)},
+                                                          indent=1, default=str))
+    except OSError as error:  # disk full, quota, permissions: free what was written, keep the older checkpoints
         shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(temporary))
-    accelerator.wait_for_everyone()
+        last = latest_checkpoint(output_dir)
+        kept = f"the last complete checkpoint is {last}" if last else "no checkpoint was saved"
+        raise TrainingStopped(f"step {step}: could not write the checkpoint in {temporary.parent}: {error}; "
+                              f"{kept}") from None
     if accelerator.is_main_process:
-        for saver in extra_savers:
-            saver.save_pretrained(str(temporary))
-        # written last: its presence marks the checkpoint complete
-        (temporary / RUN_STATE).write_text(json.dumps(run_state, indent=1, default=str))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(temporary, final)
+        if final.exists():  # the same step saved again (a resumed run): set the old copy aside until replaced
+            previous = root / f".old-{checkpoint_name(step)}"
+            shutil.rmtree(previous, ignore_errors=True)
+            os.replace(final, previous)
+            os.replace(temporary, final)
+            shutil.rmtree(previous)
+        else:
+            os.replace(temporary, final)
         if total_limit:
             for old in complete_checkpoints(output_dir)[:-total_limit]:
                 shutil.rmtree(old)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import itertools
 from typing import Any
 
-from .args import BadInputError, data_format
+from .args import BadInputError, data_format, loading
 
 EMBEDDED_TEXT = "pydoc_data.topics (CPython's reference texts)"
 EMBEDDED_IMAGES = "sklearn.datasets.load_digits (8x8 grayscale digits)"
@@ -70,7 +71,8 @@ def load_text_datasets(args: argparse.Namespace):
     from datasets import Dataset, DatasetDict, load_dataset
 
     if args.dataset_name:
-        raw = load_dataset(args.dataset_name, args.dataset_config_name)
+        with loading("--dataset_name", args.dataset_name):
+            raw = load_dataset(args.dataset_name, args.dataset_config_name)
         source = args.dataset_name + (f" ({args.dataset_config_name})" if args.dataset_config_name else "")
     elif args.train_file:
         files = {"train": args.train_file}
@@ -84,12 +86,27 @@ def load_text_datasets(args: argparse.Namespace):
         try:
             raw = load_dataset(builder, data_files=files, **extra)
         except Exception as error:  # a malformed JSON/CSV/Parquet file: report it, do not crash with a trace
-            raise BadInputError(f"could not read {', '.join(files.values())} as {builder}: {error}") from None
+            raise BadInputError(read_error_message(files, builder, error)) from None
         source = ", ".join(files.values())
     else:
         raw = DatasetDict({"train": Dataset.from_dict({"text": embedded_text_documents()})})
         source = EMBEDDED_TEXT
     return _with_validation(raw, args), source
+
+
+def read_error_message(files: dict[str, str], builder: str, error: BaseException) -> str:
+    """One line for a data file that ``datasets`` could not read. ``datasets`` wraps the cause in a generic
+    "An error occurred while generating the dataset"; the cause (e.g. a file that is not UTF-8) is what helps."""
+    names = ", ".join(files.values())
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, UnicodeDecodeError):
+            return (f"{names} is not UTF-8 text: byte 0x{cause.object[cause.start]:02x} at offset {cause.start} of a "
+                    f"chunk cannot be decoded ({cause.reason}); convert the file to UTF-8, e.g. "
+                    "iconv -f latin1 -t utf-8 in.txt > out.txt")
+    detail = f"{error}" if cause is error else f"{error} ({type(cause).__name__}: {cause})"
+    return f"could not read {names} as {builder}: {detail}"
 
 
 def text_column(raw, requested: str | None) -> str:
@@ -115,12 +132,18 @@ def load_image_datasets(args: argparse.Namespace):
     from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, load_dataset
 
     if args.dataset_name:
-        raw = load_dataset(args.dataset_name, args.dataset_config_name)
+        with loading("--dataset_name", args.dataset_name):
+            raw = load_dataset(args.dataset_name, args.dataset_config_name)
         source = args.dataset_name
     elif args.train_dir:
-        raw = DatasetDict({"train": load_dataset("imagefolder", data_dir=args.train_dir, split="train")})
+        with loading("--train_dir", args.train_dir):
+            raw = DatasetDict({"train": load_dataset("imagefolder", data_dir=args.train_dir, split="train")})
         if args.validation_dir:
-            raw["validation"] = load_dataset("imagefolder", data_dir=args.validation_dir, split="train")
+            with loading("--validation_dir", args.validation_dir):
+                raw["validation"] = load_dataset("imagefolder", data_dir=args.validation_dir, split="train")
+        for split, flag in (("train", "--train_dir"), ("validation", "--validation_dir")):
+            if split in raw and args.image_column_name in raw[split].column_names:
+                check_image_files(raw[split], args.image_column_name, flag)
         source = args.train_dir + (f", {args.validation_dir}" if args.validation_dir else "")
     else:
         images, labels = embedded_digit_images()
@@ -131,11 +154,51 @@ def load_image_datasets(args: argparse.Namespace):
         for split in raw.values():
             if name not in split.column_names:
                 raise BadInputError(f"{flag} {name!r} is not a column of the data; columns: {split.column_names}")
-    label_feature = raw["train"].features[args.label_column_name]
-    names = getattr(label_feature, "names", None)
-    if names is None:  # integer labels without names: name them by value
-        names = [str(v) for v in sorted(set(raw["train"][args.label_column_name]))]
-    return _with_validation(raw, args), list(names), source
+    names = label_names(raw, args.label_column_name)
+    return _with_validation(raw, args), names, source
+
+
+def check_image_files(data, column: str, flag: str) -> None:
+    """Open every image of a local folder once (its header: ``PIL.Image.verify``), so that a file that is not an
+    image is reported with its path now, not as a traceback in the middle of training. Sizes and modes may be
+    mixed: :func:`image_transform` converts and the image processor resizes."""
+    import datasets
+    from PIL import Image
+
+    for item in data.cast_column(column, datasets.Image(decode=False))[column]:
+        try:
+            with Image.open(item["path"] if item["bytes"] is None else io.BytesIO(item["bytes"])) as image:
+                image.verify()
+        except Exception as error:  # PIL raises several types for a broken file
+            raise BadInputError(f"{flag}: {item['path']} is not a readable image ({error})") from None
+
+
+def label_names(raw, column: str) -> list[str]:
+    """The class names, one per label index. A ``ClassLabel`` column brings its names; plain integer labels are
+    named by value, ``0 .. max`` (a label is the index of its logit, so values are never renumbered). Every
+    split's labels must be integers in ``[0, number of classes)``: checked here, once, rather than met as an
+    index error in the middle of training."""
+    feature = raw["train"].features[column]
+    names = getattr(feature, "names", None)
+    values = {split: set(data[column]) for split, data in raw.items()}
+    if not values["train"]:
+        raise BadInputError("the training data is empty")
+    seen = set().union(*values.values())
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in seen):
+        kinds = sorted({type(v).__name__ for v in seen})
+        raise BadInputError(f"--label_column_name {column!r} holds {', '.join(kinds)} values; labels must be "
+                            "integers 0..num_classes-1 or a datasets ClassLabel")
+    if names is None:
+        names = [str(v) for v in range(max(seen) + 1)]
+    for split, found in values.items():
+        bad = sorted(v for v in found if not 0 <= v < len(names))
+        if bad:
+            raise BadInputError(f"label {bad[0]} in the {split} data is out of range: labels must be in "
+                                f"[0, {len(names)}) for the {len(names)} classes {names[:10]}"
+                                f"{' ...' if len(names) > 10 else ''}")
+    if len(names) < 2:
+        raise BadInputError(f"the training data has {len(names)} class(es); classification needs at least 2")
+    return list(names)
 
 
 # --------------------------------------------------------------------------------------------- text → blocks
@@ -243,7 +306,8 @@ def image_processor_for(args: argparse.Namespace, config):
     from transformers import AutoImageProcessor
 
     if args.image_processor_name:
-        return AutoImageProcessor.from_pretrained(args.image_processor_name)
+        with loading("--image_processor_name", args.image_processor_name):
+            return AutoImageProcessor.from_pretrained(args.image_processor_name)
     try:
         from transformers import ViTImageProcessorPil as Processor
     except ImportError:  # older transformers: the PIL processor is ViTImageProcessor itself

@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from .checkpoints import checkpoint_name, save_checkpoint
+from .args import BadInputError, TrainingStopped
+from .checkpoints import checkpoint_name, latest_checkpoint, save_checkpoint
 
 LOG_FILE = "log.jsonl"
 
@@ -195,7 +196,12 @@ def train(job: TrainingJob) -> TrainingResult:
 
     completed, start_epoch, skip = 0, 0, 0
     if job.resume_from is not None:
-        accelerator.load_state(str(job.resume_from))
+        try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
+            accelerator.load_state(str(job.resume_from))
+        except Exception as error:  # a file that is not what it claims to be
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            raise BadInputError(f"checkpoint {job.resume_from} could not be loaded ({type(error).__name__}: "
+                                f"{first})") from None
         state = json.loads((job.resume_from / "run_state.json").read_text())
         completed, start_epoch, skip = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
         accelerator.print(f"resumed from {job.resume_from}: step {completed}, epoch {start_epoch}, "
@@ -256,8 +262,14 @@ def train(job: TrainingJob) -> TrainingResult:
             now = time.perf_counter()
             train_seconds += now - step_start
             units_done += step_units * accelerator.num_processes
+            # every step, on every rank (the mean is all-reduced): a NaN/inf stops the run before it can be
+            # checkpointed, and all ranks stop together
+            mean_loss = accelerator.reduce(step_loss / step_micro, reduction="mean").item()
+            if not math.isfinite(mean_loss):
+                progress.close()
+                log.write({"kind": "stopped", "step": completed, "loss": str(mean_loss)})
+                raise TrainingStopped(non_finite_message(completed, mean_loss, args.output_dir, job.resume_from))
             if completed % args.logging_steps == 0 or completed == plan.max_steps:
-                mean_loss = accelerator.reduce(step_loss / step_micro, reduction="mean").item()
                 rate = units_done / train_seconds if train_seconds > 0 else 0.0
                 lr = scheduler.get_last_lr()[0]
                 log.write({"kind": "train", "step": completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
@@ -283,6 +295,15 @@ def train(job: TrainingJob) -> TrainingResult:
     rate = units_done / train_seconds if train_seconds > 0 else 0.0
     job.model = model
     return TrainingResult(metrics, completed, train_seconds, rate, list(log.records))
+
+
+def non_finite_message(step: int, loss: float, output_dir: str, resumed_from: Path | None) -> str:
+    """What to say when the loss of optimizer step ``step`` is NaN or inf: the step, and where to resume."""
+    last = latest_checkpoint(output_dir) or resumed_from
+    where = (f"the last complete checkpoint is {last}; resume from it with --resume_from_checkpoint, e.g. with a "
+             "lower --learning_rate or more --num_warmup_steps" if last else
+             "no checkpoint was saved before it (--checkpointing_steps saves them)")
+    return f"step {step}: the training loss is {loss} (not finite); training stopped, nothing after it was saved; {where}"
 
 
 def tracker_config(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .args import BadInputError, init_options, parse_config_overrides
+from .args import BadInputError, init_options, loading, parse_config_overrides
 
 #: The ``idinit_hf`` Auto class for each script.
 AUTO_CLASSES = {"clm": "AutoModelForCausalLM", "mlm": "AutoModelForMaskedLM", "vit": "AutoModelForImageClassification"}
@@ -24,7 +24,8 @@ def base_config(args: argparse.Namespace, task: str):
     from transformers import AutoConfig
 
     if args.config_name:
-        config = AutoConfig.from_pretrained(args.config_name)
+        with loading("--config_name", args.config_name):
+            config = AutoConfig.from_pretrained(args.config_name)
     else:
         try:
             config = AutoConfig.for_model(args.model_type)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .args import BadInputError
 from .loop import LOG_FILE, TrainingResult
 from .model_card import init_summary, model_card
 from .plotting import plot_loss_curves
@@ -16,9 +17,14 @@ RESULTS = "all_results.json"
 PLOT = "loss_curve.png"
 
 
-def prepare_output_dir(args: argparse.Namespace, accelerator) -> None:
-    """Create ``--output_dir``; when it is overwritten (not resumed), drop the old run's checkpoints and log so
-    that ``--resume_from_checkpoint latest`` and the plot never mix two runs."""
+def prepare_output_dir(args: argparse.Namespace, accelerator, model) -> None:
+    """Check that the run's outputs fit on the disk, then create ``--output_dir``; when it is overwritten (not
+    resumed), drop the old run's checkpoints and log so that ``--resume_from_checkpoint latest`` and the plot
+    never mix two runs. The space check comes first, so a refused run deletes nothing. Every rank checks (same
+    numbers, same verdict), so all stop together."""
+    problem = space_problem(args, model)
+    if problem:
+        raise BadInputError(problem)
     if accelerator.is_main_process:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -26,6 +32,32 @@ def prepare_output_dir(args: argparse.Namespace, accelerator) -> None:
             shutil.rmtree(out / "checkpoints", ignore_errors=True)
             (out / LOG_FILE).unlink(missing_ok=True)
     accelerator.wait_for_everyone()
+
+
+def space_needed(model, checkpointing: bool) -> tuple[int, int]:
+    """Bytes of (the final model, one checkpoint): the saved weights, and a checkpoint of weights plus AdamW's
+    two moments (3x). The least a run writes is the final model, plus one checkpoint when it checkpoints."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return weights, 3 * weights if checkpointing else 0
+
+
+def space_problem(args: argparse.Namespace, model) -> str | None:
+    """Why the run's outputs cannot fit in the free space under ``--output_dir``, or None. An overwritten run's
+    old checkpoints count as free: they are deleted before training."""
+    folder = Path(args.output_dir).absolute()
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    old_checkpoints = Path(args.output_dir) / "checkpoints"
+    if args.overwrite_output_dir and not args.resume_from_checkpoint and old_checkpoints.is_dir():
+        free += sum(f.stat().st_size for f in old_checkpoints.rglob("*") if f.is_file())
+    final, checkpoint = space_needed(model, bool(args.checkpointing_steps))
+    if free >= final + checkpoint:
+        return None
+    parts = f"the final model, {final / 1e6:.1f} MB" + (f", and one checkpoint, {checkpoint / 1e6:.1f} MB"
+                                                         if checkpoint else "")
+    return (f"--output_dir {args.output_dir}: {free / 1e6:.1f} MB free on its disk, the run needs at least "
+            f"{(final + checkpoint) / 1e6:.1f} MB ({parts}); free some space or choose another --output_dir")
 
 
 def save_final(args: argparse.Namespace, accelerator, model, config, savers, result: TrainingResult,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .args import BadInputError
+from .args import BadInputError, loading
 
 EOS = "<|endoftext|>"
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -71,7 +71,8 @@ def get_tokenizer(args, train_dataset, column: str, task: str, model_max_length:
 
     if args.tokenizer_name or saved:
         source = args.tokenizer_name or saved
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        with loading("--tokenizer_name" if args.tokenizer_name else "the checkpoint's tokenizer", source):
+            tokenizer = AutoTokenizer.from_pretrained(source)
         if task == "mlm" and tokenizer.mask_token is None:
             raise BadInputError(f"tokenizer {source} has no mask token; masked LM needs one")
         if task == "clm" and tokenizer.eos_token_id is None:
