@@ -10,6 +10,7 @@ Nothing here is typed by hand: every number comes from those files.
 import json
 from pathlib import Path
 
+import diagnostics
 import init_speed
 from convergence import format_table, plot
 
@@ -99,14 +100,24 @@ def main():
                  "results, a newer setting of a (family, data, depth) group replaces the older one):", "",
                  *commands, ""]
     if stability:
-        s = stability["meta"]["settings"]
-        where = (f"{s['steps']} steps per run, seed {s['seed']}, width {s['width']}; learning rates {s['lrs']} at "
-                 f"{s['lr_depth']} layers with and without {s['warmup']} warm-up steps; depths {s['depths']} at lr "
-                 f"{s['depth_lr']:g} without warm-up; commit `{stability['meta']['commit']}`. Rerun: `python benchmarks/stability.py`.")
-        block += ["", "### Stability", "", where, "", *stability_lines(stability), "",
+        wheres = []
+        for sweep in ("lr", "depth"):
+            meta = stability.get(f"{sweep}_meta") or stability.get("meta")
+            if meta is None:
+                continue
+            s = meta["settings"]
+            what = (f"learning rates {s['lrs']} at {s['lr_depth']} layers, with and without {s['warmup']} warm-up steps, "
+                    f"families {s['families']}" if sweep == "lr" else
+                    f"depths {s['depths']} at lr {s['depth_lr']:g} without warm-up, families {s['depth_families']}")
+            stall = (f"stalled = final validation loss ≥ {1 - s['stall_margin']:g} × the frequency baseline"
+                     if "stall_margin" in s else f"stalled = final loss > {s.get('stall_fraction')} × initial")
+            wheres.append(f"- {sweep} sweep: {what}; {s['steps']} steps, seed {s['seed']}, width {s['width']}, methods "
+                          f"{s['methods']}; {stall}; commit `{meta['commit']}`, {meta['machine']}. Rerun: "
+                          f"`{meta.get('command', 'python benchmarks/stability.py')}`.")
+        block += ["", "### Stability", "", *wheres, "", *stability_lines(stability), "",
                   "![learning-rate sweep](benchmarks/results/stability_lr.png)",
                   "![depth sweep](benchmarks/results/stability_depth.png)"]
-        full += ["## Stability", "", where, "", *stability_lines(stability)]
+        full += ["## Stability", "", *wheres, "", *stability_lines(stability)]
     speed_file = RESULTS / "init_speed.json"
     if speed_file.exists():
         speed = json.loads(speed_file.read_text())
@@ -116,6 +127,15 @@ def main():
         section = ["### Init cost", "", where, "", init_speed.format_table(speed), "", *init_speed.goals(speed), ""]
         block += ["", *section]
         full += ["", *[line.replace("###", "##", 1) if line.startswith("###") else line for line in section]]
+    diagnostics_file = RESULTS / "diagnostics.json"
+    if diagnostics_file.exists():
+        data = json.loads(diagnostics_file.read_text())
+        s = data["meta"]["settings"]
+        section = ["### Diagnostics at init", "",
+                   f"{s['depth']} layers, width {s['width']}, on real inputs; per-block tables and definitions: "
+                   f"[docs/diagnostics.md](docs/diagnostics.md). Rerun: `python benchmarks/diagnostics.py`.", "",
+                   diagnostics.summary_table(data["rows"]), "", "![diagnostics](benchmarks/results/diagnostics.png)", ""]
+        block += ["", *section]
     readme = (ROOT / "README.md").read_text()
     if BEGIN not in readme or END not in readme:
         raise SystemExit(f"README.md has no {BEGIN} ... {END} block to rewrite")

@@ -16,6 +16,7 @@ import argparse
 import json
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -52,6 +53,11 @@ def parse_args():
     parser.add_argument("--image_dir", default=None)
     parser.add_argument("--quick", action="store_true", help="3 learning rates, depths 2 and 8, 40 steps")
     parser.add_argument("--output_dir", default=str(RESULTS), help="where the JSON and PNG files go")
+    parser.add_argument("--sweeps", nargs="+", default=["lr", "depth"], choices=["lr", "depth"],
+                        help="which sweeps to run; the other one's results in stability.json are kept")
+    parser.add_argument("--update", action="store_true",
+                        help="add these runs to stability.json: a run replaces the same (family, method, depth, lr, "
+                             "warm-up); earlier runs are kept, their status re-judged by the current criterion")
     args = parser.parse_args()
     if args.quick:
         args.lrs, args.depths, args.steps, args.warmup, args.lr_depth = [1e-3, 1e-2, 3e-2], [2, 8], 40, 10, 4
@@ -71,6 +77,30 @@ def one_run(family, method, depth, lr, warmup, args, splits):
     print(f"{family:4} {method:16} L={depth:<3} lr={lr:<7g} warmup={warmup:<3} {status:8} val {last:.4f}", flush=True)
     return {"family": family, "method": method, "depth": depth, "lr": lr, "warmup": warmup, "status": status,
             "initial_loss": first, "final_loss": last if not run["diverged"] else None, "frequency_baseline": baseline}
+
+
+def row_key(row: dict) -> tuple:
+    return row["family"], row["method"], row["depth"], row["lr"], row["warmup"]
+
+
+def merge(earlier: list[dict], new: list[dict], args) -> list[dict]:
+    """``new`` plus the ``earlier`` runs it does not repeat, whose status is judged again by the current stall
+    criterion (their final losses are kept; the baseline is a property of the family's validation batches)."""
+    repeated = {row_key(r) for r in new}
+    kept = [dict(r) for r in earlier if row_key(r) not in repeated]
+    baselines = {}
+    for row in kept:
+        family = row["family"]
+        if family not in baselines:
+            splits = load_images(args.image_dir) if family == "vit" else load_text(args.text_dir)
+            batch_size = 4 * RunSettings.batch_size if family == "vit" else RunSettings.batch_size
+            evaluation = Batches(splits, family, batch_size, RunSettings.block_size, args.seed).evaluation("validation", 4)
+            baselines[family] = frequency_baseline(splits, family, evaluation)
+        row["frequency_baseline"] = baselines[family]
+        if row["status"] != "diverged":
+            stalled = row["final_loss"] >= (1 - args.stall_margin) * baselines[family]
+            row["status"] = "stalled" if stalled else "ok"
+    return kept + new
 
 
 def heatmap(rows, sweep, path):
@@ -105,30 +135,44 @@ def heatmap(rows, sweep, path):
 
 def main():
     args = parse_args()
-    text = load_text(args.text_dir) if {"gpt2", "bert"} & set(args.families + args.depth_families) else None
-    images = load_images(args.image_dir) if "vit" in args.families + args.depth_families else None
-    lr_rows, depth_rows = [], []
-    for family in args.families:
-        splits = images if family == "vit" else text
-        for method in args.methods:
-            for warmup in (0, args.warmup):
-                for lr in args.lrs:
-                    lr_rows.append(one_run(family, method, args.lr_depth, lr, warmup, args, splits))
-    for family in args.depth_families:
-        splits = images if family == "vit" else text
-        for method in args.methods:
-            for depth in args.depths:
-                depth_rows.append(one_run(family, method, depth, args.depth_lr, 0, args, splits))
-    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    heatmap(lr_rows, "lr", Path(args.output_dir, "stability_lr.png"))
-    heatmap(depth_rows, "depth", Path(args.output_dir, "stability_depth.png"))
+    families = (args.families if "lr" in args.sweeps else []) + (args.depth_families if "depth" in args.sweeps else [])
+    text = load_text(args.text_dir) if {"gpt2", "bert"} & set(families) else None
+    images = load_images(args.image_dir) if "vit" in families else None
+    rows = {}
+    if "lr" in args.sweeps:
+        rows["lr"] = [one_run(family, method, args.lr_depth, lr, warmup, args, images if family == "vit" else text)
+                      for family in args.families for method in args.methods
+                      for warmup in (0, args.warmup) for lr in args.lrs]
+    if "depth" in args.sweeps:
+        rows["depth"] = [one_run(family, method, depth, args.depth_lr, 0, args, images if family == "vit" else text)
+                         for family in args.depth_families for method in args.methods for depth in args.depths]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {"machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-            "commit": commit, "settings": vars(args)}
-    Path(args.output_dir, "stability.json").write_text(json.dumps({"meta": meta, "lr_sweep": lr_rows, "depth_sweep": depth_rows}, indent=1))
-    for name, rows in (("learning-rate sweep", lr_rows), ("depth sweep", depth_rows)):
-        bad = [r for r in rows if r["status"] != "ok"]
-        print(f"\n{name}: {len(rows)} runs, {len(bad)} diverged or stalled")
+            "commit": commit, "settings": vars(args),
+            "command": "python benchmarks/stability.py " + " ".join(sys.argv[1:])}
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    # read what is there only now, at the end: a second invocation running the other sweep may have finished
+    path = output / "stability.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    result = {}
+    for sweep in ("lr", "depth"):
+        earlier, earlier_meta = saved.get(f"{sweep}_sweep", []), saved.get(f"{sweep}_meta", saved.get("meta"))
+        if sweep in rows:
+            if args.update and earlier:
+                rows[sweep] = merge(earlier, rows[sweep], args)
+                meta = {**meta, "earlier": [earlier_meta.get("command", "stability.py")] + earlier_meta.get("earlier", [])}
+            result[f"{sweep}_sweep"], result[f"{sweep}_meta"] = rows[sweep], meta
+            heatmap(rows[sweep], sweep, output / f"stability_{sweep}.png")
+        elif earlier:
+            result[f"{sweep}_sweep"], result[f"{sweep}_meta"] = earlier, earlier_meta
+    partial = output / "stability.json.partial"
+    partial.write_text(json.dumps(result, indent=1))
+    partial.replace(path)
+    for sweep, name in (("lr", "learning-rate sweep"), ("depth", "depth sweep")):
+        bad = [r for r in rows.get(sweep, []) if r["status"] != "ok"]
+        if sweep in rows:
+            print(f"\n{name}: {len(rows[sweep])} runs, {len(bad)} diverged or stalled")
         for r in bad:
             print(f"  {r['family']} {r['method']} L={r['depth']} lr={r['lr']:g} warmup={r['warmup']}: {r['status']}")
 

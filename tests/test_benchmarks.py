@@ -32,14 +32,24 @@ def test_convergence_smoke(tmp_path):
 
 
 def test_stability_smoke(tmp_path):
-    result = run("stability.py", "--families", "gpt2", "--depth_families", "bert", "--methods", "default", "idinit",
-                 "--lrs", "1e-3", "--depths", "1", "--steps", "3", "--warmup", "1", "--lr_depth", "1",
-                 "--output_dir", str(tmp_path))
+    common = ["--families", "gpt2", "--depth_families", "bert", "--methods", "default", "idinit", "--lrs", "1e-3",
+              "--depths", "1", "--steps", "3", "--warmup", "1", "--lr_depth", "1", "--output_dir", str(tmp_path)]
+    result = run("stability.py", *common, "--sweeps", "lr")
+    assert result.returncode == 0, result.stderr[-2000:]
+    result = run("stability.py", *common, "--sweeps", "depth")  # keeps the lr sweep already saved
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((tmp_path / "stability.json").read_text())
     assert len(data["lr_sweep"]) == 4 and len(data["depth_sweep"]) == 2
+    assert "--sweeps lr" in data["lr_meta"]["command"] and "--sweeps depth" in data["depth_meta"]["command"]
     assert {r["status"] for r in data["lr_sweep"]} <= {"ok", "stalled", "diverged"}
+    assert all(r["frequency_baseline"] > 0 for r in data["lr_sweep"])
     assert (tmp_path / "stability_lr.png").exists() and (tmp_path / "stability_depth.png").exists()
+    common[common.index("default"):common.index("idinit") + 1] = ["zero-branch-out"]
+    result = run("stability.py", *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "stability.json").read_text())
+    assert sorted({r["method"] for r in data["lr_sweep"]}) == ["default", "idinit", "zero-branch-out"]
+    assert len(data["lr_sweep"]) == 6 and len(data["depth_sweep"]) == 2
 
 
 @pytest.mark.parametrize("bad", [["--steps", "0"], ["--width", "24"]])
@@ -84,3 +94,13 @@ def test_init_speed_smoke(tmp_path):
     assert [r["method"] for r in data["rows"]] == ["zero-fill", "default", "idinit"]
     assert all(r["seconds"] > 0 and r["params"] == data["rows"][0]["params"] for r in data["rows"])
     assert "| tiny |" in result.stdout and "time ≤ the default's" in result.stdout
+
+
+def test_diagnostics_smoke(tmp_path):
+    result = run("diagnostics.py", "--depth", "2", "--output_dir", str(tmp_path), "--docs", str(tmp_path / "d.md"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "diagnostics.json").read_text())["rows"]
+    assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in ("gpt2", "bert", "vit") for i in ("default", "idinit")]
+    idinit_gpt2 = rows[1]
+    assert max(b["identity_error"] for b in idinit_gpt2["blocks"]) < 1e-3  # pre-LN IDInit blocks are identities
+    assert "| gpt2 | idinit |" in (tmp_path / "d.md").read_text() and (tmp_path / "diagnostics.png").exists()
