@@ -104,3 +104,37 @@ def test_diagnostics_smoke(tmp_path):
     idinit_gpt2 = rows[1]
     assert max(b["identity_error"] for b in idinit_gpt2["blocks"]) < 1e-3  # pre-LN IDInit blocks are identities
     assert "| gpt2 | idinit |" in (tmp_path / "d.md").read_text() and (tmp_path / "diagnostics.png").exists()
+
+
+def test_report_rewrites_only_the_marked_block(tmp_path):
+    """report.py on synthetic results: the README block is replaced, the text around it kept, docs/results.md
+    written, and the goals judged from the numbers."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from common import RunSettings
+    from convergence import write
+
+    results = tmp_path / "results"
+    runs = [{**_run("gpt2", 4, method, seed, loss=loss), "seconds": 1.0, "settings": vars(RunSettings(steps=4))}
+            for seed in (0, 1) for method, loss in (("default", 1.0), ("idinit", 0.9))]
+    write(results, runs, [{"machine": "test machine", "commit": "abc1234", "minutes": 1.0, "complete": True,
+                           "command": "python benchmarks/convergence.py --test", "families": ["gpt2"]}])
+    meta = {"machine": "m", "commit": "c", "command": "python benchmarks/stability.py",
+            "settings": {"lrs": [1e-3], "lr_depth": 2, "warmup": 1, "families": ["gpt2"], "steps": 3, "seed": 0,
+                         "width": 16, "methods": ["default", "idinit"], "stall_margin": 0.02}}
+    rows = [{"family": "gpt2", "method": m, "depth": 2, "lr": 1e-3, "warmup": 0, "status": s, "final_loss": 1.0}
+            for m, s in (("default", "ok"), ("idinit", "stalled"))]
+    (results / "stability.json").write_text(json.dumps({"lr_sweep": rows, "lr_meta": meta}))
+    speed = [{"size": "tiny", "method": m, "params": 10**6, "seconds": t, "peak_rss_mb": 1.0, "build_mb": b}
+             for m, t, b in (("zero-fill", 1.0, 4.0), ("default", 3.0, 4.0), ("idinit", 2.5, 4.0))]
+    (results / "init_speed.json").write_text(json.dumps({"machine": "m", "repeats": 1, "rows": speed}))
+    root = tmp_path / "checkout"
+    (root / "docs").mkdir(parents=True)
+    (root / "README.md").write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\noutro\n")
+    result = run("report.py", "--results_dir", str(results), "--root", str(root))
+    assert result.returncode == 0, result.stderr[-2000:]
+    readme = (root / "README.md").read_text()
+    assert readme.startswith("intro\n<!-- results:begin -->\n") and readme.endswith("<!-- results:end -->\noutro\n")
+    assert "old" not in readme and "test machine" in readme and "| gpt2 | d | 4 | 1.000 ± 0.000 | 0.900 ± 0.000 |" in readme
+    assert "no IDInit run diverges or stalls where the default trains: **no**: gpt2 L=2" in readme
+    assert "time ≤ the default's: **yes** (2.50 s vs 3.00 s)" in readme
+    assert "python benchmarks/convergence.py --test" in (root / "docs" / "results.md").read_text()

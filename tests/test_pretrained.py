@@ -184,3 +184,24 @@ def test_verify_refuses_zero3_partitions_with_a_clear_message():
     weight.data = torch.empty(0)
     with pytest.raises(ValueError, match="GatheredParameters"):
         idinit_hf.verify(model)
+
+
+def test_a_truncated_checkpoint_raises_instead_of_initializing(tmp_path):
+    """IDInit never stands in for weights a damaged file failed to deliver: loading stops with safetensors' error."""
+    idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit")).save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    with open(weights, "r+b") as file:
+        file.truncate(weights.stat().st_size // 2)
+    with pytest.raises(Exception, match="incomplete metadata|file not fully covered") as error:
+        idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert type(error.value).__name__ == "SafetensorError"
+
+
+def test_a_checkpoint_of_another_shape_raises_unless_mismatches_are_allowed(tmp_path):
+    """A config that does not match the checkpoint (n_embd 16 saved, 32 asked) is transformers' error; with
+    ignore_mismatched_sizes=True the mismatched weights are re-initialized, by IDInit under IDInit."""
+    idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit")).save_pretrained(tmp_path)
+    with pytest.raises(RuntimeError, match="ignore_mismatched_sizes"):
+        idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path, n_embd=32)
+    model = idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path, n_embd=32, ignore_mismatched_sizes=True)
+    assert idinit_hf.verify(model).ok
