@@ -196,6 +196,7 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "idinit:loosening=1e-3": ({"init_method": "idinit", "idinit_loosening": 1e-3}, None, FAMILIES),
     "idinit:loosening_target=all": ({"init_method": "idinit", "idinit_loosening_target": "all"}, None, FAMILIES),
     "idinit:zero_pattern=identity": ({"init_method": "idinit", "idinit_zero_pattern": "identity"}, None, FAMILIES),
+    "idinit:epsilon=1e-3": ({"init_method": "idinit", "idinit_epsilon": 1e-3}, None, FAMILIES),
     "idinit:embeddings=idi": ({"init_method": "idinit", "idinit_embeddings": "idi"}, None, FAMILIES),
     "idinit:heads=zero": ({"init_method": "idinit", "idinit_heads": "zero"}, None, ("bert", "vit")),
     "idinit:patch_embedding=default": ({"init_method": "idinit", "idinit_patch_embedding": "default"}, None, ("vit",)),

@@ -121,6 +121,8 @@ def summarize(runs):
             "settings": group[0]["settings"],
             "val_loss": statistics.mean(finals), "val_loss_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
             "val_acc": statistics.mean(accs), "test_loss": statistics.mean(tests),
+            "test_loss_std": statistics.stdev(tests) if len(tests) > 1 else 0.0,
+            "test_acc": statistics.mean(r.get("test_acc", float("nan")) for r in group),
             "steps_ratio": statistics.mean(reached) if len(reached) == len(ratios) else None,
             "steps_ratio_max": max(reached) if len(reached) == len(ratios) else None,
             "reached_in": f"{len(reached)}/{len(ratios)}",
@@ -245,8 +247,19 @@ def load_sessions(path: Path) -> list[dict]:
     if "sessions" in meta:
         return meta["sessions"]
     return [{k: meta.get(k) for k in ("machine", "commit", "minutes", "complete")}
-            | {"command": "python benchmarks/convergence.py (settings: " + json.dumps(meta.get("settings")) + ")",
+            | {"command": command_from_settings(meta.get("settings", {})),
                "families": meta.get("settings", {}).get("families")}]
+
+
+def command_from_settings(settings: dict) -> str:
+    """The command line that gives ``settings`` (the flags saved by files written before sessions were)."""
+    flags = []
+    for key, value in settings.items():
+        if key in ("quick", "output_dir", "update", "merge") or value is None or value is False:
+            continue
+        values = value if isinstance(value, list) else [value]
+        flags.append(f"--{key}" + ("" if value is True else " " + " ".join(map(str, values))))
+    return "python benchmarks/convergence.py " + " ".join(flags)
 
 
 def write(output: Path, runs: list[dict], sessions: list[dict]) -> None:
