@@ -137,20 +137,23 @@ def plot(runs, family, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = sorted({(r["data"], r["depth"]) for r in runs if r["family"] == family})
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
-    for axis, (data, depth) in zip(axes[0], panels, strict=True):
+    datas = sorted({r["data"] for r in runs if r["family"] == family})
+    depths = sorted({r["depth"] for r in runs if r["family"] == family})
+    # one row per dataset, one column per depth
+    fig, axes = plt.subplots(len(datas), len(depths), figsize=(6 * len(depths), 4.2 * len(datas)), squeeze=False)
+    for (i, data), (j, depth) in ((a, b) for a in enumerate(datas) for b in enumerate(depths)):
+        axis = axes[i][j]
         for method in METHODS:
             group = [r for r in runs if (r["family"], r["data"], r["depth"], r["method"]) == (family, data, depth, method)]
             if not group:
                 continue
             steps = [p[0] for p in group[0]["curve"]]
-            losses = [statistics.mean(r["curve"][i][1] for r in group) for i in range(len(steps))]
+            losses = [statistics.mean(r["curve"][k][1] for r in group) for k in range(len(steps))]
             style = {"default": "k-", "idinit": "C3-"}.get(method, "--")
             axis.plot(steps[1:], losses[1:], style, label=method, linewidth=2 if method in ("default", "idinit") else 1)
-        axis.set_title(f"{family}, {depth} layers, {data} (mean over seeds)", fontsize=9)
+        axis.set_title(f"{family}, {depth} layers, {data}", fontsize=8)
         axis.set_xlabel("step")
-        axis.set_ylabel("validation loss")
+        axis.set_ylabel("validation loss (mean over seeds)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     fig.tight_layout()

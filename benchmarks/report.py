@@ -35,7 +35,7 @@ def goals(table):
         better = idinit["test_loss"] <= default["test_loss"]
         worst = "not reached by every seed" if idinit["steps_ratio_max"] is None else f"worst seed {idinit['steps_ratio_max']:.2f}"
         lines.append(f"- {family} ({data}), {deepest} layers: IDInit reaches the default's final validation loss in "
-                     f"≤ 75% of its steps on every seed: **{'yes' if fast else 'no'}** ({worst}); final validation loss "
+                     f"≤ 75% of its steps on every seed: **{'yes' if fast else 'no'}** ({worst}); final loss "
                      f"on the held-out test split at least as good: **{'yes' if better else 'no'}** ({idinit['test_loss']:.4f} vs "
                      f"{default['test_loss']:.4f}).")
     return lines
@@ -59,6 +59,26 @@ def compact_table(table):
         else:
             steps = f"{idinit['steps_ratio']:.2f} (worst seed {idinit['steps_ratio_max']:.2f})"
         rows.append(f"| {family} | {data} | {depth} | {loss['default']} | {loss['idinit']} | {loss['zero-branch-out']} | {steps} |")
+    return "\n".join(rows)
+
+
+def variants_table(runs):
+    """Each IDInit variant against IDInit with its defaults, paired by seed, on the validation split (where the
+    defaults are chosen): the mean difference of final validation loss (negative = the variant is better) and on
+    how many seeds the variant is better."""
+    rows = ["| family | data | layers | variant | Δ validation loss vs IDInit (mean over seeds) | seeds where the variant is better |",
+            "|---|---|---|---|---|---|"]
+    final = {(r["family"], r["data"], r["depth"], r["method"], r["seed"]): r["curve"][-1][1] for r in runs}
+    for family, data, depth, method in sorted({k[:4] for k in final}):
+        if not method.startswith("idinit:"):
+            continue
+        pairs = [(final[(family, data, depth, method, seed)], final[(family, data, depth, "idinit", seed)])
+                 for (f, d, L, m, seed) in final if (f, d, L, m) == (family, data, depth, method)
+                 and (family, data, depth, "idinit", seed) in final]
+        if pairs:
+            delta = sum(v - base for v, base in pairs) / len(pairs)
+            better = sum(v < base for v, base in pairs)
+            rows.append(f"| {family} | {data} | {depth} | {method} | {delta:+.4f} | {better}/{len(pairs)} |")
     return "\n".join(rows)
 
 
@@ -137,7 +157,10 @@ def main():
                   "[docs/results.md](docs/results.md), [docs/defaults.md](docs/defaults.md)."]
         commands = [f"    {s['command']}" for s in meta["sessions"]]
         full += ["## Convergence", "", *where_lines(meta), "", *settings_lines(table), "", format_table(table), "",
-                 *goals(table), "", "The sessions behind these numbers (run in this order; `--update` adds to the "
+                 *goals(table), "", "### IDInit's open options, on the validation split", "",
+                 "Each variant against IDInit with its defaults, same seeds and batches "
+                 "([defaults.md](defaults.md) turns this into the defaults):", "", variants_table(convergence["runs"]),
+                 "", "The sessions behind these numbers (run in this order; `--update` adds to the "
                  "results, a newer setting of a (family, data, depth) group replaces the older one):", "",
                  *commands, ""]
     if stability:
