@@ -26,6 +26,7 @@ from transformers import BertConfig, GPT2Config, ViTConfig, get_cosine_schedule_
 
 import idinit_hf
 from idinit_hf.diagnostics import role_modules
+from idinit_hf.options import OPTION_SPECS
 from idinit_hf.roles import Role
 
 FAMILIES = ("gpt2", "bert", "vit")
@@ -189,7 +190,8 @@ def depth_scaled_branch_outputs(model: nn.Module, depth: int) -> None:
         module.weight.normal_(0.0, std)
 
 
-#: name → (config options, post-init function, families it applies to)
+#: name → (config options, post-init function, families it applies to). Any other ``idinit:key=value,key=value``
+#: name is an IDInit variant too (:func:`method_spec` parses it), e.g. ``idinit:embeddings=default,epsilon=1e-3``.
 METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": ({"init_method": "idinit"}, None, FAMILIES),
@@ -198,6 +200,7 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "idinit:zero_pattern=identity": ({"init_method": "idinit", "idinit_zero_pattern": "identity"}, None, FAMILIES),
     "idinit:epsilon=1e-3": ({"init_method": "idinit", "idinit_epsilon": 1e-3}, None, FAMILIES),
     "idinit:embeddings=idi": ({"init_method": "idinit", "idinit_embeddings": "idi"}, None, FAMILIES),
+    "idinit:embeddings=default": ({"init_method": "idinit", "idinit_embeddings": "default"}, None, FAMILIES),
     "idinit:heads=zero": ({"init_method": "idinit", "idinit_heads": "zero"}, None, ("bert", "vit")),
     "idinit:patch_embedding=default": ({"init_method": "idinit", "idinit_patch_embedding": "default"}, None, ("vit",)),
     "zero-branch-out": ({}, zero_branch_outputs, FAMILIES),
@@ -206,8 +209,33 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
 CORE_METHODS = ("default", "idinit", "zero-branch-out", "depth-scaled")
 
 
+def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
+    """(config options, post-init, families) of a method: a name of :data:`METHODS`, or ``idinit:k=v,k=v`` with
+    IDInit options (values typed as ``idinit_hf.options`` expects). Raises ValueError for anything else."""
+    if name in METHODS:
+        return METHODS[name]
+    prefix, _, pairs = name.partition(":")
+    if prefix != "idinit" or not pairs:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}, or idinit:key=value,...")
+    specs = {spec.field: spec for spec in OPTION_SPECS}
+    options: dict = {"init_method": "idinit"}
+    for pair in pairs.split(","):
+        key, _, value = pair.partition("=")
+        if key not in specs or not value:
+            raise ValueError(f"method {name!r}: {pair!r} is not option=value with an option of {sorted(specs)}")
+        kind = specs[key].kind
+        options[f"idinit_{key}"] = (float(value) if kind in ("positive", "nonnegative")
+                                    else None if value == "None" else int(value) if kind == "seed" else value)
+    return options, None, FAMILIES
+
+
+def method_order(name: str) -> tuple[int, str]:
+    """Sort key: the table's order, then other variants by name."""
+    return (list(METHODS).index(name), "") if name in METHODS else (len(METHODS), name)
+
+
 def build(family: str, method: str, depth: int, width: int, block_size: int, image_size: int, seed: int) -> nn.Module:
-    options, post_init, _ = METHODS[method]
+    options, post_init, _ = method_spec(method)
     torch.manual_seed(seed)  # the random parts (embeddings, heads, default layers) depend on the seed alone
     model = AUTO[family].from_config(model_config(family, depth, width, block_size, image_size, **options))
     if post_init is not None:

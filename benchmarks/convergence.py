@@ -40,6 +40,8 @@ from common import (
     evaluate,
     load_images,
     load_text,
+    method_order,
+    method_spec,
     steps_to_target,
     train_run,
 )
@@ -47,14 +49,23 @@ from common import (
 RESULTS = Path(__file__).parent / "results"
 
 
+def method_name(text: str) -> str:
+    """argparse type of --methods: a name of METHODS or an ``idinit:key=value,...`` variant."""
+    try:
+        method_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--depths", nargs="+", type=int, default=[4, 16])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
+    parser.add_argument("--methods", nargs="+", default=None, type=method_name,
                         help="methods at the shallowest depth (default: all); deeper depths run the core methods")
-    parser.add_argument("--deep_methods", nargs="+", default=list(CORE_METHODS), choices=list(METHODS),
+    parser.add_argument("--deep_methods", nargs="+", default=list(CORE_METHODS), type=method_name,
                         help="methods at the deeper depths")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--eval_every", type=int, default=25)
@@ -87,7 +98,7 @@ def parse_args():
 def methods_for(family, depth, args):
     shallow = depth == min(args.depths)
     names = (args.methods or list(METHODS)) if shallow else args.deep_methods
-    return [m for m in names if family in METHODS[m][2]]
+    return [m for m in names if family in method_spec(m)[2]]
 
 
 def group_key(run: dict) -> tuple:
@@ -99,7 +110,7 @@ def summarize(runs):
     """Per (family, data, depth, method): mean ± std of final losses and steps-to-target ratios over seeds."""
     table = []
     keys = sorted({(*group_key(r), r["method"]) for r in runs},
-                  key=lambda k: (k[0], k[1], k[2], list(METHODS).index(k[3])))
+                  key=lambda k: (k[0], k[1], k[2], method_order(k[3])))
     for family, data, depth, method in keys:
         group = [r for r in runs if (*group_key(r), r["method"]) == (family, data, depth, method)]
         ratios = []
@@ -143,7 +154,8 @@ def plot(runs, family, path):
     fig, axes = plt.subplots(len(datas), len(depths), figsize=(6 * len(depths), 4.2 * len(datas)), squeeze=False)
     for (i, data), (j, depth) in ((a, b) for a in enumerate(datas) for b in enumerate(depths)):
         axis = axes[i][j]
-        for method in METHODS:
+        present = {r["method"] for r in runs if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        for method in sorted(present, key=method_order):
             group = [r for r in runs if (r["family"], r["data"], r["depth"], r["method"]) == (family, data, depth, method)]
             if not group:
                 continue

@@ -62,23 +62,31 @@ def compact_table(table):
     return "\n".join(rows)
 
 
+def variant_base(method: str) -> str:
+    """What a variant is compared with: the same name without its last option (``idinit:a=x,b=y`` →
+    ``idinit:a=x``; ``idinit:a=x`` → ``idinit``), so each row measures one change."""
+    options = method.split(":", 1)[1].split(",")
+    return "idinit" if len(options) == 1 else "idinit:" + ",".join(options[:-1])
+
+
 def variants_table(runs):
-    """Each IDInit variant against IDInit with its defaults, paired by seed, on the validation split (where the
-    defaults are chosen): the mean difference of final validation loss (negative = the variant is better) and on
-    how many seeds the variant is better."""
-    rows = ["| family | data | layers | variant | Δ validation loss vs IDInit (mean over seeds) | seeds where the variant is better |",
-            "|---|---|---|---|---|---|"]
+    """Each IDInit variant against the method it changes one option of, paired by seed, on the validation split
+    (where the defaults are chosen): the mean difference of final validation loss (negative = the variant is
+    better) and on how many seeds the variant is better."""
+    rows = ["| family | data | layers | variant | against | Δ validation loss (mean over seeds) | seeds where the variant is better |",
+            "|---|---|---|---|---|---|---|"]
     final = {(r["family"], r["data"], r["depth"], r["method"], r["seed"]): r["curve"][-1][1] for r in runs}
     for family, data, depth, method in sorted({k[:4] for k in final}):
         if not method.startswith("idinit:"):
             continue
-        pairs = [(final[(family, data, depth, method, seed)], final[(family, data, depth, "idinit", seed)])
+        base = variant_base(method)
+        pairs = [(final[(family, data, depth, method, seed)], final[(family, data, depth, base, seed)])
                  for (f, d, L, m, seed) in final if (f, d, L, m) == (family, data, depth, method)
-                 and (family, data, depth, "idinit", seed) in final]
+                 and (family, data, depth, base, seed) in final]
         if pairs:
-            delta = sum(v - base for v, base in pairs) / len(pairs)
-            better = sum(v < base for v, base in pairs)
-            rows.append(f"| {family} | {data} | {depth} | {method} | {delta:+.4f} | {better}/{len(pairs)} |")
+            delta = sum(v - b for v, b in pairs) / len(pairs)
+            better = sum(v < b for v, b in pairs)
+            rows.append(f"| {family} | {data} | {depth} | {method} | {base} | {delta:+.4f} | {better}/{len(pairs)} |")
     return "\n".join(rows)
 
 
@@ -99,7 +107,7 @@ def settings_lines(table):
 
 def where_lines(meta):
     """Where and how the runs were made: the machines, commits and commands of every session."""
-    sessions = meta["sessions"]
+    sessions = [s for s in meta["sessions"] if "machine" in s]  # the others are notes (e.g. a relabelling)
     machines = sorted({s["machine"] for s in sessions})
     minutes = sum(s["minutes"] or 0 for s in sessions)
     lines = [f"Measured on {'; '.join(machines)}, {minutes:.0f} min of benchmark time in {len(sessions)} "
@@ -112,15 +120,17 @@ def where_lines(meta):
     return lines
 
 
-def stability_lines(stability):
+def stability_lines(stability, detail=True):
+    """Per sweep and method: how many runs train; with ``detail``, which ones failed and how."""
     lines = []
     for sweep, label in (("lr_sweep", "learning-rate sweep"), ("depth_sweep", "depth sweep")):
         rows = stability.get(sweep, [])
         for method in sorted({r["method"] for r in rows}):
             mine = [r for r in rows if r["method"] == method]
             bad = [f"{r['family']} L={r['depth']} lr={r['lr']:g} wu={r['warmup']} ({r['status']})" for r in mine if r["status"] != "ok"]
-            lines.append(f"- {label}, {method}: {len(mine) - len(bad)}/{len(mine)} runs train"
-                         + (f"; failed: {', '.join(bad)}" if bad else ""))
+            families = sorted({r["family"] for r in mine})
+            lines.append(f"- {label}, {method} ({', '.join(families)}): {len(mine) - len(bad)}/{len(mine)} runs train"
+                         + (f"; failed: {', '.join(bad)}" if bad and detail else ""))
     # the issue's goal: no IDInit run diverges (or stalls) anywhere the default trains
     key = lambda r: (r["family"], r["depth"], r["lr"], r["warmup"])  # noqa: E731
     rows = stability.get("lr_sweep", []) + stability.get("depth_sweep", [])
@@ -155,7 +165,7 @@ def main():
         block += [f"![{f}](benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})]
         block += ["", "Every method that was run (IDInit variants included) and how the defaults are chosen: "
                   "[docs/results.md](docs/results.md), [docs/defaults.md](docs/defaults.md)."]
-        commands = [f"    {s['command']}" for s in meta["sessions"]]
+        commands = [f"    {s['command']}" if "command" in s else f"    # note: {s['note']}" for s in meta["sessions"]]
         full += ["## Convergence", "", *where_lines(meta), "", *settings_lines(table), "", format_table(table), "",
                  *goals(table), "", "### IDInit's open options, on the validation split", "",
                  "Each variant against IDInit with its defaults, same seeds and batches "
@@ -167,21 +177,25 @@ def main():
         wheres = []
         for sweep in ("lr", "depth"):
             meta = stability.get(f"{sweep}_meta") or stability.get("meta")
-            if meta is None:
+            rows = stability.get(f"{sweep}_sweep", [])
+            if meta is None or not rows:
                 continue
             s = meta["settings"]
-            what = (f"learning rates {s['lrs']} at {s['lr_depth']} layers, with and without {s['warmup']} warm-up steps, "
-                    f"families {s['families']}" if sweep == "lr" else
-                    f"depths {s['depths']} at lr {s['depth_lr']:g} without warm-up, families {s['depth_families']}")
-            stall = (f"stalled = final validation loss ≥ {1 - s['stall_margin']:g} × the frequency baseline"
-                     if "stall_margin" in s else f"stalled = final loss > {s.get('stall_fraction')} × initial")
-            wheres.append(f"- {sweep} sweep: {what}; {s['steps']} steps, seed {s['seed']}, width {s['width']}, methods "
-                          f"{s['methods']}; {stall}; commit `{meta['commit']}`, {meta['machine']}. Rerun: "
-                          f"`{meta.get('command', 'python benchmarks/stability.py')}`.")
-        block += ["", "### Stability", "", *wheres, "", *stability_lines(stability), "",
+            families = sorted({r["family"] for r in rows})
+            what = (f"learning rates {s['lrs']} at {s['lr_depth']} layers, with and without {s['warmup']} warm-up steps"
+                    if sweep == "lr" else f"depths {sorted({r['depth'] for r in rows})} at lr {s['depth_lr']:g} without warm-up")
+            stall = (f"stalled = final validation loss ≥ {1 - s['stall_margin']:g} × the frequency baseline (predicting "
+                     "each target by its training frequency)" if "stall_margin" in s else
+                     f"stalled = final loss > {s.get('stall_fraction')} × initial")
+            commands = [meta.get("command", "python benchmarks/stability.py"), *meta.get("earlier", [])]
+            wheres.append(f"- {sweep} sweep: {what}; families {families}; {s['steps']} steps, seed {s['seed']}, width "
+                          f"{s['width']}; {stall}; last run at commit `{meta['commit']}`, {meta['machine']}. Made by, "
+                          f"newest first: " + "; ".join(f"`{c}`" for c in commands) + ".")
+        notes = [f"- note: {n}" for n in stability.get("notes", [])]
+        block += ["", "### Stability", "", *wheres, *notes, "", *stability_lines(stability, detail=False), "",
                   "![learning-rate sweep](benchmarks/results/stability_lr.png)",
                   "![depth sweep](benchmarks/results/stability_depth.png)"]
-        full += ["## Stability", "", *wheres, "", *stability_lines(stability)]
+        full += ["## Stability", "", *wheres, *notes, "", *stability_lines(stability)]
     speed = read("init_speed.json")
     if speed:
         where = (f"`from_config` of GPT-2 configs, medians of {speed['repeats']} fresh processes per method "

@@ -95,6 +95,9 @@ class Family:
     block: type[nn.Module]  # the residual block (identity map at init under IDInit)
     norm_position: str  # "pre" (x + f(LN(x))) or "post" (LN(x + f(x))): what "identity at init" means
     slots: tuple[Slot, ...]
+    #: the open options whose default the benchmark chose for this architecture, as (field, value) pairs
+    #: (docs/defaults.md); an option set in the config always wins
+    option_defaults: tuple[tuple[str, object], ...] = ()
 
 
 def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Rule:

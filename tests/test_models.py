@@ -126,12 +126,25 @@ def test_bert_mlp(bert_model):
         assert torch.equal(output.dense.bias, torch.zeros(D))
 
 
-def test_bert_embeddings_default_and_pooler_identity(bert_model):
+def test_bert_embeddings_are_idi_by_default_and_pooler_identity(bert_model):
+    """BERT's own default (Family.option_defaults, chosen by the benchmark): IDIτ token, position and token-type
+    tables; the padding row stays 0."""
     embeddings = layers_of(bert_model, bert.BertEmbeddings)[0]
-    assert_default_random(embeddings.word_embeddings.weight[1:])
-    assert torch.equal(embeddings.word_embeddings.weight[0], torch.zeros(D))  # padding row
+    words = embeddings.word_embeddings.weight.detach()
+    assert torch.equal(words[0], torch.zeros(D))  # padding row
+    loosened = words.clone()
+    loosened[0, 0] = 1.0  # the pattern of row 0, to check the rest of the table in one go
+    assert_loosened_identity(loosened)
+    assert_loosened_identity(embeddings.position_embeddings.weight.detach())
+    assert torch.equal(embeddings.token_type_embeddings.weight.detach(), eye(D)[:2])  # wide: [I | 0], no replicas
     for pooler in [m for m in bert_model.modules() if isinstance(m, bert.BertPooler)]:
         assert torch.equal(pooler.dense.weight.detach(), eye(D))
+
+
+def test_bert_embeddings_default_when_asked():
+    model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit", idinit_embeddings="default"))
+    assert_default_random(model.embeddings.word_embeddings.weight[1:])
+    assert_default_random(model.embeddings.position_embeddings.weight)
 
 
 def test_bert_heads():

@@ -20,6 +20,15 @@ def test_idinit_gives_the_documented_defaults():
     assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
 
 
+@pytest.mark.parametrize("model_type, embeddings", [("gpt2", "default"), ("vit", "default"), ("bert", "idi")])
+def test_a_family_default_applies_only_where_the_config_is_silent(model_type, embeddings):
+    """BERT's embeddings default to IDIτ (docs/defaults.md); a value set in the config always wins."""
+    assert read_options(AutoConfig.for_model(model_type, init_method="idinit")).embeddings == embeddings
+    for chosen in ("default", "idi"):
+        config = AutoConfig.for_model(model_type, init_method="idinit", idinit_embeddings=chosen)
+        assert read_options(config).embeddings == chosen
+
+
 @pytest.mark.parametrize("method", ["IDInit", "idi", "", 1, True])
 def test_unknown_init_method_is_rejected_with_allowed_values(method):
     with pytest.raises(ValueError, match=r"config\.init_method=.*allowed: 'default', 'idinit'"):

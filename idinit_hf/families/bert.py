@@ -32,4 +32,8 @@ BERT = Family(
         Slot(bert.BertForSequenceClassification, "classifier", Role.HEAD),
         Slot(bert.BertForTokenClassification, "classifier", Role.HEAD),
     ),
+    # IDIτ embeddings: at 4 and 16 layers, BERT-MLM under IDInit with the library-default (random) embeddings
+    # trained worse than with IDIτ ones on every seed (at 16 layers it stayed near the unigram plateau);
+    # GPT-2 and ViT were better with the default embeddings (benchmarks/results/convergence.json, docs/defaults.md)
+    option_defaults=(("embeddings", "idi"),),
 )
