@@ -15,6 +15,7 @@ from pathlib import Path
 import diagnostics
 import init_speed
 from convergence import format_table, plot
+from stability import heatmap
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
@@ -191,6 +192,9 @@ def main():
             wheres.append(f"- {sweep} sweep: {what}; families {families}; {s['steps']} steps, seed {s['seed']}, width "
                           f"{s['width']}; {stall}; last run at commit `{meta['commit']}`, {meta['machine']}. Made by, "
                           f"newest first: " + "; ".join(f"`{c}`" for c in commands) + ".")
+        for sweep in ("lr", "depth"):  # the heat maps, redrawn from the same data
+            if stability.get(f"{sweep}_sweep"):
+                heatmap(stability[f"{sweep}_sweep"], sweep, results / f"stability_{sweep}.png")
         notes = [f"- note: {n}" for n in stability.get("notes", [])]
         block += ["", "### Stability", "", *wheres, *notes, "", *stability_lines(stability, detail=False), "",
                   "![learning-rate sweep](benchmarks/results/stability_lr.png)",
