@@ -4,7 +4,8 @@ One optimizer step = ``--gradient_accumulation_steps`` micro-batches on every ra
 and checkpoints all count optimizer steps, as in the HF ``*_no_trainer`` scripts. A checkpoint records the epoch
 and the number of batches done in it; resuming sets the epoch of the seeded sampler (so the epoch's order is the
 same) and skips those batches with ``accelerator.skip_first_batches``. On CPU the resumed run's losses equal the
-uninterrupted run's exactly (tested in ``tests/test_scripts_resume.py``).
+uninterrupted run's exactly (``tests/test_scripts_clm.py``), and after a SIGKILL the final weights are
+bit-identical (``tests/test_faults.py``).
 """
 
 from __future__ import annotations
