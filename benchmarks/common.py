@@ -190,19 +190,44 @@ def depth_scaled_branch_outputs(model: nn.Module, depth: int) -> None:
         module.weight.normal_(0.0, std)
 
 
+#: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
+#: at the shallowest depth, and the families each applies to.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "idinit:loosening=1e-3": FAMILIES,
+    "idinit:loosening_target=all": FAMILIES,
+    "idinit:zero_pattern=identity": FAMILIES,
+    "idinit:epsilon=1e-3": FAMILIES,
+    "idinit:embeddings=idi": FAMILIES,
+    "idinit:embeddings=default": FAMILIES,
+    "idinit:heads=zero": ("bert", "vit"),
+    "idinit:patch_embedding=default": ("vit",),
+}
+
+
+def idinit_options(name: str) -> dict:
+    """The config options of ``idinit`` or ``idinit:key=value,key=value`` (values typed as ``idinit_hf.options``
+    expects). Raises ValueError for anything else."""
+    prefix, _, pairs = name.partition(":")
+    if prefix != "idinit":
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}, or idinit:key=value,...")
+    specs = {spec.field: spec for spec in OPTION_SPECS}
+    options: dict = {"init_method": "idinit"}
+    for pair in pairs.split(",") if pairs else []:
+        key, _, value = pair.partition("=")
+        if key not in specs or not value:
+            raise ValueError(f"method {name!r}: {pair!r} is not option=value with an option of {sorted(specs)}")
+        kind = specs[key].kind
+        options[f"idinit_{key}"] = (float(value) if kind in ("positive", "nonnegative")
+                                    else None if value == "None" else int(value) if kind == "seed" else value)
+    return options
+
+
 #: name → (config options, post-init function, families it applies to). Any other ``idinit:key=value,key=value``
-#: name is an IDInit variant too (:func:`method_spec` parses it), e.g. ``idinit:embeddings=default,epsilon=1e-3``.
+#: name is an IDInit variant too (:func:`method_spec`), e.g. ``idinit:embeddings=default,epsilon=1e-3``.
 METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
-    "idinit": ({"init_method": "idinit"}, None, FAMILIES),
-    "idinit:loosening=1e-3": ({"init_method": "idinit", "idinit_loosening": 1e-3}, None, FAMILIES),
-    "idinit:loosening_target=all": ({"init_method": "idinit", "idinit_loosening_target": "all"}, None, FAMILIES),
-    "idinit:zero_pattern=identity": ({"init_method": "idinit", "idinit_zero_pattern": "identity"}, None, FAMILIES),
-    "idinit:epsilon=1e-3": ({"init_method": "idinit", "idinit_epsilon": 1e-3}, None, FAMILIES),
-    "idinit:embeddings=idi": ({"init_method": "idinit", "idinit_embeddings": "idi"}, None, FAMILIES),
-    "idinit:embeddings=default": ({"init_method": "idinit", "idinit_embeddings": "default"}, None, FAMILIES),
-    "idinit:heads=zero": ({"init_method": "idinit", "idinit_heads": "zero"}, None, ("bert", "vit")),
-    "idinit:patch_embedding=default": ({"init_method": "idinit", "idinit_patch_embedding": "default"}, None, ("vit",)),
+    "idinit": (idinit_options("idinit"), None, FAMILIES),
+    **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
     "zero-branch-out": ({}, zero_branch_outputs, FAMILIES),
     "depth-scaled": ({}, depth_scaled_branch_outputs, FAMILIES),
 }
@@ -210,23 +235,9 @@ CORE_METHODS = ("default", "idinit", "zero-branch-out", "depth-scaled")
 
 
 def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
-    """(config options, post-init, families) of a method: a name of :data:`METHODS`, or ``idinit:k=v,k=v`` with
-    IDInit options (values typed as ``idinit_hf.options`` expects). Raises ValueError for anything else."""
-    if name in METHODS:
-        return METHODS[name]
-    prefix, _, pairs = name.partition(":")
-    if prefix != "idinit" or not pairs:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}, or idinit:key=value,...")
-    specs = {spec.field: spec for spec in OPTION_SPECS}
-    options: dict = {"init_method": "idinit"}
-    for pair in pairs.split(","):
-        key, _, value = pair.partition("=")
-        if key not in specs or not value:
-            raise ValueError(f"method {name!r}: {pair!r} is not option=value with an option of {sorted(specs)}")
-        kind = specs[key].kind
-        options[f"idinit_{key}"] = (float(value) if kind in ("positive", "nonnegative")
-                                    else None if value == "None" else int(value) if kind == "seed" else value)
-    return options, None, FAMILIES
+    """(config options, post-init, families) of a method: a name of :data:`METHODS`, or any IDInit variant
+    ``idinit:k=v,k=v``. Raises ValueError for anything else."""
+    return METHODS[name] if name in METHODS else (idinit_options(name), None, FAMILIES)
 
 
 def method_order(name: str) -> tuple[int, str]:

@@ -66,8 +66,21 @@ def loading(flag: str, name: str):
     except BadInputError:
         raise
     except Exception as error:  # transformers and datasets raise OSError, ValueError and their own types
-        first = (str(error).strip().splitlines() or [""])[0][:300]
-        raise BadInputError(f"{flag} {name}: could not be loaded ({type(error).__name__}: {first})") from None
+        raise BadInputError(f"{flag} {name}: could not be loaded ({error_summary(error)})") from None
+
+
+def error_summary(error: BaseException) -> str:
+    """``Type: first line of the message`` (at most 300 characters): an error from a library, in one line."""
+    first = (str(error).strip().splitlines() or [""])[0][:300]
+    return f"{type(error).__name__}: {first}"
+
+
+def existing_ancestor(path: str | Path) -> Path:
+    """``path`` made absolute, or its nearest parent that exists (where a folder not created yet would go)."""
+    folder = Path(path).absolute()
+    while not folder.exists():
+        folder = folder.parent
+    return folder
 
 
 def _positive_int(text: str) -> int:
@@ -269,9 +282,7 @@ def unwritable(output_dir: str) -> str | None:
     read-only mounts. Leaves no file behind."""
     import tempfile
 
-    folder = Path(output_dir).absolute()
-    while not folder.exists():
-        folder = folder.parent
+    folder = existing_ancestor(output_dir)
     if not folder.is_dir():
         return f"--output_dir {output_dir} cannot be created: {folder} is a file"
     try:

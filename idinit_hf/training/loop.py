@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from .args import BadInputError, TrainingStopped
-from .checkpoints import checkpoint_name, latest_checkpoint, save_checkpoint
+from .args import BadInputError, TrainingStopped, error_summary
+from .checkpoints import checkpoint_name, latest_checkpoint, read_run_state, save_checkpoint
 
 LOG_FILE = "log.jsonl"
 
@@ -200,10 +200,8 @@ def train(job: TrainingJob) -> TrainingResult:
         try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
             accelerator.load_state(str(job.resume_from))
         except Exception as error:  # a file that is not what it claims to be
-            first = (str(error).strip().splitlines() or [""])[0][:300]
-            raise BadInputError(f"checkpoint {job.resume_from} could not be loaded ({type(error).__name__}: "
-                                f"{first})") from None
-        state = json.loads((job.resume_from / "run_state.json").read_text())
+            raise BadInputError(f"checkpoint {job.resume_from} could not be loaded ({error_summary(error)})") from None
+        state = read_run_state(job.resume_from)
         completed, start_epoch, skip = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
         accelerator.print(f"resumed from {job.resume_from}: step {completed}, epoch {start_epoch}, "
                           f"{skip} batches into it")

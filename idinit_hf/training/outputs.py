@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .args import BadInputError
+from .args import BadInputError, existing_ancestor
 from .loop import LOG_FILE, TrainingResult
 from .model_card import init_summary, model_card
 from .plotting import plot_loss_curves
@@ -44,10 +44,7 @@ def space_needed(model, checkpointing: bool) -> tuple[int, int]:
 def space_problem(args: argparse.Namespace, model) -> str | None:
     """Why the run's outputs cannot fit in the free space under ``--output_dir``, or None. An overwritten run's
     old checkpoints count as free: they are deleted before training."""
-    folder = Path(args.output_dir).absolute()
-    while not folder.exists():
-        folder = folder.parent
-    free = shutil.disk_usage(folder).free
+    free = shutil.disk_usage(existing_ancestor(args.output_dir)).free
     old_checkpoints = Path(args.output_dir) / "checkpoints"
     if args.overwrite_output_dir and not args.resume_from_checkpoint and old_checkpoints.is_dir():
         free += sum(f.stat().st_size for f in old_checkpoints.rglob("*") if f.is_file())
