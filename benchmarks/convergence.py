@@ -92,6 +92,9 @@ def parse_args():
             parser.error(f"{name} must be > 0; got {value}")
     if args.width % 16:
         parser.error(f"--width must be a multiple of 16 (heads of size 16); got {args.width}")
+    for path in args.merge or []:
+        if not Path(path).is_file():
+            parser.error(f"--merge {path}: no such file")
     return args
 
 

@@ -61,6 +61,8 @@ def parse_args():
     args = parser.parse_args()
     if args.quick:
         args.lrs, args.depths, args.steps, args.warmup, args.lr_depth = [1e-3, 1e-2, 3e-2], [2, 8], 40, 10, 4
+    if not 0 <= args.stall_margin < 1:
+        parser.error(f"--stall_margin must be in [0, 1); got {args.stall_margin}")
     return args
 
 

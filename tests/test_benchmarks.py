@@ -52,10 +52,18 @@ def test_stability_smoke(tmp_path):
     assert len(data["lr_sweep"]) == 6 and len(data["depth_sweep"]) == 2
 
 
-@pytest.mark.parametrize("bad", [["--steps", "0"], ["--width", "24"]])
-def test_convergence_rejects_bad_settings(bad, tmp_path):
+@pytest.mark.parametrize("bad, message", [(["--steps", "0"], "--steps must be > 0"),
+                                          (["--width", "24"], "--width must be a multiple of 16"),
+                                          (["--merge", "no/such.json"], "--merge no/such.json: no such file"),
+                                          (["--methods", "xavier"], "unknown method 'xavier'")])
+def test_convergence_rejects_bad_settings(bad, message, tmp_path):
     result = run("convergence.py", *bad, "--output_dir", str(tmp_path))
-    assert result.returncode == 2 and "must be" in result.stderr
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_stability_rejects_a_bad_stall_margin(tmp_path):
+    result = run("stability.py", "--stall_margin", "1.5", "--output_dir", str(tmp_path))
+    assert result.returncode == 2 and "--stall_margin must be in [0, 1); got 1.5" in result.stderr
 
 
 def _run(family, depth, method, seed, steps=4, loss=1.0):
