@@ -205,8 +205,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 
 
 def idinit_options(name: str) -> dict:
-    """The config options of ``idinit`` or ``idinit:key=value,key=value`` (values typed as ``idinit_hf.options``
-    expects). Raises ValueError for anything else."""
+    """The config options of ``idinit`` or ``idinit:key=value,key=value`` (values parsed and checked by the option
+    table, as the scripts' ``--idinit_*`` flags are). Raises ValueError for anything else."""
     prefix, _, pairs = name.partition(":")
     if prefix != "idinit":
         raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}, or idinit:key=value,...")
@@ -216,9 +216,10 @@ def idinit_options(name: str) -> dict:
         key, _, value = pair.partition("=")
         if key not in specs or not value:
             raise ValueError(f"method {name!r}: {pair!r} is not option=value with an option of {sorted(specs)}")
-        kind = specs[key].kind
-        options[f"idinit_{key}"] = (float(value) if kind in ("positive", "nonnegative")
-                                    else None if value == "None" else int(value) if kind == "seed" else value)
+        try:
+            options[specs[key].key] = specs[key].parse(value)
+        except ValueError as error:
+            raise ValueError(f"method {name!r}: {key}={error}") from None
     return options
 
 

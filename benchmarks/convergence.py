@@ -240,44 +240,17 @@ def merge(runs: list[dict], new: list[dict]) -> list[dict]:
 
 
 def load_runs(path: Path) -> list[dict]:
-    """The runs of a convergence.json (none if it does not exist). Files written before runs carried their
-    data and settings get them from the file's own metadata."""
+    """The runs of a convergence.json (none if it does not exist); each carries its own data and settings."""
     if not path.exists():
         return []
-    saved = json.loads(path.read_text())
-    old = saved.get("meta", {})
-    for run in saved["runs"]:
-        if "settings" not in run:
-            s = old["settings"]
-            run["settings"] = {**vars(RunSettings(steps=s["steps"], eval_every=s["eval_every"],
-                                                  eval_batches=s["eval_batches"], batch_size=s["batch_size"],
-                                                  block_size=s["block_size"], width=s["width"], lr=s["lr"],
-                                                  warmup=s["warmup"])),
-                               "batch_size": 4 * s["batch_size"] if run["family"] == "vit" else s["batch_size"]}
-            run["data"] = old["data"]["images" if run["family"] == "vit" else "text"]
-    return saved["runs"]
+    return json.loads(path.read_text())["runs"]
 
 
 def load_sessions(path: Path) -> list[dict]:
+    """Where, when and with which command each earlier invocation ran."""
     if not path.exists():
         return []
-    meta = json.loads(path.read_text()).get("meta", {})
-    if "sessions" in meta:
-        return meta["sessions"]
-    return [{k: meta.get(k) for k in ("machine", "commit", "minutes", "complete")}
-            | {"command": command_from_settings(meta.get("settings", {})),
-               "families": meta.get("settings", {}).get("families")}]
-
-
-def command_from_settings(settings: dict) -> str:
-    """The command line that gives ``settings`` (the flags saved by files written before sessions were)."""
-    flags = []
-    for key, value in settings.items():
-        if key in ("quick", "output_dir", "update", "merge") or value is None or value is False:
-            continue
-        values = value if isinstance(value, list) else [value]
-        flags.append(f"--{key}" + ("" if value is True else " " + " ".join(map(str, values))))
-    return "python benchmarks/convergence.py " + " ".join(flags)
+    return json.loads(path.read_text())["meta"]["sessions"]
 
 
 def write(output: Path, runs: list[dict], sessions: list[dict]) -> None:

@@ -15,12 +15,12 @@ from .diagnostics import (
     jacobian_spectrum,
     verify,
 )
-from .families import FAMILIES, family_for, supported_model_types
+from .families import FAMILIES, family_for, read_options, supported_model_types
 from .init import fused_blocks, idi_, idic_, idiz_, idizc_, loosen_
 from .mixin import IDInitMixin
 from .models import *  # noqa: F403 (the model and Auto classes, listed in models.__all__)
 from .models import __all__ as _model_names
-from .options import INIT_METHODS, OPTIONS, IDInitOptions, read_options, validate_options
+from .options import INIT_METHODS, OPTIONS, IDInitOptions, validate_options
 from .roles import Role, Rule, Slot
 
 __version__ = "0.1.0"

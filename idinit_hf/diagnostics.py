@@ -18,19 +18,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from .families import family_for
-from .mixin import (
-    _SEED,
-    _is_initialized,
+from .families import family_for, read_options
+from .mixin import tied_embeddings
+from .patterns import (
+    is_initialized,
     layer_facts,
+    recorded_seed,
     resolve_seed,
     slot_parameters,
     tag_roles,
     tagged_slots,
-    tied_embeddings,
     write_pattern,
 )
-from .options import read_options
 from .roles import Role, Rule, rule_for
 
 __all__ = [
@@ -121,7 +120,8 @@ def verify(model: nn.Module) -> VerifyReport:
             params = dict(slot_parameters(module, slot, with_bias=rule not in (Rule.DEFAULT, Rule.TIED)))
             expected = {}
             if rule not in (Rule.DEFAULT, Rule.TIED):
-                seed = getattr(module, _SEED, resolve_seed(options))
+                seed = recorded_seed(module)
+                seed = resolve_seed(options) if seed is None else seed
                 expected = _expected(module, slot, rule, options, seed)
             for param_name, param in params.items():
                 full = f"{name}.{param_name}" if name else param_name
@@ -129,7 +129,7 @@ def verify(model: nn.Module) -> VerifyReport:
                 if rule is Rule.TIED:
                     embedding = getattr(input_embeddings, "weight", None)
                     matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
-                elif param_name in expected and not _is_initialized(param) and not param.is_meta:
+                elif param_name in expected and not is_initialized(param) and not param.is_meta:
                     want = expected[param_name]
                     got = param.detach().to("cpu")
                     matches = bool(torch.equal(got, want))

@@ -38,6 +38,7 @@ __all__ = [
     "fused_blocks",
     "idi_pattern",
     "idiz_pattern",
+    "number_problem",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -63,13 +64,21 @@ def _check_choice(value: str, allowed: Sequence[str], name: str) -> None:
         raise ValueError(f"{name}={value!r} is not supported; allowed: {', '.join(map(repr, allowed))}")
 
 
-def _check_finite(value: float, name: str, *, positive: bool) -> None:
+def number_problem(value: object, *, positive: bool) -> str | None:
+    """Why ``value`` is not a finite number (> 0 if ``positive``, else >= 0), or None. A bool is not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
+        return "must be a finite number"
     if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value!r}")
+        return "must be > 0"
     if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}")
+        return "must be >= 0"
+    return None
+
+
+def _check_finite(value: float, name: str, *, positive: bool) -> None:
+    problem = number_problem(value, positive=positive)
+    if problem:
+        raise ValueError(f"{name} {problem}; got {value!r}")
 
 
 def _idi_diagonals(matrix: torch.Tensor, wide: str = "partial") -> Iterator[torch.Tensor]:
@@ -273,10 +282,10 @@ def fused_blocks(tensor: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tens
 
 
 def idi_pattern(out_features: int, in_features: int, tau: float = 1.0, *, wide: str = "partial") -> torch.Tensor:
-    """The IDIτ pattern as a new float32 ``out x in`` tensor: a reference for tests and :func:`idinit_hf.verify`."""
+    """The IDIτ pattern as a new float32 ``out x in`` tensor (a reference to compare weights with)."""
     return idi_(torch.empty(out_features, in_features), tau, wide=wide)
 
 
 def idiz_pattern(out_features: int, in_features: int, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
-    """The IDIZε pattern as a new float32 ``out x in`` tensor: a reference for tests and verification."""
+    """The IDIZε pattern as a new float32 ``out x in`` tensor (a reference to compare weights with)."""
     return idiz_(torch.empty(out_features, in_features), epsilon, pattern=pattern)

@@ -7,16 +7,14 @@ transformers alone. Python finds the class by its ``__qualname__`` (``IDInitGPT2
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 import transformers
-from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig, PreTrainedModel
 
-from .families import supported_model_types
-from .mixin import HUB_KWARGS, IDInitMixin
-from .options import apply_option_overrides, pop_option_kwargs, read_options
+from .families import idinit_family
+from .mixin import IDInitMixin, pretrained_config
 
 __all__ = [
     "idinit_class",
@@ -27,9 +25,6 @@ __all__ = [
     "AutoModel", "AutoModelForCausalLM", "AutoModelForMaskedLM", "AutoModelForPreTraining",
     "AutoModelForSequenceClassification", "AutoModelForImageClassification", "AutoModelForMaskedImageModeling",
 ]
-
-logger = logging.getLogger(__name__)
-
 
 def idinit_class(stock: type[PreTrainedModel]) -> type[PreTrainedModel]:
     """``IDInitMixin`` + ``stock``, named like ``stock`` so that saved configs stay stock."""
@@ -68,16 +63,13 @@ class _IDInitAutoClass:
     @classmethod
     def _class_for(cls, config: PretrainedConfig) -> type[PreTrainedModel] | None:
         """The IDInit class, or None where the stock Auto class must build the model."""
-        options = read_options(config)  # validates, whatever the init method
         model_class = cls._classes.get(config.model_type)
-        if model_class is not None or options is None:
+        resolved = idinit_family(config)  # validates; raises for an architecture with no role table
+        if model_class is not None or resolved is None:
             return model_class
         known = ", ".join(repr(t) for t in cls._classes) or "none"
-        message = f"{cls.__name__} has no IDInit class for model_type={config.model_type!r} (supported: {known})"
-        if options.unsupported == "default" and config.model_type not in supported_model_types():
-            logger.warning("%s; using the default initialization (idinit_unsupported='default')", message)
-            return None
-        raise ValueError(f"{message}. Set idinit_unsupported='default' to fall back to the default initialization.")
+        raise ValueError(f"{cls.__name__} has no IDInit class for model_type={config.model_type!r} "
+                         f"(supported: {known})")
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **kwargs: Any) -> PreTrainedModel:
@@ -93,16 +85,7 @@ class _IDInitAutoClass:
 
         Extra keyword arguments that are config attributes (``init_method="idinit"``) update the config.
         """
-        overrides = pop_option_kwargs(kwargs)
-        config = kwargs.pop("config", None)
-        if config is None:
-            hub = {k: kwargs[k] for k in HUB_KWARGS if k in kwargs}
-            rest = {k: v for k, v in kwargs.items() if k not in hub}
-            config, rest = AutoConfig.from_pretrained(
-                pretrained_model_name_or_path, return_unused_kwargs=True, **hub, **rest
-            )
-            kwargs = {**hub, **rest}
-        config = apply_option_overrides(config, overrides)
+        config, kwargs = pretrained_config(pretrained_model_name_or_path, kwargs, load=True)
         model_class = cls._class_for(config)
         if model_class is None:
             return cls._stock_auto.from_pretrained(pretrained_model_name_or_path, *args, config=config, **kwargs)

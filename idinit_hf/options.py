@@ -1,28 +1,89 @@
-"""The configuration options of IDInit: names, defaults, allowed values and validation, in one place.
+"""The configuration options of IDInit: one table (:data:`OPTION_SPECS`) of names, defaults and allowed values.
 
 The options are plain attributes of a transformers config (``config.init_method = "idinit"``,
 ``config.idinit_tau = 1.0``, …). transformers passes such attributes through ``GPT2Config(**kwargs)``,
 ``to_json_string``, ``save_pretrained`` and ``from_pretrained`` unchanged but does not check their types, so
-:func:`read_options` validates every one of them and raises one :class:`ValueError` naming the field and what is
-allowed. ``docs/options.md`` documents each option and why its default was chosen.
+:func:`validate_options` checks every one of them and raises one :class:`ValueError` naming the field and what
+is allowed. Everything that reads options is driven by the table: :class:`IDInitOptions` (its fields and
+defaults), config validation, the ``--idinit_*`` flags of the pretraining scripts (``training/args.py``) and
+``docs/options.md``. Each *kind* of value is parsed and checked in one place (:data:`KINDS`).
+
+This module knows nothing of architectures: a caller that has a family's own defaults (``Family.option_defaults``,
+e.g. BERT's embeddings) passes them in (:func:`idinit_hf.families.read_options` does).
 """
 
 from __future__ import annotations
 
 import copy
-import math
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-__all__ = ["pop_option_kwargs", "apply_option_overrides", "INIT_METHODS", "OPTION_SPECS", "OPTIONS", "IDInitOptions", "read_options", "validate_options", "uses_idinit"]
+from .init import LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+
+__all__ = [
+    "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
+    "validate_options", "pop_option_kwargs", "apply_option_overrides",
+]
 
 #: Allowed values of ``config.init_method``. Absent means ``"default"``: the model's own initialization.
 INIT_METHODS = ("default", "idinit")
 
 
+class OptionError(ValueError):
+    """A value that its option does not allow (the message says what is)."""
+
+
+def _number(positive: bool) -> Callable[[Any, tuple[str, ...]], float]:
+    def check(value: Any, choices: tuple[str, ...]) -> float:
+        if number_problem(value, positive=positive):
+            raise OptionError
+        return float(value)
+
+    return check
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise OptionError
+    return value
+
+
+def _seed(value: Any, choices: tuple[str, ...]) -> int | None:
+    # bool is an int in Python; a flag where a seed belongs is a mistake, not 1
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionError
+    return value
+
+
+def _parse_seed(text: str) -> int | None:
+    return None if text.strip().lower() == "none" else int(text)
+
+
+@dataclass(frozen=True)
+class OptionKind:
+    """A kind of option value: how a config value is checked and normalized, and how command-line text is read."""
+
+    allowed: str  # what is allowed, in words ("{choices}" is filled in with the option's choices)
+    check: Callable[[Any, tuple[str, ...]], Any]  # (config value, choices) → normalized value; raises OptionError
+    parse: Callable[[str], Any]  # command-line text → config value (then checked)
+    type: type
+
+
+#: Every kind of option value, checked and parsed in this one place.
+KINDS: dict[str, OptionKind] = {
+    "positive": OptionKind("a finite number > 0", _number(positive=True), float, float),
+    "nonnegative": OptionKind("a finite number >= 0", _number(positive=False), float, float),
+    "seed": OptionKind("None or an integer >= 0", _seed, _parse_seed, Any),
+    "choice": OptionKind("{choices}", _choice, str, str),
+}
+
+
 @dataclass(frozen=True)
 class OptionSpec:
-    """One ``idinit_*`` config option: its kind (``"positive"``, ``"nonnegative"``, ``"seed"`` or a choice)."""
+    """One ``idinit_*`` config option: its field name, default, kind (a key of :data:`KINDS`) and choices."""
 
     field: str
     default: Any
@@ -32,15 +93,29 @@ class OptionSpec:
 
     @property
     def key(self) -> str:
+        """The config attribute and, with ``--``, the script flag: ``idinit_tau``."""
         return f"idinit_{self.field}"
 
     def allowed(self) -> str:
-        return {
-            "positive": "a finite number > 0",
-            "nonnegative": "a finite number >= 0",
-            "seed": "None or an integer >= 0",
-            "choice": ", ".join(repr(c) for c in self.choices),
-        }[self.kind]
+        return KINDS[self.kind].allowed.format(choices=", ".join(repr(c) for c in self.choices))
+
+    def check(self, value: Any) -> Any:
+        """``value`` normalized (an int τ becomes a float), or a ValueError naming the field and what is allowed."""
+        try:
+            return KINDS[self.kind].check(value, self.choices)
+        except OptionError:
+            raise OptionError(f"config.{self.key}={value!r} is not allowed; expected {self.allowed()}") from None
+
+    def parse(self, text: str) -> Any:
+        """Command-line text → a checked value; raises ValueError (argparse reports it for the flag)."""
+        try:
+            value = KINDS[self.kind].parse(text)
+        except ValueError:
+            raise OptionError(f"{text!r} is not {self.allowed()}") from None
+        try:
+            return self.check(value)
+        except OptionError:
+            raise OptionError(f"{text!r} is not {self.allowed()}") from None
 
 
 #: Every option, its default and its allowed values. Defaults follow the paper's reading (docs/method.md), except
@@ -49,10 +124,10 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1)."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
     OptionSpec("loosening", 1e-6, "nonnegative", doc="std of the loosening noise on replicated identities (§2)."),
-    OptionSpec("loosening_target", "identity", "choice", ("identity", "all"), "loosen the τ entries only, or all."),
+    OptionSpec("loosening_target", "identity", "choice", LOOSEN_TARGETS, "loosen the τ entries only, or all."),
     OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
-    OptionSpec("wide", "partial", "choice", ("partial", "tile"), "IDIτ on out < in: [τI | 0] or [τI | τI …]."),
-    OptionSpec("zero_pattern", "subtract", "choice", ("subtract", "identity"), "IDIZε pattern (§3)."),
+    OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ on out < in: [τI | 0] or [τI | τI …]."),
+    OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS, "IDIZε pattern (§3)."),
     OptionSpec("embeddings", "default", "choice", ("default", "idi"), "token/position embeddings."),
     OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "pooler dense layer (BERT, ViT)."),
@@ -64,60 +139,27 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
 OPTIONS: dict[str, Any] = {spec.key: spec.default for spec in OPTION_SPECS}
 _SPECS_BY_KEY = {spec.key: spec for spec in OPTION_SPECS}
 
-
-@dataclass(frozen=True)
-class IDInitOptions:
-    """The validated IDInit options of one config (see :data:`OPTION_SPECS` for meaning and defaults)."""
-
-    tau: float = 1.0
-    epsilon: float = 1e-6
-    loosening: float = 1e-6
-    loosening_target: str = "identity"
-    seed: int | None = None
-    wide: str = "partial"
-    zero_pattern: str = "subtract"
-    embeddings: str = "default"
-    patch_embedding: str = "idic"
-    pooler: str = "idi"
-    heads: str = "default"
-    unsupported: str = "error"
+IDInitOptions = make_dataclass(
+    "IDInitOptions",
+    [(spec.field, KINDS[spec.kind].type, field(default=spec.default)) for spec in OPTION_SPECS],
+    frozen=True,
+)
+IDInitOptions.__module__ = __name__  # so that it pickles (make_dataclass takes module= only from Python 3.12)
+IDInitOptions.__doc__ = "The validated IDInit options of one config; fields and defaults come from OPTION_SPECS."
 
 
-assert [f.name for f in fields(IDInitOptions)] == [s.field for s in OPTION_SPECS]  # one source of truth
-
-
-def _check(spec: OptionSpec, value: Any) -> Any:
-    """Return ``value`` normalized for ``spec``, or raise a ValueError naming the field and what is allowed."""
-    problem = f"config.{spec.key}={value!r} is not allowed; expected {spec.allowed()}"
-    if spec.kind in ("positive", "nonnegative"):
-        # bool is an int in Python; a flag where a number belongs is a mistake, not 1.0
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(problem)
-        if value < 0 or (spec.kind == "positive" and value == 0):
-            raise ValueError(problem)
-        return float(value)
-    if spec.kind == "seed":
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(problem)
-        return value
-    if not isinstance(value, str) or value not in spec.choices:
-        raise ValueError(problem)
-    return value
-
-
-def validate_options(config: Any) -> IDInitOptions:
+def validate_options(config: Any, defaults: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> IDInitOptions:
     """Validate ``init_method`` and every ``idinit_*`` attribute of ``config``; return the options.
+
+    ``defaults`` (field → value) replace the table's default of an option the config does not set: an
+    architecture's own defaults (``Family.option_defaults``). A value set in the config always wins.
 
     Raises:
         ValueError: unknown ``init_method``, an ``idinit_*`` key that is not an option (a typo), or a value of
             the wrong type or range. The message names the field and the allowed values.
     """
     method = getattr(config, "init_method", "default")
-    if method is None:
-        method = "default"
-    if not isinstance(method, str) or method not in INIT_METHODS:
+    if method is not None and (not isinstance(method, str) or method not in INIT_METHODS):
         raise ValueError(
             f"config.init_method={method!r} is not supported; allowed: {', '.join(map(repr, INIT_METHODS))}"
         )
@@ -125,34 +167,11 @@ def validate_options(config: Any) -> IDInitOptions:
     unknown = sorted(present - _SPECS_BY_KEY.keys())
     if unknown:
         raise ValueError(f"unknown IDInit option(s) {unknown} in the config; known options: {sorted(OPTIONS)}")
-    defaults = family_defaults(config)
-    values = {spec.field: _check(spec, getattr(config, spec.key, defaults.get(spec.field, spec.default)))
-              for spec in OPTION_SPECS}
-    return IDInitOptions(**values)
-
-
-def family_defaults(config: Any) -> dict[str, Any]:
-    """The defaults the benchmark chose per architecture (``Family.option_defaults``, e.g. BERT's embeddings):
-    they replace the global default of an option the config does not set."""
-    from .families import family_for  # families → roles → options: imported when called, not at load
-
-    family = family_for(config)
-    return dict(family.option_defaults) if family is not None else {}
-
-
-def uses_idinit(config: Any) -> bool:
-    """True when ``config.init_method == "idinit"`` (after validation)."""
-    validate_options(config)
-    return getattr(config, "init_method", "default") == "idinit"
-
-
-def read_options(config: Any) -> IDInitOptions | None:
-    """The validated options when the config asks for IDInit, else None (the model's own init applies).
-
-    Options are validated even when ``init_method`` is ``"default"``, so a typo never goes unnoticed.
-    """
-    options = validate_options(config)
-    return options if getattr(config, "init_method", "default") == "idinit" else None
+    defaults = dict(defaults)
+    return IDInitOptions(**{
+        spec.field: spec.check(getattr(config, spec.key, defaults.get(spec.field, spec.default)))
+        for spec in OPTION_SPECS
+    })
 
 
 def pop_option_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

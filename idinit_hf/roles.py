@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from torch import nn
 
-from .options import IDInitOptions
+if TYPE_CHECKING:  # roles are data: they need no option at import time
+    from .options import IDInitOptions
 
 __all__ = ["Role", "Rule", "Slot", "Family", "FIXED_RULES", "OPTION_RULES", "rule_for"]
 

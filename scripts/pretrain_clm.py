@@ -13,9 +13,10 @@ from __future__ import annotations
 from accelerate.utils import set_seed
 from transformers import default_data_collator
 
-from idinit_hf.training.args import parse_args, run_cli
+from idinit_hf.training.args import parse_args
 from idinit_hf.training.checkpoints import check_compatible, resolve_resume, saved_tokenizer
 from idinit_hf.training.data import check_block_size, load_text_datasets, text_column, tokenize_and_group
+from idinit_hf.training.errors import run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
 from idinit_hf.training.metrics import LanguageModelEvaluator
 from idinit_hf.training.modeling import base_config, build_model, context_length, set_tokenizer_fields
@@ -70,7 +71,7 @@ def main(argv=None) -> dict:
     result = train(job)
 
     # 7. Save: model (safetensors), tokenizer, all_results.json, loss_curve.png, README.md model card.
-    results = save_final(args, accelerator, job.model, config, (tokenizer,), result, data_source,
+    results = save_final(args, accelerator, result.model, config, (tokenizer,), result, data_source,
                          "scripts/pretrain_clm.py", {"block_size": block_size, "mixed_precision": precision,
                                                      "tokens_per_second": round(result.units_per_second, 1)})
     accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from accelerate.utils import set_seed
 
-from idinit_hf.training.args import parse_args, run_cli
+from idinit_hf.training.args import parse_args
 from idinit_hf.training.checkpoints import check_compatible, resolve_resume, saved_tokenizer
 from idinit_hf.training.data import (
     SeededMaskingCollator,
@@ -22,6 +22,7 @@ from idinit_hf.training.data import (
     text_column,
     tokenize_and_group,
 )
+from idinit_hf.training.errors import run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
 from idinit_hf.training.metrics import LanguageModelEvaluator
 from idinit_hf.training.modeling import base_config, build_model, context_length, set_tokenizer_fields
@@ -79,7 +80,7 @@ def main(argv=None) -> dict:
     result = train(job)
 
     # 7. Save: model (safetensors), tokenizer, all_results.json, loss_curve.png, README.md model card.
-    results = save_final(args, accelerator, job.model, config, (tokenizer,), result, data_source,
+    results = save_final(args, accelerator, result.model, config, (tokenizer,), result, data_source,
                          "scripts/pretrain_mlm.py", {"block_size": block_size, "mixed_precision": precision,
                                                      "mlm_probability": args.mlm_probability,
                                                      "tokens_per_second": round(result.units_per_second, 1)})

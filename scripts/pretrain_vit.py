@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from accelerate.utils import set_seed
 
-from idinit_hf.training.args import BadInputError, parse_args, run_cli
+from idinit_hf.training.args import parse_args
 from idinit_hf.training.checkpoints import check_compatible, resolve_resume
 from idinit_hf.training.data import collate_images, image_processor_for, image_transform, load_image_datasets
+from idinit_hf.training.errors import BadInputError, run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
 from idinit_hf.training.metrics import ClassificationEvaluator
 from idinit_hf.training.modeling import base_config, build_model
@@ -75,7 +76,7 @@ def main(argv=None) -> dict:
     result = train(job)
 
     # 6. Save: model (safetensors), image processor, all_results.json, loss_curve.png, README.md model card.
-    results = save_final(args, accelerator, job.model, config, (processor,), result, data_source,
+    results = save_final(args, accelerator, result.model, config, (processor,), result, data_source,
                          "scripts/pretrain_vit.py", {"mixed_precision": precision, "num_labels": len(labels),
                                                      "images_per_second": round(result.units_per_second, 1)})
     accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit

@@ -10,6 +10,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import BertConfig, GPT2Config, ViTConfig  # noqa: E402
 
+# Tiny models run fastest on one thread, and one thread cannot be slowed down by oversubscribing shared cores
+# (two busy torch threads on one free core made single tests 10x slower). Subprocess tests set their own.
+torch.set_num_threads(1)
+
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
 

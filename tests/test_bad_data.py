@@ -12,10 +12,10 @@ from PIL import Image
 from test_scripts_bad_input import fails
 from test_scripts_common import TINY, fresh_accelerate_state, load_script, run_script  # noqa: F401 (fixture)
 
-from idinit_hf.training.args import BadInputError, run_cli
 from idinit_hf.training.data import label_names
+from idinit_hf.training.errors import BadInputError, run_cli
 
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]
 STEPS = ["--max_train_steps", "2", "--per_device_train_batch_size", "4"]
 
 
@@ -106,7 +106,7 @@ def test_whitespace_only_text_has_fewer_tokens_than_a_block(tmp_path, capsys):
 
 
 def test_wrong_types_on_the_command_line(tmp_path, capsys):
-    for flag, value, message in (("--idinit_tau", "abc", "argument --idinit_tau: invalid float value: 'abc'"),
+    for flag, value, message in (("--idinit_tau", "abc", "argument --idinit_tau: 'abc' is not a finite number > 0"),
                                  ("--max_train_steps", "2.5", "argument --max_train_steps: invalid _positive_int"),
                                  ("--learning_rate", "nan", "argument --learning_rate: must be a finite number")):
         with pytest.raises(SystemExit) as exit_info:

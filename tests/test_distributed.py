@@ -22,6 +22,8 @@ from workers.common import (
     train_model,
 )
 
+pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
+
 #: float32 DDP sums the two halves' gradients in another order than one process: rounding-level differences
 #: (measured: losses 2e-7 relative, weights 3e-5 absolute after 20 steps, where Adam's g/sqrt(v) magnifies
 #: near-zero gradients), nowhere near a real divergence (a wrong batch split or a missing gradient average

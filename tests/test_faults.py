@@ -22,10 +22,10 @@ from test_scripts_bad_input import fails
 from test_scripts_common import TINY, fresh_accelerate_state, load_script, read_log, run_script, snapshot  # noqa: F401
 
 from idinit_hf.training import loop
-from idinit_hf.training.args import run_cli
 from idinit_hf.training.checkpoints import latest_checkpoint
+from idinit_hf.training.errors import run_cli
 
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")  # the in-process runs
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]  # the in-process runs
 
 KILL_WORKER = Path(__file__).parent / "workers" / "kill_worker.py"
 #: 12 steps, a checkpoint every 4; GPT-2's dropout is on, so an exact resume needs the saved RNG states too.

@@ -17,11 +17,19 @@ def vit(**kw):
     return idinit_hf.IDInitViTForImageClassification(vit_config(num_hidden_layers=4, **kw))
 
 
-PRE_LN = {"gpt2": (gpt2, TEXT), "vit": (vit, {"pixel_values": digits(8)[0]})}
+def bert(**kw):
+    return idinit_hf.IDInitBertForMaskedLM(bert_config(vocab_size=256, num_hidden_layers=4, **kw))
+
+
+MODELS = {"gpt2": (gpt2, TEXT), "vit": (vit, {"pixel_values": digits(8)[0]}), "bert": (bert, TEXT)}
+#: what "identity at init" means depends on where the norm sits (Family.norm_position)
+PRE_LN = {f.name: MODELS[f.name] for f in idinit_hf.FAMILIES if f.norm_position == "pre"}
+POST_LN = {f.name: MODELS[f.name] for f in idinit_hf.FAMILIES if f.norm_position == "post"}
 
 
 @pytest.mark.parametrize("family", PRE_LN)
 def test_pre_ln_blocks_are_identity_maps_up_to_epsilon(family):
+    assert set(PRE_LN) | set(POST_LN) == {f.name for f in idinit_hf.FAMILIES}  # every family is tested here
     build, inputs = PRE_LN[family]
     report = idinit_hf.identity_report(build(init_method="idinit"), inputs)
     assert len(report.blocks) == 4
@@ -42,9 +50,10 @@ def test_exact_zero_branches_with_epsilon_zero(family):
     assert report.max_identity_error() == 0.0
 
 
-def test_post_ln_bert_branches_are_zero_preserving():
-    model = idinit_hf.IDInitBertForMaskedLM(bert_config(vocab_size=256, init_method="idinit"))
-    report = idinit_hf.identity_report(model, TEXT)
+@pytest.mark.parametrize("family", POST_LN)
+def test_post_ln_branches_are_zero_preserving(family):
+    build, inputs = POST_LN[family]
+    report = idinit_hf.identity_report(build(init_method="idinit"), inputs)
     assert report.max_branch() <= 1e-4
     # post-LN: a block maps x → LN(LN(x)); the embeddings are already layer-normed, so that is ≈ x
     assert report.max_identity_error() <= 1e-3

@@ -114,16 +114,23 @@ def test_idiz_exact_pattern(case, dtype):
 
 @pytest.mark.parametrize("case", [c for c in IDIZ_CASES if c != "single_input"])
 def test_idiz_subtract_rows_sum_to_zero(case):
+    # exact on any machine: each row holds one +ε, one −ε and zeros, so every partial sum is 0 or ±ε
     w = init.idiz_(torch.empty(IDIZ_CASES[case][0]), E)
     assert torch.equal(w.sum(dim=1), torch.zeros(w.shape[0]))
 
 
 def test_idiz_cancels_replicas_of_an_idi_up_projection():
-    """MLP: IDIτ d→4d then IDIZε 4d→d gives exactly 0 for any activation, though every weight is live."""
+    """MLP: IDIτ d→4d then IDIZε 4d→d gives 0 for any activation, though every weight is live.
+
+    The cancellation is exact in real arithmetic; a matmul kernel may leave a rounding residue of a few ulps of
+    the ±ε·h terms (how it accumulates depends on the CPU), which is what the tolerance allows.
+    """
     d = 4
     up, down = init.idi_(torch.empty(4 * d, d)), init.idiz_(torch.empty(d, 4 * d), E)
-    x = torch.randn(5, d)
-    assert torch.equal(torch.nn.functional.gelu(x @ up.t()) @ down.t(), torch.zeros(5, d))
+    hidden = torch.nn.functional.gelu(torch.randn(5, d) @ up.t())
+    residue = (hidden @ down.t()).abs().max()
+    assert residue <= 8 * torch.finfo(torch.float32).eps * E * hidden.abs().max()
+    assert (hidden @ down.t().abs()).abs().max() > 0.1 * E  # not zero because the weights are: each term is live
 
 
 def test_idiz_identity_pattern():

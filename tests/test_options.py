@@ -7,7 +7,8 @@ from conftest import gpt2_config
 from transformers import AutoConfig, GPT2Config
 
 import idinit_hf
-from idinit_hf.options import OPTIONS, read_options, validate_options
+from idinit_hf.families import read_options
+from idinit_hf.options import OPTIONS, validate_options
 
 
 def test_absent_init_method_means_default():

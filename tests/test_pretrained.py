@@ -148,7 +148,7 @@ def llama_config(**kw):
 def test_unsupported_architecture_is_an_error_naming_supported_ones():
     with pytest.raises(ValueError, match=r"model_type='llama'; supported: 'gpt2', 'bert', 'vit'"):
         IDInitLlama(llama_config(init_method="idinit"))
-    with pytest.raises(ValueError, match="no IDInit class for model_type='llama'"):
+    with pytest.raises(ValueError, match="no role table for model_type='llama'"):
         idinit_hf.AutoModelForCausalLM.from_config(llama_config(init_method="idinit"))
 
 

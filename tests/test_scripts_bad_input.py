@@ -15,7 +15,7 @@ from test_scripts_common import (  # noqa: F401 (fixture)
     snapshot,
 )
 
-from idinit_hf.training.args import run_cli
+from idinit_hf.training.errors import run_cli
 
 pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
@@ -45,13 +45,13 @@ def test_non_empty_output_dir_without_overwrite(existing_output, capsys):
 def test_unknown_init_method(existing_output, capsys):
     expect_error("clm", [*TINY["clm"], "--init_method", "xavier", "--output_dir", str(existing_output),
                          "--overwrite_output_dir"],
-                 "--init_method 'xavier' is not supported; choose one of default, idinit", existing_output, capsys)
+                 "argument --init_method: invalid choice: 'xavier'", existing_output, capsys)
 
 
 def test_bad_idinit_option(existing_output, capsys):
     expect_error("mlm", [*TINY["mlm"], "--init_method", "idinit", "--idinit_tau", "0", "--output_dir",
                          str(existing_output), "--overwrite_output_dir"],
-                 "--idinit_tau=0.0 is not allowed; expected a finite number > 0", existing_output, capsys)
+                 "argument --idinit_tau: '0' is not a finite number > 0", existing_output, capsys)
 
 
 def test_missing_data_file(existing_output, tmp_path, capsys):

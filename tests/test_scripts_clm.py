@@ -7,6 +7,8 @@ import json
 import pytest
 from test_scripts_common import ACCELERATE, ROOT, TINY, assert_learns, read_log, run_script
 
+pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
+
 STEPS = ["--max_train_steps", "12", "--learning_rate", "1e-2", "--per_device_train_batch_size", "8"]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from idinit_hf.options import OPTION_SPECS
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 ACCELERATE = Path(sys.executable).parent / "accelerate"
@@ -89,7 +91,6 @@ def test_help_lists_the_shared_and_init_flags(name, capsys):
         load_script(name).main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--init_method", "--idinit_tau", "--idinit_epsilon", "--idinit_loosening", "--idinit_seed",
-                 "--max_train_steps", "--gradient_accumulation_steps", "--checkpointing_steps",
+    for flag in ("--init_method", *(f"--{spec.key}" for spec in OPTION_SPECS), "--max_train_steps", "--gradient_accumulation_steps", "--checkpointing_steps",
                  "--resume_from_checkpoint", "--mixed_precision_fallback", "--config_overrides", "--eval_steps"):
         assert flag in text, flag

@@ -17,7 +17,7 @@ from test_scripts_common import (  # noqa: F401 (fixture)
     run_script,
 )
 
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]
 
 
 def test_mlm_trains_evaluates_reloads_and_resumes_exactly(tmp_path):

@@ -19,6 +19,8 @@ from workers.common import (
     seeded_build,
 )
 
+pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
+
 #: Parameters the BertForMaskedLM checkpoint lacks when loaded as a sequence classifier.
 MISSING = ["bert.pooler.dense.bias", "bert.pooler.dense.weight", "classifier.bias", "classifier.weight"]
 

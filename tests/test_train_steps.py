@@ -1,10 +1,13 @@
 """Tiny GPT-2, BERT and ViT take 20 AdamW steps from IDInit on real data, and the loss goes down."""
 
+import pytest
 import torch
 from conftest import bert_config, gpt2_config, vit_config
 from realdata import digits, text_batch
 
 import idinit_hf
+
+pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 
 STEPS = 20
 

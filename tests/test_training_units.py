@@ -8,9 +8,10 @@ import json
 import pytest
 import torch
 
-from idinit_hf.training.args import BadInputError, output_dir_problem, parse_config_overrides
+from idinit_hf.training.args import output_dir_problem, parse_config_overrides
 from idinit_hf.training.checkpoints import complete_checkpoints, latest_checkpoint
 from idinit_hf.training.data import SeededMaskingCollator, check_block_size, embedded_text_documents
+from idinit_hf.training.errors import BadInputError
 from idinit_hf.training.loop import StepPlan, parameter_groups, plan_steps
 from idinit_hf.training.metrics import load_metric
 from idinit_hf.training.model_card import init_summary, model_card

@@ -1,18 +1,31 @@
-"""Role tables, one per architecture family. To add an architecture, add a module with a :class:`Family`
-and list it in :data:`FAMILIES`."""
+"""The registry of architecture families: one role table per architecture. To add an architecture, add a module
+with a :class:`~idinit_hf.roles.Family` and list it in :data:`FAMILIES`.
+
+This is also the one place that decides, for a config, whether IDInit applies: :func:`idinit_family` (the
+family and its validated options, None for the model's own init, or the "no role table" error).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from ..options import IDInitOptions, validate_options
 from ..roles import Family
 from .bert import BERT
 from .gpt2 import GPT2
 from .vit import VIT
 
-__all__ = ["FAMILIES", "family_for", "supported_model_types"]
+__all__ = ["FAMILIES", "family_for", "supported_model_types", "read_options", "idinit_family",
+           "UnsupportedArchitectureError"]
+
+logger = logging.getLogger(__name__)
 
 FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT)
+
+
+class UnsupportedArchitectureError(ValueError):
+    """``init_method="idinit"`` on an architecture that no family covers."""
 
 
 def supported_model_types() -> tuple[str, ...]:
@@ -26,3 +39,42 @@ def family_for(config: Any) -> Family | None:
         if model_type in family.model_types:
             return family
     return None
+
+
+def read_options(config: Any) -> IDInitOptions | None:
+    """The validated options (with the architecture's own defaults) when the config asks for IDInit, else None.
+
+    Options are validated even when ``init_method`` is ``"default"``, so a typo never goes unnoticed.
+    """
+    family = family_for(config)
+    options = validate_options(config, family.option_defaults if family is not None else ())
+    return options if getattr(config, "init_method", None) == "idinit" else None
+
+
+def unsupported_message(config: Any) -> str:
+    return (f"init_method='idinit' has no role table for model_type={getattr(config, 'model_type', None)!r}; "
+            f"supported: {', '.join(map(repr, supported_model_types()))}")
+
+
+def idinit_family(config: Any) -> tuple[Family, IDInitOptions] | None:
+    """The family and options IDInit uses for ``config``, or None where the model keeps its own initialization.
+
+    None when ``init_method`` is absent or ``"default"``, and for an architecture with no role table under
+    ``idinit_unsupported="default"`` (logged as a warning).
+
+    Raises:
+        ValueError: invalid options.
+        UnsupportedArchitectureError: ``init_method="idinit"`` on an architecture with no role table.
+    """
+    options = read_options(config)
+    if options is None:
+        return None
+    family = family_for(config)
+    if family is not None:
+        return family, options
+    message = unsupported_message(config)
+    if options.unsupported == "default":
+        logger.warning("%s; using the model's default initialization (idinit_unsupported='default')", message)
+        return None
+    raise UnsupportedArchitectureError(
+        f"{message}. Set idinit_unsupported='default' to fall back to the default initialization.")

@@ -6,7 +6,7 @@ Flag names follow transformers' ``run_clm_no_trainer.py`` / ``run_mlm_no_trainer
 
 Every check that can be made from the flags alone lives in :func:`validate_args`; checks that need the data or
 the model config (a missing text column, ``--block_size`` above the context length, a checkpoint of another
-model) raise :class:`BadInputError` from the module that knows the fact. The scripts run :func:`run_cli`, which
+model) raise :class:`BadInputError` from the module that knows the fact. The scripts run :func:`~idinit_hf.training.errors.run_cli`, which
 turns a :class:`BadInputError` into one ``error:`` line on stderr and exit status 2, before any training or
 writing has happened.
 """
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
+
+from idinit_hf.options import INIT_METHODS, OPTION_SPECS, OptionSpec
+
+from .errors import BadInputError
 
 #: Allowed ``--lr_scheduler_type`` values (the names ``transformers.get_scheduler`` knows that need no extra args).
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
@@ -29,50 +31,6 @@ TASK_DEFAULTS = {
     "mlm": {"model_type": "bert", "learning_rate": 5e-4},
     "vit": {"model_type": "vit", "learning_rate": 1e-3},
 }
-
-
-class BadInputError(ValueError):
-    """A problem with the user's input (flags, data, checkpoint). Reported as one line, exit status 2."""
-
-
-class TrainingStopped(RuntimeError):
-    """Training cannot go on (a non-finite loss, a checkpoint that cannot be written). Reported as one line
-    naming the step and the last complete checkpoint, exit status 1; nothing after the failure is saved."""
-
-
-def run_cli(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> None:
-    """Run a script's ``main``; a :class:`BadInputError` becomes ``<prog>: error: <message>`` and exit 2.
-
-    A :class:`TrainingStopped` becomes the same kind of line and exit 1. Nothing else is caught: a bug in the
-    code should still show its traceback.
-    """
-    prog = Path(sys.argv[0]).name or "pretrain"
-    try:
-        main(argv)
-    except BadInputError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    except TrainingStopped as error:
-        print(f"{prog}: error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
-
-
-@contextmanager
-def loading(flag: str, name: str):
-    """Around the load of a hub name or local path given with ``flag``: any failure (no such path, offline and
-    not cached, a malformed file) becomes one :class:`BadInputError` naming the flag, instead of a traceback."""
-    try:
-        yield
-    except BadInputError:
-        raise
-    except Exception as error:  # transformers and datasets raise OSError, ValueError and their own types
-        raise BadInputError(f"{flag} {name}: could not be loaded ({error_summary(error)})") from None
-
-
-def error_summary(error: BaseException) -> str:
-    """``Type: first line of the message`` (at most 300 characters): an error from a library, in one line."""
-    first = (str(error).strip().splitlines() or [""])[0][:300]
-    return f"{type(error).__name__}: {first}"
 
 
 def existing_ancestor(path: str | Path) -> Path:
@@ -111,16 +69,36 @@ def _steps_or_epoch(text: str) -> int | str:
     return _positive_int(text)
 
 
-def _optional_seed(text: str) -> int | None:
-    if text.lower() == "none":
-        return None
-    return _nonnegative_int(text)
+def _option_flag(spec: OptionSpec):
+    """argparse ``type`` of ``--idinit_<field>``: the option table's own parser and check."""
+
+    def parse(text: str):
+        try:
+            return spec.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = spec.kind  # argparse names the type in its "invalid <type> value" message
+    return parse
+
+
+def add_init_flags(parser: argparse.ArgumentParser) -> None:
+    """``--init_method`` and one ``--idinit_<field>`` flag per row of :data:`idinit_hf.options.OPTION_SPECS`.
+
+    A flag that is not given leaves the config without the key (``argparse.SUPPRESS``), so the architecture's
+    own default (``Family.option_defaults``, e.g. BERT's embeddings) still applies.
+    """
+    init = parser.add_argument_group("initialization (written into the model config; docs/options.md)")
+    init.add_argument("--init_method", default="default", choices=INIT_METHODS, help="the initialization")
+    for spec in OPTION_SPECS:
+        init.add_argument(f"--{spec.key}", type=None if spec.choices else _option_flag(spec), choices=spec.choices or None,
+                          default=argparse.SUPPRESS, metavar=spec.field.upper() if not spec.choices else None,
+                          help=f"{spec.doc} Allowed: {spec.allowed()}; default: {spec.default!r} "
+                               "(or the architecture's own, docs/defaults.md)")
 
 
 def build_parser(task: str, description: str) -> argparse.ArgumentParser:
     """The parser of one script: ``task`` is ``"clm"``, ``"mlm"`` or ``"vit"`` (adds the task's own flags)."""
-    from idinit_hf.options import INIT_METHODS, OPTIONS
-
     defaults = TASK_DEFAULTS[task]
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
@@ -163,14 +141,7 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
         model.add_argument("--image_processor_name", help="a pretrained image processor name or path "
                                                           "(default: a ViTImageProcessor for the config)")
 
-    init = parser.add_argument_group("initialization (written into the model config)")
-    init.add_argument("--init_method", default="default", help=f"one of {', '.join(INIT_METHODS)}")
-    init.add_argument("--idinit_tau", type=float, default=OPTIONS["idinit_tau"], help="IDInit tau")
-    init.add_argument("--idinit_epsilon", type=float, default=OPTIONS["idinit_epsilon"], help="IDInit epsilon")
-    init.add_argument("--idinit_loosening", type=float, default=OPTIONS["idinit_loosening"],
-                      help="IDInit loosening noise std")
-    init.add_argument("--idinit_seed", type=_optional_seed, default=OPTIONS["idinit_seed"],
-                      help="seed of the loosening noise (None: torch's seed, set by --seed)")
+    add_init_flags(parser)
 
     train = parser.add_argument_group("training")
     train.add_argument("--per_device_train_batch_size", type=_positive_int, default=8,
@@ -295,16 +266,6 @@ def unwritable(output_dir: str) -> str | None:
 
 def validate_args(args: argparse.Namespace) -> None:
     """Every check that the flags alone allow. Raises :class:`BadInputError` with one clear message."""
-    from idinit_hf.options import INIT_METHODS, validate_options
-
-    if args.init_method not in INIT_METHODS:
-        raise BadInputError(f"--init_method {args.init_method!r} is not supported; choose one of "
-                            f"{', '.join(INIT_METHODS)}")
-    try:  # the same validation the model will apply, done now so it fails before any data is loaded
-        validate_options(argparse.Namespace(**init_options(args)))
-    except ValueError as error:
-        raise BadInputError(str(error).replace("config.", "--")) from None
-
     for flag in ("train_file", "validation_file"):
         _check_data_file(f"--{flag}", getattr(args, flag, None))
     if getattr(args, "validation_file", None) and not getattr(args, "train_file", None):
@@ -337,11 +298,6 @@ def validate_args(args: argparse.Namespace) -> None:
 
 
 def init_options(args: argparse.Namespace) -> dict[str, object]:
-    """The config attributes that the ``--init_method``/``--idinit_*`` flags set."""
-    return {
-        "init_method": args.init_method,
-        "idinit_tau": args.idinit_tau,
-        "idinit_epsilon": args.idinit_epsilon,
-        "idinit_loosening": args.idinit_loosening,
-        "idinit_seed": args.idinit_seed,
-    }
+    """The config attributes that the ``--init_method`` / ``--idinit_*`` flags given on the command line set."""
+    keys = ("init_method", *(spec.key for spec in OPTION_SPECS))
+    return {key: getattr(args, key) for key in keys if hasattr(args, key)}

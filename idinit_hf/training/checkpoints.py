@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .args import BadInputError, TrainingStopped
+from .errors import BadInputError, TrainingStopped
 from .modeling import architecture_differences
 
 CHECKPOINTS = "checkpoints"

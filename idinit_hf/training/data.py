@@ -4,7 +4,7 @@ Three sources, in this order of precedence, all through ``datasets`` so every pa
 a hub dataset (``--dataset_name``), local files (``--train_file``/``--train_dir``), or the embedded default that
 exists after ``pip install`` (CPython's ``pydoc_data.topics`` reference texts for the language models,
 ``sklearn.datasets.load_digits()`` for ViT). Problems with the data raise
-:class:`~idinit_hf.training.args.BadInputError` before anything is trained.
+:class:`~idinit_hf.training.errors.BadInputError` before anything is trained.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import io
 import itertools
 from typing import Any
 
-from .args import BadInputError, data_format, loading
+from .args import data_format
+from .errors import BadInputError, loading
 
 EMBEDDED_TEXT = "pydoc_data.topics (CPython's reference texts)"
 EMBEDDED_IMAGES = "sklearn.datasets.load_digits (8x8 grayscale digits)"

@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from .args import BadInputError, TrainingStopped, error_summary
-from .checkpoints import checkpoint_name, latest_checkpoint, read_run_state, save_checkpoint
+from .checkpoints import latest_checkpoint, read_run_state, save_checkpoint
+from .errors import BadInputError, TrainingStopped, error_summary
 
 LOG_FILE = "log.jsonl"
 
@@ -158,6 +158,7 @@ class TrainingJob:
 
 @dataclass
 class TrainingResult:
+    model: torch.nn.Module  # the trained model as accelerate prepared it (accelerator.unwrap_model to save it)
     metrics: dict[str, float]
     completed_steps: int
     train_seconds: float
@@ -165,135 +166,198 @@ class TrainingResult:
     history: list[dict[str, Any]]
 
 
-def train(job: TrainingJob) -> TrainingResult:
-    """Train, evaluating every ``--eval_steps`` and at the end, checkpointing every ``--checkpointing_steps``."""
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-    from transformers import get_scheduler
+def make_loaders(job: TrainingJob):
+    """The training and validation loaders (not yet prepared).
 
-    args, accelerator = job.args, job.accelerator
-    # Each loader gets its own generator: a torch DataLoader draws a base seed every time it is iterated, and
-    # from the global RNG that would shift dropout after a resume (which starts a new iterator mid-epoch).
+    Each loader gets its own generator: a torch DataLoader draws a base seed every time it is iterated, and
+    from the global RNG that would shift dropout after a resume (which starts a new iterator mid-epoch).
+    """
+    from torch.utils.data import DataLoader
+
+    args = job.args
     train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
                               collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
     eval_loader = None
     if job.eval_dataset is not None:
         eval_loader = DataLoader(job.eval_dataset, batch_size=args.per_device_eval_batch_size,
                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
-    optimizer = make_optimizer(job.model, args)
-    # The scheduler is stepped once per optimizer step on each process; accelerate's prepared scheduler steps
-    # num_processes times per call, so its horizon is counted in those units (as in the HF scripts).
-    batches_per_process = math.ceil(len(train_loader) / accelerator.num_processes)
-    plan = plan_steps(batches_per_process, args.gradient_accumulation_steps, args.max_train_steps,
+    return train_loader, eval_loader
+
+
+def make_scheduler(optimizer, args: argparse.Namespace, num_processes: int, batches: int):
+    """Warm-up + decay over the run's optimizer steps (``batches``: the training loader's length, unsharded).
+
+    The scheduler is stepped once per optimizer step on each process; accelerate's prepared scheduler steps
+    num_processes times per call, so its horizon is counted in those units (as in the HF scripts).
+    """
+    from transformers import get_scheduler
+
+    plan = plan_steps(math.ceil(batches / num_processes), args.gradient_accumulation_steps, args.max_train_steps,
                       args.num_train_epochs)
-    scheduler = get_scheduler(args.lr_scheduler_type, optimizer,
-                              num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
-                              num_training_steps=plan.max_steps * accelerator.num_processes)
-    model, optimizer, train_loader, scheduler = accelerator.prepare(job.model, optimizer, train_loader, scheduler)
-    if eval_loader is not None:
-        eval_loader = accelerator.prepare(eval_loader)
-    plan = plan_steps(len(train_loader), args.gradient_accumulation_steps, args.max_train_steps,
-                      args.num_train_epochs)
+    return get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.num_warmup_steps * num_processes,
+                         num_training_steps=plan.max_steps * num_processes)
 
-    completed, start_epoch, skip = 0, 0, 0
-    if job.resume_from is not None:
-        try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
-            accelerator.load_state(str(job.resume_from))
-        except Exception as error:  # a file that is not what it claims to be
-            raise BadInputError(f"checkpoint {job.resume_from} could not be loaded ({error_summary(error)})") from None
-        state = read_run_state(job.resume_from)
-        completed, start_epoch, skip = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
-        accelerator.print(f"resumed from {job.resume_from}: step {completed}, epoch {start_epoch}, "
-                          f"{skip} batches into it")
-    if args.with_tracking:
-        accelerator.init_trackers("pretrain", tracker_config(args))
-    log = RunLog(accelerator, args.output_dir, args.with_tracking,
-                 keep_until_step=completed if job.resume_from is not None else None)
 
-    def checkpoint(epoch: int, batches_in_epoch: int) -> None:
-        if batches_in_epoch >= len(train_loader):  # at the end of an epoch: resume at the next one
-            epoch, batches_in_epoch = epoch + 1, 0
-        run_state = {"task": args.task, "completed_steps": completed, "epoch": epoch,
-                     "batches_in_epoch": batches_in_epoch, "config": job.config_dict}
-        path = save_checkpoint(accelerator, args.output_dir, completed, run_state, job.savers,
-                               args.checkpoints_total_limit)
-        accelerator.print(f"saved checkpoint {path}")
+def resume_position(accelerator, checkpoint: Path) -> tuple[int, int, int]:
+    """Load a checkpoint's state into the prepared objects; return (completed steps, epoch, batches into it)."""
+    try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
+        accelerator.load_state(str(checkpoint))
+    except Exception as error:  # a file that is not what it claims to be
+        raise BadInputError(f"checkpoint {checkpoint} could not be loaded ({error_summary(error)})") from None
+    state = read_run_state(checkpoint)
+    position = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
+    accelerator.print(f"resumed from {checkpoint}: step {position[0]}, epoch {position[1]}, {position[2]} batches into it")
+    return position
 
-    def run_eval() -> dict[str, float]:
-        if eval_loader is None:
+
+class TrainingRun:
+    """One run of the loop: the prepared objects, the counters, and one method per thing the loop does."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        args, accelerator = job.args, job.accelerator
+        self.job, self.args, self.accelerator = job, args, accelerator
+        train_loader, eval_loader = make_loaders(job)
+        optimizer = make_optimizer(job.model, args)
+        scheduler = make_scheduler(optimizer, args, accelerator.num_processes, len(train_loader))
+        self.model, self.optimizer, self.train_loader, self.scheduler = accelerator.prepare(
+            job.model, optimizer, train_loader, scheduler)
+        self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
+        self.plan = plan_steps(len(self.train_loader), args.gradient_accumulation_steps, args.max_train_steps,
+                               args.num_train_epochs)
+        self.completed, self.start_epoch, self.skip = 0, 0, 0
+        if job.resume_from is not None:
+            self.completed, self.start_epoch, self.skip = resume_position(accelerator, job.resume_from)
+        if args.with_tracking:
+            accelerator.init_trackers("pretrain", tracker_config(args))
+        self.log = RunLog(accelerator, args.output_dir, args.with_tracking,
+                          keep_until_step=self.completed if job.resume_from is not None else None)
+        self.metrics: dict[str, float] = {}
+        self.train_seconds, self.units_done = 0.0, 0
+        self._reset_step()
+
+    # -- one optimizer step
+    def _reset_step(self) -> None:
+        self.step_loss = torch.zeros((), device=self.accelerator.device)
+        self.step_micro, self.step_units = 0, 0
+        self.step_start = time.perf_counter()
+
+    def micro_step(self, batch: dict) -> None:
+        """Forward, backward and (when accumulation is complete) the clipped optimizer step of one batch."""
+        accelerator, args = self.accelerator, self.args
+        with accelerator.accumulate(self.model):
+            loss = self.model(**batch).loss
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and args.max_grad_norm > 0:
+                accelerator.clip_grad_norm_(self.model.parameters(), args.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+        self.step_loss += loss.detach().float()
+        self.step_micro += 1
+        self.step_units += self.job.count_units(batch)
+
+    def finish_step(self, progress) -> float:
+        """Count a completed optimizer step; stop the run on a non-finite loss; return the mean loss.
+
+        The mean is all-reduced, on every rank at every step, so a NaN/inf stops the run before it can be
+        checkpointed and all ranks stop together.
+        """
+        self.completed += 1
+        self.train_seconds += time.perf_counter() - self.step_start
+        self.units_done += self.step_units * self.accelerator.num_processes
+        mean_loss = self.accelerator.reduce(self.step_loss / self.step_micro, reduction="mean").item()
+        if not math.isfinite(mean_loss):
+            progress.close()
+            self.log.write({"kind": "stopped", "step": self.completed, "loss": str(mean_loss)})
+            raise TrainingStopped(non_finite_message(self.completed, mean_loss, self.args.output_dir,
+                                                     self.job.resume_from))
+        return mean_loss
+
+    def log_step(self, mean_loss: float, epoch: int, progress) -> None:
+        if self.completed % self.args.logging_steps and self.completed != self.plan.max_steps:
+            return
+        rate, unit = self.units_per_second(), self.job.unit
+        lr = self.scheduler.get_last_lr()[0]
+        self.log.write({"kind": "train", "step": self.completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
+                        f"{unit}_per_second": rate})
+        progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{unit}/s": _rate(rate)})
+
+    def units_per_second(self) -> float:
+        return self.units_done / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    # -- evaluation and checkpoints
+    def evaluate(self) -> dict[str, float]:
+        if self.eval_loader is None:
             return {}
-        metrics = evaluate(accelerator, model, eval_loader, job.evaluator)
-        log.write({"kind": "eval", "step": completed, **metrics})
+        metrics = evaluate(self.accelerator, self.model, self.eval_loader, self.job.evaluator)
+        self.log.write({"kind": "eval", "step": self.completed, **metrics})
         return metrics
 
-    progress = tqdm(total=plan.max_steps, initial=completed, disable=not accelerator.is_local_main_process,
-                    desc="training", dynamic_ncols=True)
-    model.train()
-    metrics: dict[str, float] = {}
-    train_seconds, units_done = 0.0, 0
-    step_loss, step_micro, step_units = torch.zeros((), device=accelerator.device), 0, 0
-    step_start = time.perf_counter()
-    epoch = start_epoch
-    for epoch in range(start_epoch, plan.num_epochs):
-        if completed >= plan.max_steps:
-            break
-        train_loader.set_epoch(epoch)
-        if job.on_epoch is not None:
-            job.on_epoch(epoch)
-        batches_in_epoch = skip if epoch == start_epoch else 0
-        loader = accelerator.skip_first_batches(train_loader, batches_in_epoch) if batches_in_epoch else train_loader
+    def checkpoint(self, epoch: int, batches_in_epoch: int) -> None:
+        if batches_in_epoch >= len(self.train_loader):  # at the end of an epoch: resume at the next one
+            epoch, batches_in_epoch = epoch + 1, 0
+        run_state = {"task": self.args.task, "completed_steps": self.completed, "epoch": epoch,
+                     "batches_in_epoch": batches_in_epoch, "config": self.job.config_dict}
+        path = save_checkpoint(self.accelerator, self.args.output_dir, self.completed, run_state, self.job.savers,
+                               self.args.checkpoints_total_limit)
+        self.accelerator.print(f"saved checkpoint {path}")
+
+    def after_step(self, epoch: int, batches_in_epoch: int) -> None:
+        """Evaluate and checkpoint when their step counts say so."""
+        args = self.args
+        if args.eval_steps and self.completed % args.eval_steps == 0 and self.completed < self.plan.max_steps:
+            self.metrics = self.evaluate()
+            self.accelerator.print(f"step {self.completed}: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
+        if isinstance(args.checkpointing_steps, int) and self.completed % args.checkpointing_steps == 0:
+            self.checkpoint(epoch, batches_in_epoch)
+
+    # -- epochs
+    def run_epoch(self, epoch: int, progress) -> None:
+        """One pass over the (sharded) training data, from where a resume left off in the first epoch."""
+        self.train_loader.set_epoch(epoch)
+        if self.job.on_epoch is not None:
+            self.job.on_epoch(epoch)
+        batches_in_epoch = self.skip if epoch == self.start_epoch else 0
+        loader = (self.accelerator.skip_first_batches(self.train_loader, batches_in_epoch) if batches_in_epoch
+                  else self.train_loader)
         for batch in loader:
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and args.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+            self.micro_step(batch)
             batches_in_epoch += 1
-            step_loss += loss.detach().float()
-            step_micro += 1
-            step_units += job.count_units(batch)
-            if not accelerator.sync_gradients:
+            if not self.accelerator.sync_gradients:
                 continue
-            completed += 1
-            now = time.perf_counter()
-            train_seconds += now - step_start
-            units_done += step_units * accelerator.num_processes
-            # every step, on every rank (the mean is all-reduced): a NaN/inf stops the run before it can be
-            # checkpointed, and all ranks stop together
-            mean_loss = accelerator.reduce(step_loss / step_micro, reduction="mean").item()
-            if not math.isfinite(mean_loss):
-                progress.close()
-                log.write({"kind": "stopped", "step": completed, "loss": str(mean_loss)})
-                raise TrainingStopped(non_finite_message(completed, mean_loss, args.output_dir, job.resume_from))
-            if completed % args.logging_steps == 0 or completed == plan.max_steps:
-                rate = units_done / train_seconds if train_seconds > 0 else 0.0
-                lr = scheduler.get_last_lr()[0]
-                log.write({"kind": "train", "step": completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
-                           f"{job.unit}_per_second": rate})
-                progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{job.unit}/s": _rate(rate)})
+            mean_loss = self.finish_step(progress)
+            self.log_step(mean_loss, epoch, progress)
             progress.update(1)
-            step_loss, step_micro, step_units = torch.zeros((), device=accelerator.device), 0, 0
-            if args.eval_steps and completed % args.eval_steps == 0 and completed < plan.max_steps:
-                metrics = run_eval()
-                accelerator.print(f"step {completed}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            if isinstance(args.checkpointing_steps, int) and completed % args.checkpointing_steps == 0:
-                checkpoint(epoch, batches_in_epoch)
-            step_start = time.perf_counter()
-            if completed >= plan.max_steps:
+            self.after_step(epoch, batches_in_epoch)
+            self._reset_step()
+            if self.completed >= self.plan.max_steps:
                 break
-        if args.checkpointing_steps == "epoch" and batches_in_epoch >= len(train_loader):
-            checkpoint(epoch, batches_in_epoch)
-            step_start = time.perf_counter()
-    progress.close()
-    metrics = run_eval()
-    if metrics:
-        accelerator.print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-    rate = units_done / train_seconds if train_seconds > 0 else 0.0
-    job.model = model
-    return TrainingResult(metrics, completed, train_seconds, rate, list(log.records))
+        if self.args.checkpointing_steps == "epoch" and batches_in_epoch >= len(self.train_loader):
+            self.checkpoint(epoch, batches_in_epoch)
+            self.step_start = time.perf_counter()
+
+    def run(self) -> TrainingResult:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=self.plan.max_steps, initial=self.completed, desc="training", dynamic_ncols=True,
+                        disable=not self.accelerator.is_local_main_process)
+        self.model.train()
+        for epoch in range(self.start_epoch, self.plan.num_epochs):
+            if self.completed >= self.plan.max_steps:
+                break
+            self.run_epoch(epoch, progress)
+        progress.close()
+        self.metrics = self.evaluate()
+        if self.metrics:
+            self.accelerator.print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
+        return TrainingResult(self.model, self.metrics, self.completed, self.train_seconds, self.units_per_second(),
+                              list(self.log.records))
+
+
+def train(job: TrainingJob) -> TrainingResult:
+    """Train, evaluating every ``--eval_steps`` and at the end, checkpointing every ``--checkpointing_steps``;
+    the result holds the trained model."""
+    return TrainingRun(job).run()
 
 
 def non_finite_message(step: int, loss: float, output_dir: str, resumed_from: Path | None) -> str:
@@ -308,10 +372,6 @@ def non_finite_message(step: int, loss: float, output_dir: str, resumed_from: Pa
 def tracker_config(args: argparse.Namespace) -> dict[str, Any]:
     """The flags as a flat dict of plain values (what trackers accept)."""
     return {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in vars(args).items()}
-
-
-def checkpoint_path(output_dir: str, step: int) -> Path:
-    return Path(output_dir) / "checkpoints" / checkpoint_name(step)
 
 
 def _rate(per_second: float) -> str:

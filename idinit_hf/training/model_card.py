@@ -12,13 +12,16 @@ TASK_NAMES = {"clm": "causal language modeling", "mlm": "masked language modelin
 
 
 def init_summary(config) -> dict[str, Any]:
-    """``init_method`` and, for IDInit, every ``idinit_*`` option as the model was built with it."""
-    from idinit_hf.options import OPTIONS
+    """``init_method`` and, for IDInit, every ``idinit_*`` option as the model was built with it (the
+    architecture's own defaults included, e.g. BERT's embeddings)."""
+    from dataclasses import asdict
 
-    method = getattr(config, "init_method", "default") or "default"
-    if method != "idinit":
-        return {"init_method": method}
-    return {"init_method": method, **{k: getattr(config, k, v) for k, v in OPTIONS.items()}}
+    from idinit_hf.families import read_options
+
+    options = read_options(config)
+    if options is None:
+        return {"init_method": getattr(config, "init_method", None) or "default"}
+    return {"init_method": "idinit", **{f"idinit_{k}": v for k, v in asdict(options).items()}}
 
 
 def model_card(config, args: argparse.Namespace, data_source: str, results: Mapping[str, Any],

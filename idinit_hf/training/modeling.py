@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from .args import BadInputError, init_options, loading, parse_config_overrides
+from .args import init_options, parse_config_overrides
+from .errors import BadInputError, loading
 
 #: The ``idinit_hf`` Auto class for each script.
 AUTO_CLASSES = {"clm": "AutoModelForCausalLM", "mlm": "AutoModelForMaskedLM", "vit": "AutoModelForImageClassification"}
@@ -56,17 +57,14 @@ def check_task(config, task: str) -> None:
 
 
 def check_init_options(config) -> None:
-    """IDInit's own validation, and support of the architecture, as a :class:`BadInputError`."""
-    from idinit_hf import supported_model_types
-    from idinit_hf.options import validate_options
+    """IDInit's own decision (:func:`idinit_hf.families.idinit_family`: valid options, an architecture with a
+    role table) made before any data is loaded, as a :class:`BadInputError`."""
+    from idinit_hf.families import idinit_family
 
     try:
-        validate_options(config)
+        idinit_family(config)
     except ValueError as error:
         raise BadInputError(str(error)) from None
-    if config.init_method == "idinit" and config.model_type not in supported_model_types():
-        raise BadInputError(f"--init_method idinit supports model types {', '.join(supported_model_types())}, "
-                            f"not {config.model_type!r}")
 
 
 def context_length(config) -> int:

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .args import BadInputError, existing_ancestor
+from .args import existing_ancestor
+from .errors import BadInputError
 from .loop import LOG_FILE, TrainingResult
 from .model_card import init_summary, model_card
 from .plotting import plot_loss_curves

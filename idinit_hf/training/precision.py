@@ -13,7 +13,7 @@ import os
 import platform
 from dataclasses import dataclass
 
-from .args import BadInputError
+from .errors import BadInputError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""What IDInit writes into one layer: the role tags on modules, the parameters a rule owns, the seeds of the
+loosening noise, and the pattern writer itself.
+
+:mod:`idinit_hf.init` has the tensor formulas; :mod:`idinit_hf.roles` and ``families/`` say which layer gets which
+rule; this module connects the two for one module at a time. It is pure with respect to transformers' loading
+state except where a function says it reads the ``_is_hf_initialized`` flag, so :func:`idinit_hf.verify` can
+rebuild the expected weights on fresh tensors with the very same code (:func:`write_pattern`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import initialization as hf_init
+
+from . import init as idinit
+from .roles import Family, Rule, Slot
+
+__all__ = [
+    "INITIALIZED_FLAG", "is_initialized", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
+    "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
+]
+
+#: transformers' per-tensor and per-module flag: "loaded or already initialized, do not write".
+INITIALIZED_FLAG = "_is_hf_initialized"
+_SLOTS = "_idinit_slots"  # tuple[Slot, ...] on the module that holds the parameters
+_NAME = "_idinit_name"  # its dotted name, relative to the base model (same in BertModel and BertForMaskedLM)
+_SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
+
+
+def is_initialized(tensor: Any) -> bool:
+    """Whether transformers flagged ``tensor`` (or a module) as loaded or initialized: IDInit must not write it."""
+    return getattr(tensor, INITIALIZED_FLAG, False)
+
+
+def tagged_slots(module: nn.Module) -> tuple[Slot, ...]:
+    """The role slots a module was tagged with by :func:`tag_roles` (empty if none)."""
+    return getattr(module, _SLOTS, ())
+
+
+def layer_name(module: nn.Module) -> str:
+    """The dotted name a tagged module had under its base model (what its loosening seed derives from)."""
+    return getattr(module, _NAME, "")
+
+
+def recorded_seed(module: nn.Module) -> int | None:
+    """The base seed :func:`write_rule` used on ``module``, or None if it never wrote it."""
+    return getattr(module, _SEED, None)
+
+
+def _resolve(module: nn.Module, path: str) -> Any:
+    for attribute in filter(None, path.split(".")):
+        module = getattr(module, attribute, None)
+        if module is None:
+            return None
+    return module
+
+
+def tag_roles(model: nn.Module, family: Family) -> int:
+    """Attach each matching :class:`Slot` of ``family`` to the module that holds its parameters; return the count."""
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    count = 0
+    for name, owner in model.named_modules():
+        for slot in family.slots:
+            if not isinstance(owner, slot.owner):
+                continue
+            target = _resolve(owner, slot.path)
+            if not isinstance(target, nn.Module) or not any(
+                isinstance(getattr(target, p, None), nn.Parameter) for p in slot.params
+            ):
+                continue  # optional layer absent (no pooler, cross-attention off, nn.Identity head)
+            full_name = ".".join(filter(None, (name, slot.path))).removeprefix(prefix)
+            if slot not in tagged_slots(target):
+                setattr(target, _SLOTS, (*tagged_slots(target), slot))
+                setattr(target, _NAME, full_name)
+                count += 1
+    return count
+
+
+def slot_parameters(module: nn.Module, slot: Slot, *, with_bias: bool) -> Iterator[tuple[str, nn.Parameter]]:
+    """The parameters a slot's rule writes: ``slot.params`` (and ``bias`` when the rule resets it)."""
+    names = (*slot.params, "bias") if with_bias and "bias" not in slot.params else slot.params
+    for name in names:
+        param = getattr(module, name, None)
+        if isinstance(param, nn.Parameter):
+            yield name, param
+
+
+def layer_facts(module: nn.Module) -> dict[str, Any]:
+    """What a rule needs to know of the layer besides its tensors."""
+    return {
+        "name": layer_name(module),
+        "is_conv": isinstance(module, nn.modules.conv._ConvNd),
+        "padding_idx": getattr(module, "padding_idx", None),
+    }
+
+
+def resolve_seed(options: Any) -> int:
+    """The base seed of the loosening noise: ``idinit_seed``, else the seed torch was last seeded with."""
+    return options.seed if options.seed is not None else torch.initial_seed()
+
+
+def param_seed(base: int, name: str) -> int:
+    """A per-parameter seed: the same on every rank and device, whatever the order modules are visited in."""
+    return (base * 1_000_003 + zlib.crc32(name.encode())) % (2**63 - 1)
+
+
+def as_matrix(param: torch.Tensor, slot: Slot) -> torch.Tensor:
+    """The ``out x in`` view a 2-D rule sees: transposed storage undone, leading dims of a table folded."""
+    if slot.transposed:
+        return param.t()
+    if param.dim() > 2:  # ViT's (1, N+1, d) position table and (1, 1, d) class token
+        return param.view(-1, param.shape[-1])
+    return param
+
+
+def _replicated(matrix: torch.Tensor) -> bool:
+    """IDIτ replicates rows when the output is larger than the input: where loosening is needed (§2)."""
+    return matrix.shape[0] > matrix.shape[1]
+
+
+@torch.no_grad()
+def write_pattern(
+    tensors: dict[str, torch.Tensor],
+    slot: Slot,
+    rule: Rule,
+    options: Any,
+    seed: int,
+    *,
+    name: str,
+    is_conv: bool,
+    padding_idx: int | None,
+) -> None:
+    """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
+
+    The weights a rule writes depend only on the shapes, the options, the seed and the layer's name, so
+    :func:`idinit_hf.verify` can rebuild them on fresh tensors and compare bit for bit.
+    """
+    for param_name, param in tensors.items():
+        if param_name == "bias" and "bias" not in slot.params:
+            hf_init.zeros_(param)
+        elif rule is Rule.ZERO:
+            hf_init.zeros_(param)
+        elif rule is Rule.IDIZ:
+            if is_conv:
+                idinit.idizc_(param, options.epsilon, pattern=options.zero_pattern)
+            else:
+                idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
+        elif rule in (Rule.IDI, Rule.IDIC):
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv)
+        else:
+            raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
+        if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
+            param[padding_idx].zero_()  # as nn.Embedding does: the padding row stays 0
+
+
+def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool) -> None:
+    """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
+    generator = torch.Generator().manual_seed(seed)
+    loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
+    if is_conv:
+        idinit.idic_(param, options.tau, wide=options.wide)
+        if param.shape[0] > param[0].numel():
+            idinit.loosen_(param, **loosen)
+        return
+    matrix = as_matrix(param, slot)
+    if slot.fused:
+        n_in = matrix.shape[1]
+        for block in idinit.fused_blocks(matrix, [n_in] * (matrix.shape[0] // n_in)):
+            idinit.idi_(block, options.tau, wide=options.wide)
+        return
+    idinit.idi_(matrix, options.tau, wide=options.wide)
+    if _replicated(matrix):
+        idinit.loosen_(matrix, **loosen)
+
+
+@torch.no_grad()
+def write_rule(module: nn.Module, slot: Slot, rule: Rule, options: Any, seed: int) -> None:
+    """Write ``rule`` into the parameters of ``module`` for ``slot`` that are not loaded (bias, if any, to 0),
+    and record the seed used (for :func:`idinit_hf.verify`)."""
+    fresh = {n: p for n, p in slot_parameters(module, slot, with_bias=True) if not is_initialized(p)}
+    write_pattern(fresh, slot, rule, options, seed, **layer_facts(module))
+    setattr(module, _SEED, seed)
