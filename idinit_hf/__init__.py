@@ -7,6 +7,7 @@
     True
 """
 
+from . import models
 from .diagnostics import (
     IdentityReport,
     JacobianReport,
@@ -16,9 +17,9 @@ from .diagnostics import (
     verify,
 )
 from .families import FAMILIES, family_for, read_options, supported_model_types
-from .init import fused_blocks, idi_, idic_, idiz_, idizc_, loosen_
+from .init import fused_blocks, idi_, idi_heads_, idic_, idiz_, idizc_, loosen_
 from .mixin import IDInitMixin
-from .models import *  # noqa: F403 (the model and Auto classes, listed in models.__all__)
+from .models import AUTO_CLASSES, IDINIT_CLASS_NAMES, idinit_class  # noqa: F401 (in models.__all__)
 from .models import __all__ as _model_names
 from .options import INIT_METHODS, OPTIONS, IDInitOptions, validate_options
 from .roles import Role, Rule, Slot
@@ -26,9 +27,16 @@ from .roles import Role, Rule, Slot
 __version__ = "0.1.0"
 
 __all__ = [
-    "idi_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks",
+    "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks",
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",
     "Role", "Rule", "Slot", "FAMILIES", "family_for", "supported_model_types",
     "verify", "VerifyReport", "identity_report", "IdentityReport", "jacobian_spectrum", "JacobianReport",
     *_model_names,
 ]
+
+
+def __getattr__(name: str):
+    """The Auto classes and the generated ``IDInit<stock name>`` classes of :mod:`idinit_hf.models`."""
+    if name in AUTO_CLASSES or name in IDINIT_CLASS_NAMES:
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -207,7 +207,7 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     family = family_for(model.config)
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
-    blocks = [m for m in model.modules() if isinstance(m, family.block)]
+    blocks = [m for m in model.modules() if family.is_block(m)]
     attention_out = role_modules(model, Role.ATTENTION_OUT)
     mlp_out = role_modules(model, Role.MLP_OUT)
     seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
@@ -299,7 +299,7 @@ def jacobian_spectrum(model: nn.Module, inputs: dict[str, torch.Tensor], *, max_
     family = family_for(model.config)
     if family is None:
         raise ValueError(f"jacobian_spectrum: no role table for model_type={model.config.model_type!r}")
-    blocks = [m for m in model.modules() if isinstance(m, family.block)]
+    blocks = [m for m in model.modules() if family.is_block(m)]
     calls: list[tuple[tuple, dict]] = []
 
     def capture(module: nn.Module, args: tuple, kwargs: dict) -> None:

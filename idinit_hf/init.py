@@ -39,6 +39,10 @@ __all__ = [
     "idi_pattern",
     "idiz_pattern",
     "number_problem",
+    "idi_heads_",
+    "loosen_heads_",
+    "heads_replicated",
+    "GQA_RULES",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -49,6 +53,9 @@ WIDE_RULES = ("partial", "tile")
 ZERO_PATTERNS = ("subtract", "identity")
 #: Where the loosening noise goes, §2: on the identity (τ) entries only, or on every entry.
 LOOSEN_TARGETS = ("identity", "all")
+#: Key/value projections of grouped-query attention: plain IDIτ (key head g reads the dimensions of query head g)
+#: or lined up with the query heads that use it (:func:`idi_heads_`).
+GQA_RULES = ("repeat", "group")
 
 # Largest number of noise values drawn at once by loosen_(target="all"): bounds the temporary.
 _NOISE_CHUNK = 1 << 20
@@ -134,6 +141,57 @@ def idi_(tensor: torch.Tensor, tau: float = 1.0, *, wide: str = "partial") -> to
     for diagonal in _idi_diagonals(tensor, wide):
         diagonal.fill_(tau)
     return tensor
+
+
+def _head_positions(n_out: int, n_in: int, head_dim: int, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows and columns of the τ entries of :func:`idi_heads_`: row ``r`` of key/value head ``g = r // head_dim``
+    reads input ``(g·group·head_dim + r mod head_dim) mod in``."""
+    rows = torch.arange(n_out)
+    cols = ((rows // head_dim) * group * head_dim + rows % head_dim) % n_in
+    return rows, cols
+
+
+@torch.no_grad()
+def idi_heads_(tensor: torch.Tensor, tau: float = 1.0, *, head_dim: int, group: int) -> torch.Tensor:
+    r"""IDIτ for the key or value projection of grouped-query attention, lined up with the query heads.
+
+    With ``H`` query heads and ``KV = H / group`` key/value heads, query head ``h`` attends with key head
+    ``h // group``. Plain IDIτ gives key head ``g`` the input dimensions of query head ``g``; here key head ``g``
+    gets those of query head ``g·group``, the first of the query heads that use it:
+
+    .. math::
+        W_{r,j} = \tau \iff j \equiv \lfloor r / d_h \rfloor \cdot \text{group} \cdot d_h + (r \bmod d_h) \pmod{in}
+
+    ``group = 1`` is plain IDIτ on a ``out ≤ in`` weight. Our reading (the paper has no grouped attention).
+    """
+    _check_matrix(tensor, "idi_heads_")
+    _check_finite(tau, "tau", positive=True)
+    if head_dim <= 0 or group <= 0 or tensor.shape[0] % head_dim:
+        raise ValueError(f"idi_heads_: head_dim={head_dim} and group={group} do not fit shape {tuple(tensor.shape)}")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    rows, cols = _head_positions(*tensor.shape, head_dim, group)
+    tensor[rows.to(tensor.device), cols.to(tensor.device)] = tau
+    return tensor
+
+
+@torch.no_grad()
+def loosen_heads_(tensor: torch.Tensor, std: float = 1e-6, *, head_dim: int, group: int,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """The loosening noise (§2) on the τ entries of :func:`idi_heads_`, drawn as :func:`loosen_` draws it."""
+    _check_finite(std, "std", positive=False)
+    if tensor.is_meta or std == 0 or tensor.numel() == 0:
+        return tensor
+    rows, cols = _head_positions(*tensor.shape, head_dim, group)
+    index = (rows.to(tensor.device), cols.to(tensor.device))
+    tensor.index_put_(index, _noise(len(rows), std, generator, tensor), accumulate=True)
+    return tensor
+
+
+def heads_replicated(n_out: int, n_in: int, head_dim: int, group: int) -> bool:
+    """Whether two rows of :func:`idi_heads_` read the same input (then loosening must tell them apart)."""
+    return bool(_head_positions(n_out, n_in, head_dim, group)[1].unique().numel() < n_out)
 
 
 @torch.no_grad()

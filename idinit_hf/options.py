@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from .init import LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .init import GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -121,18 +121,30 @@ class OptionSpec:
 #: Every option, its default and its allowed values. Defaults follow the paper's reading (docs/method.md), except
 #: where the benchmark chose another default for one architecture (``Family.option_defaults``: BERT's embeddings).
 OPTION_SPECS: tuple[OptionSpec, ...] = (
-    OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1)."),
+    OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1): the value on the identity entries."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
-    OptionSpec("loosening", 1e-6, "nonnegative", doc="std of the loosening noise on replicated identities (§2)."),
-    OptionSpec("loosening_target", "identity", "choice", LOOSEN_TARGETS, "loosen the τ entries only, or all."),
+    OptionSpec("loosening", 1e-6, "nonnegative",
+               doc="std of the loosening noise on replicated identities (§2); 0 = none."),
+    OptionSpec("loosening_target", "identity", "choice", LOOSEN_TARGETS,
+               "perturb only the τ entries of a replicated identity, or every entry."),
     OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
-    OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ on out < in: [τI | 0] or [τI | τI …]."),
-    OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS, "IDIZε pattern (§3)."),
-    OptionSpec("embeddings", "default", "choice", ("default", "idi"), "token/position embeddings."),
+    OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ when out < in: [τI | 0] or [τI | τI …]."),
+    OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS,
+               "IDIZε (§3): ±ε pairs with zero row sums, or ε on the identity entries."),
+    OptionSpec("gqa", "repeat", "choice", GQA_RULES,
+               "grouped-query attention: key/value head g reads the dims of query head g (repeat), or of the "
+               "first query head that uses it, g·group (group)."),
+    OptionSpec("gate", "idi", "choice", ("idi", "default"),
+               "gate projection of a gated MLP (Llama family): IDIτ like the up projection, or the library init."),
+    OptionSpec("embeddings", "default", "choice", ("default", "idi"),
+               "token / position / token-type tables, ViT class token and positions."),
     OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
-    OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "pooler dense layer (BERT, ViT)."),
-    OptionSpec("heads", "default", "choice", ("default", "idi", "zero"), "untied task heads and head transforms."),
-    OptionSpec("unsupported", "error", "choice", ("error", "default"), "architecture with no role table."),
+    OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
+    OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
+               "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("unsupported", "error", "choice", ("error", "default"),
+               "init_method='idinit' on an architecture with no role table: error, or the default init with a "
+               "warning."),
 )
 
 #: Config key → default, e.g. ``OPTIONS["idinit_tau"] == 1.0``.

@@ -18,7 +18,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import Family, Rule, Slot
+from .roles import KEY_VALUE, Family, Rule, Slot
 
 __all__ = [
     "INITIALIZED_FLAG", "is_initialized", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
@@ -30,6 +30,7 @@ INITIALIZED_FLAG = "_is_hf_initialized"
 _SLOTS = "_idinit_slots"  # tuple[Slot, ...] on the module that holds the parameters
 _NAME = "_idinit_name"  # its dotted name, relative to the base model (same in BertModel and BertForMaskedLM)
 _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
+_HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/value projection
 
 
 def is_initialized(tensor: Any) -> bool:
@@ -66,7 +67,7 @@ def tag_roles(model: nn.Module, family: Family) -> int:
     count = 0
     for name, owner in model.named_modules():
         for slot in family.slots:
-            if not isinstance(owner, slot.owner):
+            if not slot.owned_by(owner):
                 continue
             target = _resolve(owner, slot.path)
             if not isinstance(target, nn.Module) or not any(
@@ -77,6 +78,8 @@ def tag_roles(model: nn.Module, family: Family) -> int:
             if slot not in tagged_slots(target):
                 setattr(target, _SLOTS, (*tagged_slots(target), slot))
                 setattr(target, _NAME, full_name)
+                if slot.heads == KEY_VALUE:  # the attention module knows its head layout, the Linear does not
+                    setattr(target, _HEADS, (int(owner.head_dim), int(owner.num_key_value_groups)))
                 count += 1
     return count
 
@@ -96,6 +99,7 @@ def layer_facts(module: nn.Module) -> dict[str, Any]:
         "name": layer_name(module),
         "is_conv": isinstance(module, nn.modules.conv._ConvNd),
         "padding_idx": getattr(module, "padding_idx", None),
+        "heads": getattr(module, _HEADS, None),
     }
 
 
@@ -134,6 +138,7 @@ def write_pattern(
     name: str,
     is_conv: bool,
     padding_idx: int | None,
+    heads: tuple[int, int] | None = None,
 ) -> None:
     """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
 
@@ -151,14 +156,15 @@ def write_pattern(
             else:
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
-            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv)
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
             param[padding_idx].zero_()  # as nn.Embedding does: the padding row stays 0
 
 
-def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool) -> None:
+def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool,
+                    heads: tuple[int, int] | None) -> None:
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
@@ -172,6 +178,12 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         n_in = matrix.shape[1]
         for block in idinit.fused_blocks(matrix, [n_in] * (matrix.shape[0] // n_in)):
             idinit.idi_(block, options.tau, wide=options.wide)
+        return
+    if heads is not None and options.gqa == "group" and heads[1] > 1:
+        head_dim, group = heads
+        idinit.idi_heads_(matrix, options.tau, head_dim=head_dim, group=group)
+        if idinit.heads_replicated(*matrix.shape, head_dim, group):
+            idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
     idinit.idi_(matrix, options.tau, wide=options.wide)
     if _replicated(matrix):

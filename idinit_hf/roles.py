@@ -8,7 +8,7 @@ adding a table, never an if-chain on parameter names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "Family", "FIXED_RULES", "OPTION_RULES", "rule_for"]
+__all__ = ["Role", "Rule", "Slot", "Family", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
 
 
 class Role(str, Enum):
@@ -26,6 +26,7 @@ class Role(str, Enum):
     ATTENTION_IN = "attention_in"  # Q, K, V projections
     ATTENTION_OUT = "attention_out"  # last layer of the attention branch
     MLP_IN = "mlp_in"  # up-projection
+    MLP_GATE = "mlp_gate"  # the gate of a gated MLP: down(act(gate(h)) * up(h))
     MLP_OUT = "mlp_out"  # down-projection: last layer of the MLP branch
     EMBEDDING = "embedding"  # token, position and token-type tables, ViT class token and positions
     PATCH_EMBEDDING = "patch_embedding"  # ViT's patchifying convolution
@@ -57,10 +58,23 @@ FIXED_RULES: dict[Role, Rule] = {
 OPTION_RULES: dict[Role, str] = {
     Role.EMBEDDING: "embeddings",
     Role.PATCH_EMBEDDING: "patch_embedding",
+    Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
+
+
+#: ``Slot.heads`` values: a per-head projection whose pattern depends on the attention's head layout.
+QUERY, KEY_VALUE = "query", "key_value"
+
+
+def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
+    """``owner`` is a module type, or the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``):
+    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix."""
+    if isinstance(owner, str):
+        return type(module).__name__.endswith(owner)
+    return isinstance(module, owner)
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,8 @@ class Slot:
     """Where a role lives: the module at ``path`` inside every module of type ``owner``.
 
     Attributes:
-        owner: the module type to look in (``GPT2MLP``).
+        owner: the module type to look in (``GPT2MLP``), or a class-name suffix (``"MLP"``) for families whose
+            models each generate their own classes.
         path: dotted attribute path from the owner to the module holding the parameters (``"c_fc"``);
             ``""`` is the owner itself.
         role: the :class:`Role` of those parameters.
@@ -77,15 +92,22 @@ class Slot:
         fused: the output dimension stacks ``in x in`` projections (GPT-2's ``c_attn`` = Q|K|V); each block
             gets its own pattern and no loosening (its rows are not replicas of each other).
         tied: the weight may be tied to the input embedding (``lm_head``, BERT's decoder).
+        heads: ``"key_value"`` for the key and value projections of grouped-query attention (the
+            ``idinit_gqa`` option chooses which query heads their identity lines up with); the owner must
+            have ``head_dim`` and ``num_key_value_groups`` attributes.
     """
 
-    owner: type[nn.Module]
+    owner: type[nn.Module] | str
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)
     transposed: bool = False
     fused: bool = False
     tied: bool = False
+    heads: str = ""
+
+    def owned_by(self, module: nn.Module) -> bool:
+        return _matches(module, self.owner)
 
 
 @dataclass(frozen=True)
@@ -94,12 +116,27 @@ class Family:
 
     name: str
     model_types: tuple[str, ...]
-    block: type[nn.Module]  # the residual block (identity map at init under IDInit)
+    block: type[nn.Module] | str  # the residual block (identity map at init under IDInit); a type or a suffix
     norm_position: str  # "pre" (x + f(LN(x))) or "post" (LN(x + f(x))): what "identity at init" means
     slots: tuple[Slot, ...]
+    #: the Auto class of the family's pretraining head (``"AutoModelForCausalLM"``): what the tests, the benchmarks
+    #: and ``scripts/check_gpu.py`` build
+    pretraining: str = "AutoModel"
+    #: the smallest config of the family (keyword arguments of ``AutoConfig.for_model(model_types[0], ...)``):
+    #: what the tests, ``scripts/check_gpu.py`` and the smoke benchmarks build, so a new family is tested everywhere
+    example: dict = field(default_factory=dict, hash=False, compare=False)
     #: the open options whose default the benchmark chose for this architecture, as (field, value) pairs
     #: (docs/defaults.md); an option set in the config always wins
     option_defaults: tuple[tuple[str, object], ...] = ()
+
+    def is_block(self, module: nn.Module) -> bool:
+        return _matches(module, self.block)
+
+    def example_config(self, model_type: str | None = None, **overrides):
+        """A tiny config of ``model_type`` (default: the family's first), with ``overrides``."""
+        from transformers import AutoConfig
+
+        return AutoConfig.for_model(model_type or self.model_types[0], **{**self.example, **overrides})
 
 
 def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Rule:

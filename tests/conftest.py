@@ -10,6 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import BertConfig, GPT2Config, ViTConfig  # noqa: E402
 
+from idinit_hf.families import family_for  # noqa: E402 (the tiny configs are the registry's examples)
+
 # Tiny models run fastest on one thread, and one thread cannot be slowed down by oversubscribing shared cores
 # (two busy torch threads on one free core made single tests 10x slower). Subprocess tests set their own.
 torch.set_num_threads(1)
@@ -19,20 +21,15 @@ DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 def gpt2_config(**overrides) -> GPT2Config:
-    kw = dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0)
-    return GPT2Config(**{**kw, **overrides})
+    return family_for(GPT2Config()).example_config(**overrides)
 
 
 def bert_config(**overrides) -> BertConfig:
-    kw = dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, vocab_size=64,
-              max_position_embeddings=32)
-    return BertConfig(**{**kw, **overrides})
+    return family_for(BertConfig()).example_config(**overrides)
 
 
 def vit_config(**overrides) -> ViTConfig:
-    kw = dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
-              patch_size=2, num_channels=1, num_labels=10)
-    return ViTConfig(**{**kw, **overrides})
+    return family_for(ViTConfig()).example_config(**overrides)
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,12 @@
 """What every layer holds after from_config, role by role, checked by module type against patterns built here."""
 
+from functools import partial
+
 import pytest
 import torch
 import transformers
 from conftest import bert_config, gpt2_config, vit_config
+from registry import NAMES, family, tiny_config
 from transformers.models.bert import modeling_bert as bert
 from transformers.models.gpt2 import modeling_gpt2 as gpt2
 from transformers.models.vit import modeling_vit as vit
@@ -245,14 +248,19 @@ def test_idinit_seed_fixes_the_loosening():
 
 # ---- default init untouched -----------------------------------------------------------------------------------------
 
-STOCK = {
-    "IDInitGPT2LMHeadModel": (transformers.GPT2LMHeadModel, gpt2_config),
-    "IDInitGPT2ForSequenceClassification": (transformers.GPT2ForSequenceClassification, gpt2_config),
-    "IDInitBertForMaskedLM": (transformers.BertForMaskedLM, bert_config),
-    "IDInitBertForPreTraining": (transformers.BertForPreTraining, bert_config),
-    "IDInitViTForImageClassification": (transformers.ViTForImageClassification, vit_config),
-    "IDInitViTForMaskedImageModeling": (transformers.ViTForMaskedImageModeling, vit_config),
-}
+def _stock_classes() -> dict[str, tuple]:
+    """Every class the registry generates for each family's first model type: name → (stock class, config)."""
+    out = {}
+    for name in NAMES:
+        model_type = family(name).model_types[0]
+        for auto in idinit_hf.AUTO_CLASSES:
+            stock = idinit_hf.models.stock_class_names(auto).get(model_type)
+            if stock is not None:
+                out[f"IDInit{stock}"] = (getattr(transformers, stock), partial(tiny_config, name))
+    return out
+
+
+STOCK = _stock_classes()
 
 
 @pytest.mark.parametrize("method", [None, "default"])

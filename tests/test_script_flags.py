@@ -56,13 +56,14 @@ def test_help_gives_each_option_its_allowed_values(spec):
     assert " ".join(spec.doc.split()[:3]) in text
 
 
-def test_the_flags_page_is_generated_from_the_parsers():
-    """docs/scripts.md's "All flags" section is what scripts/flags_doc.py writes from the parsers today."""
+def test_the_generated_doc_tables_are_up_to_date():
+    """docs/scripts.md's "All flags" and docs/options.md's option table are what scripts/docs_tables.py writes
+    from the parsers and the option table today."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "flags_doc.py"
-    spec = importlib.util.spec_from_file_location("flags_doc", path)
-    flags_doc = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(flags_doc)
-    assert flags_doc.main(["--check"]) == 0, "run: python scripts/flags_doc.py"
+    path = Path(__file__).resolve().parents[1] / "scripts" / "docs_tables.py"
+    spec = importlib.util.spec_from_file_location("docs_tables", path)
+    docs_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs_tables)
+    assert docs_tables.main(["--check"]) == 0, "run: python scripts/docs_tables.py"

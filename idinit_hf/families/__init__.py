@@ -14,14 +14,15 @@ from ..options import IDInitOptions, validate_options
 from ..roles import Family
 from .bert import BERT
 from .gpt2 import GPT2
+from .llama import LLAMA
 from .vit import VIT
 
-__all__ = ["FAMILIES", "family_for", "supported_model_types", "read_options", "idinit_family",
+__all__ = ["FAMILIES", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
            "UnsupportedArchitectureError"]
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
 
 
 class UnsupportedArchitectureError(ValueError):

@@ -31,7 +31,11 @@ BERT = Family(
         Slot(bert.BertPreTrainingHeads, "seq_relationship", Role.HEAD),
         Slot(bert.BertForSequenceClassification, "classifier", Role.HEAD),
         Slot(bert.BertForTokenClassification, "classifier", Role.HEAD),
+        Slot(bert.BertForQuestionAnswering, "qa_outputs", Role.HEAD),
     ),
+    pretraining="AutoModelForMaskedLM",
+    example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, vocab_size=64,
+                 max_position_embeddings=32),
     # IDIτ embeddings: at 4 and 16 layers, BERT-MLM under IDInit with the library-default (random) embeddings
     # trained worse than with IDIτ ones on every seed (at 16 layers it stayed near the unigram plateau);
     # GPT-2 and ViT were better with the default embeddings (benchmarks/results/convergence.json, docs/defaults.md)

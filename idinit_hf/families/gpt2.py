@@ -24,5 +24,8 @@ GPT2 = Family(
         Slot(gpt2.GPT2LMHeadModel, "lm_head", Role.HEAD, tied=True),
         Slot(gpt2.GPT2ForSequenceClassification, "score", Role.HEAD),
         Slot(gpt2.GPT2ForTokenClassification, "classifier", Role.HEAD),
+        Slot(gpt2.GPT2ForQuestionAnswering, "qa_outputs", Role.HEAD),
     ),
+    pretraining="AutoModelForCausalLM",
+    example=dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0),
 )

@@ -27,4 +27,7 @@ VIT = Family(
         Slot(vit.ViTForImageClassification, "classifier", Role.HEAD),
         Slot(vit.ViTForMaskedImageModeling, "decoder.0", Role.HEAD),
     ),
+    pretraining="AutoModelForImageClassification",
+    example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
+                 patch_size=2, num_channels=1, num_labels=10),
 )

@@ -19,7 +19,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
-from conftest import bert_config, gpt2_config, vit_config  # noqa: E402
+from registry import NAMES, tiny, tiny_config  # noqa: E402
 
 import idinit_hf  # noqa: E402
 from idinit_hf import Rule  # noqa: E402
@@ -34,18 +34,11 @@ LAUNCH_TIMEOUT_S = 240
 
 
 def build(family: str, **overrides) -> torch.nn.Module:
-    """A tiny IDInit model of ``family`` ("gpt2", "bert", "vit") with its pretraining head, built with from_config."""
-    options = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **overrides}
-    if family == "gpt2":
-        return idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(vocab_size=256, **options))
-    if family == "bert":
-        return idinit_hf.AutoModelForMaskedLM.from_config(bert_config(vocab_size=256, pad_token_id=0, **options))
-    if family == "vit":
-        return idinit_hf.AutoModelForImageClassification.from_config(vit_config(**options))
-    raise ValueError(family)
+    """A tiny IDInit model of ``family`` (a name of the registry) with its pretraining head, built with from_config."""
+    return tiny(family, init_method="idinit", idinit_seed=IDINIT_SEED, **overrides)
 
 
-FAMILIES = ("gpt2", "bert", "vit")
+FAMILIES = tuple(NAMES)
 
 
 def seeded_build(family: str, **overrides) -> torch.nn.Module:
@@ -111,7 +104,7 @@ def save_mlm_checkpoint(path: Path) -> Path:
     import transformers
 
     torch.manual_seed(5)
-    transformers.BertForMaskedLM(bert_config(vocab_size=256, pad_token_id=0)).save_pretrained(path)
+    transformers.BertForMaskedLM(tiny_config("bert", pad_token_id=0)).save_pretrained(path)
     return path
 
 
@@ -140,9 +133,8 @@ TRAIN_STEPS = 20
 def train_model() -> torch.nn.Module:
     """The tiny GPT-2 both runs train: IDInit, fixed seeds, dropout off (its noise would differ per process)."""
     torch.manual_seed(TORCH_SEED)
-    config = gpt2_config(
-        vocab_size=256, init_method="idinit", idinit_seed=IDINIT_SEED, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0
-    )
+    config = tiny_config("gpt2", init_method="idinit", idinit_seed=IDINIT_SEED, resid_pdrop=0.0, embd_pdrop=0.0,
+                         attn_pdrop=0.0)
     return idinit_hf.AutoModelForCausalLM.from_config(config)
 
 

@@ -1,0 +1,52 @@
+"""The Llama layout (pre-norm, gated MLP, grouped-query attention), shared by many model types.
+
+Block: ``h = x + o_proj(attn(input_layernorm(x)))``, ``out = h + down_proj(act(gate_proj(m)) * up_proj(m))`` with
+``m = post_attention_layernorm(h)``, and no norm after a branch, so IDIZε on ``o_proj`` and ``down_proj`` makes every
+block the identity at init. In transformers 5.x each model type generates its own classes (``MistralMLP`` does not
+subclass ``LlamaMLP``), so the owners below are class-name suffixes matched inside each model.
+
+``model_types`` lists every model type of the installed transformers with exactly this layout (the decoder layers
+hold nothing but these projections and norms, plus Qwen2's q/k/v biases and Qwen3's q/k norms);
+``tests/test_llama.py::test_every_llama_layout_model_type_is_covered`` finds them and checks the list. Architectures
+whose branches end in a norm (``x + norm(f(x))``: Gemma 2/3, OLMo 2/3, EXAONE 4) would undo IDIZε and are not
+covered; nor are parallel blocks (Cohere), fused projections (Phi-3, GLM) and causal LMs built from the text part of
+a multimodal config (Emu3), which need tables of their own.
+"""
+
+from ..roles import KEY_VALUE, Family, Role, Slot
+
+_NORM = ("weight", "bias")  # RMSNorm has a weight only, StableLM's LayerNorm a bias too: each is written if present
+
+LLAMA = Family(
+    name="llama",
+    model_types=(
+        "llama", "mistral", "qwen2", "qwen3", "smollm3", "granite", "helium", "ministral", "ministral3",
+        "ernie4_5", "exaone", "internlm3", "iquestcoder", "seed_oss", "stablelm", "olmo", "gemma", "cwm",
+    ),
+    block="DecoderLayer",
+    norm_position="pre",
+    slots=(
+        Slot("Attention", "q_proj", Role.ATTENTION_IN),
+        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
+        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
+        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
+        Slot("Attention", "q_norm", Role.NORM, params=_NORM),  # Qwen3: RMSNorm over head_dim
+        Slot("Attention", "k_norm", Role.NORM, params=_NORM),
+        Slot("MLP", "gate_proj", Role.MLP_GATE),
+        Slot("MLP", "up_proj", Role.MLP_IN),
+        Slot("MLP", "down_proj", Role.MLP_OUT),
+        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_NORM),
+        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_NORM),
+        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "norm", Role.NORM, params=_NORM),
+        Slot("ForCausalLM", "lm_head", Role.HEAD, tied=True),  # tied only if config.tie_word_embeddings
+        Slot("ForSequenceClassification", "score", Role.HEAD),
+        Slot("ForTokenClassification", "score", Role.HEAD),
+        Slot("ForQuestionAnswering", "qa_outputs", Role.HEAD),
+    ),
+    # GQA (4 query heads on 2 key/value heads) and an intermediate size that is not a multiple of the width
+    pretraining="AutoModelForCausalLM",
+    example=dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, head_dim=4, vocab_size=64, max_position_embeddings=32, pad_token_id=0, bos_token_id=1,
+                 eos_token_id=2),
+)
