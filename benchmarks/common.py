@@ -22,14 +22,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import BertConfig, GPT2Config, ViTConfig, get_cosine_schedule_with_warmup
+from transformers import BertConfig, GPT2Config, LlamaConfig, ViTConfig, get_cosine_schedule_with_warmup
 
 import idinit_hf
 from idinit_hf.diagnostics import role_modules
 from idinit_hf.options import OPTION_SPECS
 from idinit_hf.roles import Role
 
-FAMILIES = ("gpt2", "bert", "vit")
+FAMILIES = tuple(family.name for family in idinit_hf.FAMILIES)  # every family of the registry
+#: families trained on next-token prediction, and on images (the rest: masked tokens)
+CAUSAL = {f.name for f in idinit_hf.FAMILIES if f.pretraining == "AutoModelForCausalLM"}
+IMAGES = {f.name for f in idinit_hf.FAMILIES if hasattr(f.example_config(), "image_size")}
 MASK_ID = 256  # BERT's [MASK] token sits after the 256 byte values
 
 # ---- data ------------------------------------------------------------------------------------------------------------
@@ -112,7 +115,7 @@ class Batches:
 
     def _text(self, tokens: torch.Tensor, starts: torch.Tensor, generator: torch.Generator) -> dict:
         ids = torch.stack([tokens[s : s + self.block_size] for s in starts.tolist()])
-        if self.family == "gpt2":
+        if self.family in CAUSAL:
             return {"input_ids": ids, "labels": ids}
         masked = torch.rand(ids.shape, generator=generator) < 0.15  # BERT: 15% of the tokens are predicted
         return {"input_ids": torch.where(masked, MASK_ID, ids), "labels": torch.where(masked, ids, -100)}
@@ -153,6 +156,11 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
     if family == "gpt2":
         return GPT2Config(n_layer=depth, n_embd=width, n_head=heads, vocab_size=256, n_positions=block_size,
                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0, **init)
+    if family == "llama":  # grouped-query attention, and an intermediate size that is not a multiple of the width
+        return LlamaConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
+                           num_key_value_heads=max(1, heads // 2), intermediate_size=llama_intermediate(width),
+                           vocab_size=256, max_position_embeddings=block_size, tie_word_embeddings=False,
+                           bos_token_id=0, eos_token_id=0, **init)
     if family == "bert":
         return BertConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
                           intermediate_size=4 * width, vocab_size=258, max_position_embeddings=block_size,
@@ -163,8 +171,12 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
                      num_labels=10, **init)
 
 
-AUTO = {"gpt2": idinit_hf.AutoModelForCausalLM, "bert": idinit_hf.AutoModelForMaskedLM,
-        "vit": idinit_hf.AutoModelForImageClassification}
+def llama_intermediate(width: int) -> int:
+    """Llama's MLP width: 8/3 of the model width, rounded up to a multiple of 8 (176 for 64)."""
+    return -(-8 * width // 3 // 8) * 8
+
+
+AUTO = {family.name: getattr(idinit_hf, family.pretraining) for family in idinit_hf.FAMILIES}
 
 
 def _branch_outputs(model: nn.Module) -> list[nn.Module]:
@@ -277,11 +289,11 @@ def evaluate(model: nn.Module, batches: list[dict]) -> tuple[float, float]:
     """Mean loss over the evaluation batches (token-weighted for LMs), and accuracy (images, masked tokens)."""
     model.eval()
     total_loss, total_count, correct = 0.0, 0, 0
-    model_type = model.config.model_type
+    causal = idinit_hf.family_for(model.config).name in CAUSAL
     for batch in batches:
         out = model(**batch)
         labels = batch["labels"]
-        if model_type == "gpt2":  # next-token prediction: position t predicts token t+1
+        if causal:  # next-token prediction: position t predicts token t+1
             predicted, targets = out.logits[:, :-1].argmax(-1), labels[:, 1:]
         else:  # masked tokens (labels -100 elsewhere) or image classes
             predicted, targets = out.logits.argmax(-1), labels
@@ -338,7 +350,7 @@ def frequency_baseline(splits: Splits, family: str, batches: list[dict]) -> floa
     train_targets = splits.train[0] if splits.kind == "text" else splits.train[1]
     counts = torch.bincount(train_targets, minlength=int(train_targets.max()) + 1).double() + 1
     log_p = (counts / counts.sum()).log()
-    targets = torch.cat([(b["labels"][:, 1:] if family == "gpt2" else b["labels"]).reshape(-1) for b in batches])
+    targets = torch.cat([(b["labels"][:, 1:] if family in CAUSAL else b["labels"]).reshape(-1) for b in batches])
     targets = targets[targets != -100]
     return float(-log_p[targets].mean())
 

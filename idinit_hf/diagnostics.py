@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .families import family_for, read_options
+from .families import family_for, idinit_family
 from .mixin import tied_embeddings
 from .patterns import (
     is_initialized,
@@ -99,7 +99,12 @@ def verify(model: nn.Module) -> VerifyReport:
     """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for.
 
     Parameters that were loaded from a checkpoint (flagged ``_is_hf_initialized``) and tied weights are
-    reported with ``matches=None``. A model whose config does not ask for IDInit gets an empty report.
+    reported with ``matches=None``. A model whose config does not ask for IDInit gets an empty report. A model
+    whose config asks for IDInit but that was built by a stock class (so nothing tagged its layers) is checked
+    all the same, from its family's table: it fails, since its weights are the library's random ones.
+
+    Raises:
+        ValueError: the config asks for IDInit on an architecture with no role table.
     """
     partitioned = [name for name, param in model.named_parameters() if _is_partitioned(param)]
     if partitioned:
@@ -109,9 +114,12 @@ def verify(model: nn.Module) -> VerifyReport:
         )
     report = VerifyReport()
     config = model.config
-    options = read_options(config)
-    if options is None:
+    resolved = idinit_family(config)
+    if resolved is None:
         return report
+    family, options = resolved
+    if not any(tagged_slots(module) for module in model.modules()):
+        tag_roles(model, family)
     tied = tied_embeddings(config)
     input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
     for name, module in model.named_modules():

@@ -40,7 +40,8 @@ from torch.nn import functional
 import idinit_hf
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ("gpt2", "bert", "vit")
+REGISTRY = {family.name: family for family in idinit_hf.FAMILIES}
+FAMILIES = tuple(REGISTRY)  # every family of the registry is checked
 IDINIT_SEED = 1234
 STEPS = 200
 RESULTS: list[tuple[str, str, str, float]] = []  # (check, PASS/FAIL/SKIP/INFO, detail, seconds)
@@ -49,29 +50,25 @@ RESULTS: list[tuple[str, str, str, float]] = []  # (check, PASS/FAIL/SKIP/INFO, 
 # --- models and data ---------------------------------------------------------------------------------------
 
 
+#: The family's tiny example config, scaled: big enough for real BLAS / tensor-core kernels (d = 64), 64 tokens.
+SCALE = {"hidden_size": 4, "n_embd": 4, "intermediate_size": 4, "head_dim": 4, "n_positions": 2,
+         "max_position_embeddings": 2}
+
+
+def is_image(family: str) -> bool:
+    return hasattr(REGISTRY[family].example_config(), "image_size")
+
+
 def config(family: str, **options):
-    """Small configs: big enough for real BLAS / tensor-core kernels (d = 64), small enough to train in seconds."""
-    options = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **options}
-    if family == "gpt2":
-        return transformers.GPT2Config(
-            n_layer=2, n_embd=64, n_head=4, vocab_size=256, n_positions=64, bos_token_id=0, eos_token_id=0, **options
-        )
-    if family == "bert":
-        return transformers.BertConfig(
-            num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=256, vocab_size=256,
-            max_position_embeddings=64, pad_token_id=0, **options,
-        )
-    return transformers.ViTConfig(
-        num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=256, image_size=8,
-        patch_size=2, num_channels=1, num_labels=10, **options,
-    )
+    """Small configs of every family, from the registry: trained in seconds."""
+    example = REGISTRY[family].example
+    sizes = {key: value * SCALE[key] for key, value in example.items() if key in SCALE}
+    text = {} if is_image(family) else {"vocab_size": 256}
+    init = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **options}
+    return REGISTRY[family].example_config(**sizes, **text, **init)
 
 
-AUTO = {
-    "gpt2": idinit_hf.AutoModelForCausalLM,
-    "bert": idinit_hf.AutoModelForMaskedLM,
-    "vit": idinit_hf.AutoModelForImageClassification,
-}
+AUTO = {name: getattr(idinit_hf, family.pretraining) for name, family in REGISTRY.items()}
 
 
 def build(family: str, device: str, dtype: torch.dtype | None = None, **options) -> torch.nn.Module:
@@ -123,7 +120,7 @@ def images() -> tuple[torch.Tensor, torch.Tensor, str]:
 
 def batch_fn(family: str, device: str) -> Callable[[int], dict[str, torch.Tensor]]:
     """step -> a batch of real data on ``device`` (text bytes, 15 % masked text, or 8x8 images)."""
-    if family == "vit":
+    if is_image(family):
         pixels, labels, _ = images()
         return lambda s: {"pixel_values": pixels[s % 16 * 32 :][:32].to(device), "labels": labels[s % 16 * 32 :][:32].to(device)}
     data = torch.tensor(list(text_bytes()[: 100 * 8 * 64]), dtype=torch.long)
@@ -131,7 +128,7 @@ def batch_fn(family: str, device: str) -> Callable[[int], dict[str, torch.Tensor
 
     def text(step: int) -> dict[str, torch.Tensor]:
         ids = data[step % 100 * 512 :][:512].view(8, 64)
-        if family == "gpt2":
+        if REGISTRY[family].pretraining == "AutoModelForCausalLM":
             return {"input_ids": ids.to(device), "labels": ids.to(device)}
         masked = torch.rand(ids.shape, generator=generator) < 0.15
         labels = torch.where(masked, ids, torch.full_like(ids, -100))
@@ -278,7 +275,7 @@ def check_train(device: str, family: str, dtype: torch.dtype) -> tuple[str, str]
         problems.append(f"loss scale collapsed to {scale}")
     if not last < 0.9 * first:
         problems.append(f"loss did not go down: {first:.3f} -> {last:.3f}")
-    data = f" ({images()[2]})" if family == "vit" else ""
+    data = f" ({images()[2]})" if is_image(family) else ""
     return verdict(problems, f"loss {first:.3f} -> {last:.3f}, scale {scale:g}{data}")
 
 

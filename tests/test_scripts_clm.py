@@ -88,3 +88,21 @@ def test_two_processes_on_cpu(tmp_path):
     checkpoint = out / "checkpoints" / "step_00000004"
     assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
     assert [r["step"] for r in read_log(out)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "mistral"])
+def test_llama_family_model_types_pretrain_and_reload_in_stock_transformers(model_type, tmp_path):
+    """``--model_type llama`` (and qwen2, mistral) with the same flags: GQA, IDInit, a trained tokenizer."""
+    import transformers
+
+    out = tmp_path / model_type
+    overrides = ("num_hidden_layers=2,hidden_size=32,num_attention_heads=4,num_key_value_heads=2,"
+                 "intermediate_size=88,max_position_embeddings=64")
+    run_script("clm", "--model_type", model_type, "--config_overrides", overrides, "--block_size", "32",
+               "--vocab_size", "300", "--max_eval_samples", "2", "--max_train_steps", "6", "--learning_rate", "1e-2",
+               "--init_method", "idinit", "--idinit_gqa", "group", "--output_dir", str(out))
+    assert_learns(out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == model_type and config["init_method"] == "idinit" and config["idinit_gqa"] == "group"
+    model = transformers.AutoModelForCausalLM.from_pretrained(out)
+    assert type(model).__module__.startswith("transformers.models.")

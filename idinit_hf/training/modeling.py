@@ -7,9 +7,10 @@ BERT and ViT with IDInit when ``config.init_method == "idinit"`` and exactly the
 from __future__ import annotations
 
 import argparse
+import copy
 
 from .args import init_options, parse_config_overrides
-from .errors import BadInputError, loading
+from .errors import BadInputError, error_summary, loading
 
 #: The ``idinit_hf`` Auto class for each script.
 AUTO_CLASSES = {"clm": "AutoModelForCausalLM", "mlm": "AutoModelForMaskedLM", "vit": "AutoModelForImageClassification"}
@@ -34,15 +35,34 @@ def base_config(args: argparse.Namespace, task: str):
             raise BadInputError(f"--model_type {args.model_type!r} is not a transformers model type") from None
     overrides = parse_config_overrides(args.config_overrides)
     if overrides:
-        try:
-            config.update_from_string(",".join(f"{k}={v}" for k, v in overrides.items()))
-        except ValueError as error:
-            raise BadInputError(f"--config_overrides: {error}") from None
+        config = with_overrides(config, overrides)
     for key, value in init_options(args).items():
         setattr(config, key, value)
     check_task(config, task)
     check_init_options(config)
     return config
+
+
+def with_overrides(config, overrides: dict[str, str]):
+    """``config`` rebuilt with the ``--config_overrides`` values (typed as the config's own fields).
+
+    The config is built again from its values rather than edited in place, so that fields derived at
+    construction follow: a Qwen2 / Mistral config computes ``layer_types`` (one entry per layer) from
+    ``num_hidden_layers``, and saving refuses a config whose list has the old length. A derived list the user
+    did not override is therefore dropped and recomputed.
+    """
+    typed = copy.deepcopy(config)
+    try:
+        typed.update_from_string(",".join(f"{k}={v}" for k, v in overrides.items()))
+    except ValueError as error:
+        raise BadInputError(f"--config_overrides: {error}") from None
+    values = {**config.to_dict(), **{key: getattr(typed, key) for key in overrides}}
+    if "num_hidden_layers" in overrides and "layer_types" not in overrides:
+        values.pop("layer_types", None)
+    try:
+        return type(config).from_dict(values)
+    except (ValueError, TypeError) as error:
+        raise BadInputError(f"--config_overrides: {error_summary(error)}") from None
 
 
 def check_task(config, task: str) -> None:

@@ -1,0 +1,254 @@
+"""The flag alone: after ``idinit_hf.install()`` transformers' own Auto classes honour ``init_method="idinit"``;
+``apply_`` rewrites a model built elsewhere; ``python -m idinit_hf`` runs unmodified scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import transformers
+from registry import NAMES, family, stock_auto, tiny_config
+from test_scripts_common import ACCELERATE, ROOT, script_env
+
+import idinit_hf
+from idinit_hf.families import UnsupportedArchitectureError
+
+
+@pytest.fixture(autouse=True)
+def _stock_afterwards():
+    """Every test leaves transformers as it found it."""
+    yield
+    idinit_hf.uninstall()
+
+
+def built(auto, config, seed=0):
+    torch.manual_seed(seed)
+    return auto.from_config(config)
+
+
+def assert_same_tensors(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+def test_import_alone_changes_nothing():
+    config = tiny_config("gpt2", init_method="idinit")
+    model = built(transformers.AutoModelForCausalLM, config)
+    assert type(model) is transformers.GPT2LMHeadModel and not idinit_hf.installed()
+    assert not idinit_hf.verify(model).ok  # the stock class ignores the flag: random weights, and verify says so
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_installed_stock_auto_equals_idinit_auto(name):
+    config = tiny_config(name, init_method="idinit", idinit_seed=3)
+    idinit_hf.install()
+    model = built(stock_auto(name), config)
+    assert idinit_hf.verify(model).ok
+    assert_same_tensors(model, built(getattr(idinit_hf, family(name).pretraining), config))
+
+
+@pytest.mark.parametrize("method", [None, "default"])
+@pytest.mark.parametrize("name", NAMES)
+def test_installed_default_init_is_stock_bit_for_bit(name, method):
+    config = tiny_config(name) if method is None else tiny_config(name, init_method=method)
+    stock = built(stock_auto(name), config)
+    idinit_hf.install()
+    assert_same_tensors(built(stock_auto(name), config), stock)
+
+
+def test_install_is_idempotent_and_uninstall_restores_stock():
+    config = tiny_config("llama", init_method="idinit")
+    idinit_hf.install()
+    idinit_hf.install()
+    assert idinit_hf.verify(built(transformers.AutoModelForCausalLM, config)).ok
+    idinit_hf.uninstall()
+    model = built(transformers.AutoModelForCausalLM, config)
+    assert type(model) is transformers.LlamaForCausalLM and not idinit_hf.installed()
+
+
+def test_uninstall_puts_back_a_registration_made_before():
+    class Mine(transformers.GPT2LMHeadModel):
+        pass
+
+    transformers.AutoModelForCausalLM.register(transformers.GPT2Config, Mine, exist_ok=True)
+    try:
+        idinit_hf.install()
+        idinit_hf.uninstall()
+        assert type(transformers.AutoModelForCausalLM.from_config(tiny_config("gpt2"))) is Mine
+    finally:
+        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoints_saved_under_install_stay_stock(name, tmp_path):
+    idinit_hf.install()
+    model = built(stock_auto(name), tiny_config(name, init_method="idinit"))
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == [type(model).__name__]
+    assert type(model).__name__ in dir(transformers)  # the stock class's name
+    idinit_hf.uninstall()
+    reloaded = stock_auto(name).from_pretrained(tmp_path)
+    assert type(reloaded).__module__.startswith("transformers.")
+    assert_same_tensors(model, reloaded)
+
+
+def test_from_pretrained_under_install_rewrites_nothing_and_fills_only_missing_keys(tmp_path):
+    stock = transformers.BertForMaskedLM(tiny_config("bert"))
+    stock.save_pretrained(tmp_path)
+    idinit_hf.install()
+    loaded = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path, init_method="idinit")
+    assert_same_tensors(stock, loaded)
+    classifier = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path, init_method="idinit",
+                                                                                  num_labels=3)
+    assert torch.equal(classifier.bert.pooler.dense.weight.detach(), torch.eye(16))  # missing: IDIτ
+    assert torch.equal(classifier.bert.encoder.layer[0].attention.self.query.weight, stock.bert.encoder.layer[0].attention.self.query.weight)
+
+
+# ---- apply_ -----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_apply_gives_a_stock_model_idinit_weights(name):
+    model = built(stock_auto(name), tiny_config(name))
+    assert idinit_hf.apply_(model, idinit_seed=5) is model
+    report = idinit_hf.verify(model)
+    assert report.ok and any(layer.matches for layer in report.layers)
+    assert model.config.init_method == "idinit" and model.config.idinit_seed == 5
+
+
+def test_apply_equals_building_with_the_flag():
+    config = tiny_config("gpt2", idinit_seed=9)
+    applied = idinit_hf.apply_(built(transformers.AutoModelForCausalLM, config), tau=0.5)
+    direct = built(idinit_hf.AutoModelForCausalLM, tiny_config("gpt2", init_method="idinit", idinit_seed=9,
+                                                                   idinit_tau=0.5))
+    for layer in idinit_hf.verify(direct).layers:
+        if layer.matches:
+            assert torch.equal(applied.get_parameter(layer.name), direct.get_parameter(layer.name)), layer.name
+
+
+def test_apply_overwrites_loaded_weights(tmp_path):
+    transformers.GPT2LMHeadModel(tiny_config("gpt2")).save_pretrained(tmp_path)
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path)
+    idinit_hf.apply_(model)
+    assert idinit_hf.verify(model).ok
+    assert all(layer.matches for layer in idinit_hf.verify(model).layers if layer.rule is idinit_hf.Rule.IDI)
+
+
+def test_apply_refuses_an_architecture_with_no_role_table():
+    model = transformers.Olmo2ForCausalLM(transformers.Olmo2Config(
+        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=32,
+        pad_token_id=0, bos_token_id=1, eos_token_id=2))
+    with pytest.raises(UnsupportedArchitectureError, match="no role table for model_type='olmo2'; supported: 'gpt2'"):
+        idinit_hf.apply_(model)
+    with pytest.raises(UnsupportedArchitectureError, match="no role table"):
+        idinit_hf.apply_(model, unsupported="default")
+    assert getattr(model.config, "init_method", None) is None  # nothing recorded
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"tau": 0}, r"config\.idinit_tau=0 is not allowed; expected a finite number > 0"),
+    ({"idinit_heads": "random"}, r"config\.idinit_heads='random' is not allowed"),
+    ({"taus": 1.0}, r"unknown IDInit option\(s\) \['idinit_taus'\]"),
+])
+def test_apply_refuses_bad_options_with_the_config_path_message(options, message):
+    model = built(transformers.AutoModelForCausalLM, tiny_config("gpt2"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        idinit_hf.apply_(model, **options)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing written
+
+
+# ---- python -m idinit_hf ----------------------------------------------------------------------------------------------
+
+STOCK_SCRIPT = textwrap.dedent('''
+    import json, sys
+    import torch, transformers
+    config = transformers.AutoConfig.from_pretrained(sys.argv[1])
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    query = model.transformer.h[0].attn.c_attn.weight.t()[: config.n_embd]
+    print(json.dumps({"argv": sys.argv[1:], "name": __name__, "identity": bool(torch.equal(query, torch.eye(config.n_embd)))}))
+    sys.exit(int(sys.argv[2]))
+''')
+
+
+def run_module(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "idinit_hf", *args], cwd=cwd, env=script_env(), capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def stock_script(tmp_path):
+    (tmp_path / "train.py").write_text(STOCK_SCRIPT)
+    tiny_config("gpt2", init_method="idinit").save_pretrained(tmp_path / "config")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a_stock_script_gets_idinit_and_its_own_arguments(stock_script):
+    result = run_module("train.py", "config", "3", "--flag", "x y", cwd=stock_script)
+    assert result.returncode == 3, result.stderr[-2000:]  # the script's exit status, passed through
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {"argv": ["config", "3", "--flag", "x y"], "name": "__main__", "identity": True}
+    plain = subprocess.run([sys.executable, "train.py", "config", "0"], cwd=stock_script, env=script_env(),
+                           capture_output=True, text=True, timeout=120)
+    assert json.loads(plain.stdout.strip().splitlines()[-1])["identity"] is False  # without it: stock init
+
+
+@pytest.mark.slow
+def test_module_form_runs_a_module(stock_script):
+    result = run_module("-m", "train", "config", "0", cwd=stock_script)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])["identity"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, message", [(["missing.py"], "no such script: missing.py"),
+                                           (["-m", "no_such_module"], "no such module: no_such_module"),
+                                           ([], "no script given")])
+def test_a_missing_script_exits_2_naming_it(args, message, tmp_path):
+    result = run_module(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.slow
+def test_help_says_what_it_does(tmp_path):
+    result = run_module("--help", cwd=tmp_path)
+    assert result.returncode == 0 and "idinit_hf.install" in result.stdout and "accelerate launch -m idinit_hf" in result.stdout
+
+
+@pytest.mark.slow
+def test_under_accelerate_launch_on_two_processes(stock_script):
+    launcher = [str(ACCELERATE), "launch"]
+    env = {**script_env(), "ACCELERATE_USE_CPU": "true"}
+    result = subprocess.run([*launcher, "--multi_gpu", "--num_processes", "2", "-m", "idinit_hf", "train.py", "config",
+                             "0"], cwd=stock_script, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 2 and all(line["identity"] for line in lines)
+
+
+@pytest.mark.slow
+def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path):
+    """examples/trainer_clm.py: Trainer + TrainingArguments on an IDInit model, then Trainer's own resume."""
+    out = tmp_path / "out"
+
+    def run(*flags):
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / "trainer_clm.py"), "--output_dir", str(out),
+                                 "--save_steps", "2", *flags], env=script_env(), capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    first = run("--max_steps", "4")
+    assert "IDInit verified: True" in first and "reloads as GPT2LMHeadModel" in first
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["GPT2LMHeadModel"]
+    assert json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())["global_step"] == 4
+    run("--max_steps", "6", "--resume")
+    state = json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6 and [r["step"] for r in state["log_history"] if "eval_loss" in r][:2] == [2, 4]
