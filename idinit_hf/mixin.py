@@ -26,10 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 from transformers import AutoConfig, PreTrainedModel
+from transformers.initialization import meta_device_safe_creation_ops, no_init_weights
 
-from .families import idinit_family
+from .families import family_for, idinit_family
 from .options import IDInitOptions, apply_option_overrides, pop_option_kwargs
 from .patterns import (
     INITIALIZED_FLAG,
@@ -72,6 +74,12 @@ class InitPlan:
         return [(slot, rule) for slot in tagged_slots(module)
                 if (rule := self.rule(slot)) not in (Rule.DEFAULT, Rule.TIED)]
 
+    def reserved(self, module: nn.Module) -> list[nn.Parameter]:
+        """The parameters of ``module`` the stock init must not write: those IDInit writes, and tied weights (the
+        input embedding's, which its own slot initializes, whichever module the init pass visits first)."""
+        return [param for slot in tagged_slots(module) if self.rule(slot) is not Rule.DEFAULT
+                for _, param in slot_parameters(module, slot, with_bias=self.rule(slot) is not Rule.TIED)]
+
 
 def init_plan(model: nn.Module) -> InitPlan | None:
     """The plan :func:`prepare_model` resolved for ``model`` (None: the model keeps its own init)."""
@@ -94,9 +102,12 @@ class _NestedInitWeights:
         init_module(module, stock, self.plan)
 
 
-def prepare_model(model: PreTrainedModel) -> Family | None:
+def prepare_model(model: PreTrainedModel, *, fresh: bool = False) -> Family | None:
     """Make ``model`` initialize with IDInit if its config asks for it (called by :meth:`IDInitMixin.post_init`).
 
+    ``fresh``: no init pass has run yet (the constructor ran with init off, :class:`IDInitMixin`), so every
+    module's stale flag is cleared and the coming pass writes every parameter. Otherwise the nested models'
+    own ``post_init`` already initialized the body, and only the modules IDInit rewrites are visited again.
     Returns the family used, or None when the model keeps its own initialization.
 
     Raises:
@@ -115,7 +126,7 @@ def prepare_model(model: PreTrainedModel) -> Family | None:
         if isinstance(submodel, PreTrainedModel) and not isinstance(submodel, IDInitMixin):
             submodel._init_weights = _NestedInitWeights(submodel, plan)
     for module in model.modules():
-        if plan.writes(module) and hasattr(module, INITIALIZED_FLAG):
+        if (fresh or plan.writes(module)) and hasattr(module, INITIALIZED_FLAG):
             delattr(module, INITIALIZED_FLAG)
     return family
 
@@ -123,7 +134,7 @@ def prepare_model(model: PreTrainedModel) -> Family | None:
 @contextmanager
 def _reserved(params: list[nn.Parameter]):
     """Flag ``params`` as initialized for the duration, so that the stock, guarded init leaves them alone."""
-    fresh = [p for p in params if not is_initialized(p)]
+    fresh = list({id(p): p for p in params if not is_initialized(p)}.values())
     for param in fresh:
         setattr(param, INITIALIZED_FLAG, True)
     try:
@@ -143,8 +154,7 @@ def init_module(module: nn.Module, stock: Callable[[nn.Module], None], plan: Ini
         stock(module)
         return
     targets = [module, *(c for c in module.children() if not isinstance(c, PreTrainedModel))]
-    owned = [p for target in targets for slot, _ in plan.writes(target)
-             for _, p in slot_parameters(target, slot, with_bias=True)]
+    owned = [param for target in targets for param in plan.reserved(target)]
     with _reserved(owned):
         stock(module)
     seed = resolve_seed(plan.options)
@@ -172,6 +182,60 @@ def pretrained_config(pretrained_model_name_or_path: Any, kwargs: dict[str, Any]
     if config is not None:
         config = apply_option_overrides(config, overrides)
     return config, kwargs
+
+
+class _FreshBuild:
+    """An IDInit model under construction: built on the meta device with init off, then materialized on
+    ``device`` by its post_init. The two contexts are closed there, not at the end of ``__init__``."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.init_off = no_init_weights()  # torch's constructor-time init and the nested models' init passes
+        self.meta = torch.device("meta")
+
+    @contextmanager
+    def on_meta(self):
+        self.init_off.__enter__()
+        with meta_device_safe_creation_ops():  # as transformers builds on meta: creation ops that need data on CPU
+            self.meta.__enter__()
+            try:
+                yield
+            finally:
+                if torch.get_default_device().type == "meta":  # post_init did not get to close it (an error)
+                    self.meta.__exit__(None, None, None)
+
+
+#: The IDInit models under construction (innermost last), each finished by its own post_init.
+_FRESH_BUILDS: list[_FreshBuild] = []
+
+
+def materialize_(model: nn.Module, device: torch.device) -> None:
+    """Give every meta parameter and buffer of ``model`` real, uninitialized memory on ``device``: each tensor
+    once, so tied weights stay tied and nothing is allocated twice. The init pass then writes every value."""
+    replaced: dict[int, nn.Parameter] = {}
+    for module in model.modules():
+        for name, param in module._parameters.items():
+            if param is not None and param.is_meta:
+                if id(param) not in replaced:
+                    replaced[id(param)] = nn.Parameter(torch.empty_like(param, device=device),
+                                                       requires_grad=param.requires_grad)
+                module._parameters[name] = replaced[id(param)]
+        for name, buffer in module._buffers.items():
+            if buffer is not None and buffer.is_meta:
+                module._buffers[name] = torch.empty_like(buffer, device=device)
+    for module in model.modules():
+        if hasattr(module, INITIALIZED_FLAG):
+            delattr(module, INITIALIZED_FLAG)
+
+
+def _builds_fresh(config: Any) -> bool:
+    """Whether a model of ``config`` is built with init off, then initialized in one pass: under IDInit, on a real
+    device. On the meta device nothing is written anyway (from_pretrained builds there and loads), and DeepSpeed
+    ZeRO-3 has its own init-off construction (transformers' zero.Init path)."""
+    from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
+
+    return (getattr(config, "init_method", None) == "idinit" and family_for(config) is not None
+            and torch.get_default_device().type != "meta" and not is_deepspeed_zero3_enabled())
 
 
 class IDInitMixin:
@@ -213,9 +277,38 @@ class IDInitMixin:
                 delattr(module, INITIALIZED_FLAG)
         return result
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Under IDInit the model is built as transformers builds one for from_pretrained (on the meta device, init
+        # off: nothing allocated twice, nothing drawn at random only to be overwritten), then post_init allocates
+        # each parameter once on the device the caller asked for and runs the one init pass that writes it: role
+        # weights by their rule, the rest by the model's own _init_weights (docs/design.md, issue 13).
+        config = args[0] if args else kwargs.get("config")
+        if not _builds_fresh(config):
+            super().__init__(*args, **kwargs)
+            return
+        build = _FreshBuild(torch.get_default_device())
+        _FRESH_BUILDS.append(build)
+        try:
+            with build.on_meta():
+                super().__init__(*args, **kwargs)
+        finally:
+            if build in _FRESH_BUILDS:  # post_init never ran (an error in the constructor)
+                _FRESH_BUILDS.remove(build)
+                build.init_off.__exit__(None, None, None)
+
     def post_init(self) -> None:
-        prepare_model(self)
+        build = _FRESH_BUILDS.pop() if _FRESH_BUILDS else None
+        if build is None:
+            prepare_model(self)
+            super().post_init()
+            return
+        build.init_off.__exit__(None, None, None)  # init_weights back on: on meta it only ties the weights
+        prepare_model(self, fresh=True)
         super().post_init()
+        build.meta.__exit__(None, None, None)
+        materialize_(self, build.device)
+        self.initialize_weights()
+        self.tie_weights(recompute_mapping=False)
 
     def _init_weights(self, module: nn.Module) -> None:
         init_module(module, super()._init_weights, init_plan(self))

@@ -128,7 +128,7 @@ def test_apply_equals_building_with_the_flag():
     direct = built(idinit_hf.AutoModelForCausalLM, tiny_config("gpt2", init_method="idinit", idinit_seed=9,
                                                                    idinit_tau=0.5))
     for layer in idinit_hf.verify(direct).layers:
-        if layer.matches:
+        if layer.matches and layer.rule is not idinit_hf.Rule.TIED:  # tied: the embedding's random init
             assert torch.equal(applied.get_parameter(layer.name), direct.get_parameter(layer.name)), layer.name
 
 

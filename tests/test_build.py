@@ -1,0 +1,79 @@
+"""Building an IDInit model writes every parameter once (issue 13): built on the meta device with init off, then
+materialized and initialized in one pass. Buffers, ties, dtypes and everything verify checks come out as before."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers.initialization as hf_init
+from registry import NAMES, idinit_class, tiny, tiny_config
+
+import idinit_hf
+from idinit_hf.roles import Rule
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_buffers_equal_those_of_a_stock_build(name):
+    """Non-persistent buffers (position ids, RoPE frequencies) are recomputed by the model's own init pass."""
+    fresh = dict(tiny(name, init_method="idinit").named_buffers())
+    stock = dict(tiny(name).named_buffers())
+    assert fresh.keys() == stock.keys()
+    for key in stock:
+        assert torch.equal(fresh[key], stock[key]), key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nothing_is_left_on_the_meta_device_and_ties_hold(name):
+    model = tiny(name, init_method="idinit")
+    assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    output, embedding = model.get_output_embeddings(), model.get_input_embeddings()
+    if output is not None and getattr(model.config.get_text_config(), "tie_word_embeddings", False):
+        assert output.weight is embedding.weight
+    assert idinit_hf.verify(model).ok
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_constructor_builds_the_same_way(name):
+    config = tiny_config(name, init_method="idinit", idinit_seed=4)
+    torch.manual_seed(0)
+    by_constructor = idinit_class(name)(config)
+    torch.manual_seed(0)
+    by_from_config = idinit_class(name)._from_config(config)
+    for key, value in by_from_config.state_dict().items():
+        assert torch.equal(value, by_constructor.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_role_weights_are_never_drawn_at_random_and_the_rest_once(name, monkeypatch):
+    """Count the random fills of the library's init functions per tensor: none on a weight IDInit writes, at most
+    one on any other (no constructor-time draw, no default init that IDInit then overwrites)."""
+    drawn: dict[int, int] = {}
+    for fn in ("normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+               "xavier_normal_"):
+        original = hf_init.TORCH_INIT_FUNCTIONS[fn]
+
+        def counting(tensor, *args, original=original, **kwargs):
+            drawn[tensor.data_ptr()] = drawn.get(tensor.data_ptr(), 0) + 1
+            return original(tensor, *args, **kwargs)
+
+        monkeypatch.setitem(hf_init.TORCH_INIT_FUNCTIONS, fn, counting)
+    model = tiny(name, init_method="idinit")
+    written = {model.get_parameter(layer.name).data_ptr() for layer in idinit_hf.verify(model).layers
+               if layer.rule not in (Rule.DEFAULT, Rule.TIED)}
+    assert written and not written & set(drawn)
+    assert max(drawn.values(), default=1) == 1
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_is_built_directly(dtype):
+    model = tiny("llama", init_method="idinit", dtype=dtype)
+    assert {p.dtype for p in model.parameters()} == {dtype} and idinit_hf.verify(model).ok
+
+
+def test_default_init_keeps_the_stock_construction():
+    """init_method="default" never takes this path: its weights are stock bit for bit (test_models)."""
+    torch.manual_seed(0)
+    a = tiny("gpt2")
+    torch.manual_seed(0)
+    b = tiny("gpt2", init_method="default")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
