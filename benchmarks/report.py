@@ -202,7 +202,7 @@ def main():
         full += ["## Stability", "", *wheres, *notes, "", *stability_lines(stability)]
     speed = read("init_speed.json")
     if speed:
-        where = (f"`from_config` of GPT-2 configs, medians of {speed['repeats']} fresh processes per method "
+        where = (f"`from_config` of GPT-2 and Llama configs, medians of {speed['repeats']} fresh processes per method "
                  f"(interleaved), on {speed['machine']}, commit `{speed.get('commit', '?')}`. Rerun: "
                  f"`{speed.get('command', 'python benchmarks/init_speed.py')}`.")
         section = ["### Init cost", "", where, "", init_speed.format_table(speed), "", *init_speed.goals(speed), ""]

@@ -101,9 +101,9 @@ def test_init_speed_smoke(tmp_path):
     result = run("init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output", str(tmp_path / "speed.json"))
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((tmp_path / "speed.json").read_text())
-    assert [r["method"] for r in data["rows"]] == ["zero-fill", "default", "idinit"]
+    assert [r["method"] for r in data["rows"]] == ["zero-fill", "write-limit", "default", "idinit"]
     assert all(r["seconds"] > 0 and r["params"] == data["rows"][0]["params"] for r in data["rows"])
-    assert "| tiny |" in result.stdout and "time ≤ the default's" in result.stdout
+    assert "| tiny | float32 |" in result.stdout and "within 1.5× of the write limit" in result.stdout
 
 
 def test_diagnostics_smoke(tmp_path):
@@ -134,8 +134,9 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     rows = [{"family": "gpt2", "method": m, "depth": 2, "lr": 1e-3, "warmup": 0, "status": s, "final_loss": 1.0}
             for m, s in (("default", "ok"), ("idinit", "stalled"))]
     (results / "stability.json").write_text(json.dumps({"lr_sweep": rows, "lr_meta": meta}))
-    speed = [{"size": "tiny", "method": m, "params": 10**6, "seconds": t, "peak_rss_mb": 1.0, "build_mb": b}
-             for m, t, b in (("zero-fill", 1.0, 4.0), ("default", 3.0, 4.0), ("idinit", 2.5, 4.0))]
+    speed = [{"size": "tiny", "dtype": "float32", "method": m, "params": 10**6, "seconds": t, "peak_rss_mb": 1.0,
+              "build_mb": b} for m, t, b in (("zero-fill", 1.0, 4.0), ("write-limit", 1.5, 4.0), ("default", 3.0, 4.0),
+                                             ("idinit", 2.5, 4.0))]
     (results / "init_speed.json").write_text(json.dumps({"machine": "m", "repeats": 1, "rows": speed}))
     root = tmp_path / "checkout"
     (root / "docs").mkdir(parents=True)
@@ -146,5 +147,5 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     assert readme.startswith("intro\n<!-- results:begin -->\n") and readme.endswith("<!-- results:end -->\noutro\n")
     assert "old" not in readme and "test machine" in readme and "| gpt2 | d | 4 | 1.000 ± 0.000 | 0.900 ± 0.000 |" in readme
     assert "no IDInit run diverges or stalls where the default trains: **no**: gpt2 L=2" in readme
-    assert "time ≤ the default's: **yes** (2.50 s vs 3.00 s)" in readme
+    assert "within 1.5× of the write limit: **no** (1.67×)" in readme
     assert "python benchmarks/convergence.py --test" in (root / "docs" / "results.md").read_text()

@@ -35,7 +35,7 @@ LAUNCH_TIMEOUT_S = 240
 
 def build(family: str, **overrides) -> torch.nn.Module:
     """A tiny IDInit model of ``family`` (a name of the registry) with its pretraining head, built with from_config."""
-    return tiny(family, init_method="idinit", idinit_seed=IDINIT_SEED, **overrides)
+    return tiny(family, **{"init_method": "idinit", "idinit_seed": IDINIT_SEED, **overrides})
 
 
 FAMILIES = tuple(NAMES)
