@@ -122,6 +122,8 @@ class OptionSpec:
 #: where the benchmark chose another default for one architecture (``Family.option_defaults``: BERT's embeddings).
 OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1): the value on the identity entries."),
+    OptionSpec("query_scale", 1.0, "nonnegative",
+               doc="scale of the query projection's IDIτ (method.md §9); 0 = Q = 0: uniform attention at init."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
     OptionSpec("loosening", 1e-6, "nonnegative",
                doc="std of the loosening noise on replicated identities (§2); 0 = none."),

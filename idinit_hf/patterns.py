@@ -18,7 +18,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import KEY_VALUE, Family, Rule, Slot
+from .roles import KEY_VALUE, QUERY, Family, Rule, Slot
 
 __all__ = [
     "INITIALIZED_FLAG", "is_initialized", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
@@ -176,8 +176,10 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     matrix = as_matrix(param, slot)
     if slot.fused:
         n_in = matrix.shape[1]
-        for block in idinit.fused_blocks(matrix, [n_in] * (matrix.shape[0] // n_in)):
-            idinit.idi_(block, options.tau, wide=options.wide)
+        n_blocks = matrix.shape[0] // n_in
+        for index, block in enumerate(idinit.fused_blocks(matrix, [n_in] * n_blocks)):
+            # Q|K|V: the query is block 0 (a fused K|V, GPT-2's cross-attention c_attn, has no query block)
+            _idi_scaled(block, options, query=slot.heads == QUERY and index == 0 and n_blocks == 3)
         return
     if heads is not None and options.gqa == "group" and heads[1] > 1:
         head_dim, group = heads
@@ -185,9 +187,18 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         if idinit.heads_replicated(*matrix.shape, head_dim, group):
             idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
-    idinit.idi_(matrix, options.tau, wide=options.wide)
+    _idi_scaled(matrix, options, query=slot.heads == QUERY)
     if _replicated(matrix):
         idinit.loosen_(matrix, **loosen)
+
+
+def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:
+    """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init)."""
+    tau = options.tau * options.query_scale if query else options.tau
+    if tau == 0:
+        matrix.zero_()
+    else:
+        idinit.idi_(matrix, tau, wide=options.wide)
 
 
 @torch.no_grad()

@@ -92,9 +92,10 @@ class Slot:
         fused: the output dimension stacks ``in x in`` projections (GPT-2's ``c_attn`` = Q|K|V); each block
             gets its own pattern and no loosening (its rows are not replicas of each other).
         tied: the weight may be tied to the input embedding (``lm_head``, BERT's decoder).
-        heads: ``"key_value"`` for the key and value projections of grouped-query attention (the
-            ``idinit_gqa`` option chooses which query heads their identity lines up with); the owner must
-            have ``head_dim`` and ``num_key_value_groups`` attributes.
+        heads: ``"query"`` for the attention's query projection, or a fused Q|K|V weight (its first block):
+            its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
+            grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
+            with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
     """
 
     owner: type[nn.Module] | str

@@ -50,9 +50,16 @@ def test_post_ln_branches_are_zero_preserving(family):
 
 def test_identity_attention_concentrates_on_few_keys():
     """Q = K = I: each token attends mostly to tokens like itself; entropy is below the uniform one."""
-    report = idinit_hf.identity_report(gpt2(init_method="idinit"), TEXT)
+    report = idinit_hf.identity_report(gpt2(init_method="idinit", idinit_query_scale=1.0), TEXT)
     for block in report.blocks:
         assert 0 < block.attention_entropy < block.uniform_entropy
+
+
+def test_zero_query_attention_is_uniform():
+    """Q = 0 (GPT-2's default): every token attends uniformly to the keys it may see."""
+    report = idinit_hf.identity_report(gpt2(init_method="idinit"), TEXT)
+    for block in report.blocks:
+        assert abs(block.attention_entropy - block.uniform_entropy) < 1e-5
 
 
 def test_report_restores_training_mode_and_attention_implementation():

@@ -63,9 +63,10 @@ def gpt2_model(request):
 
 
 def test_gpt2_attention_in_is_identity_per_qkv_block(gpt2_model):
+    """K and V get the identity; Q starts at 0 (GPT-2's family default idinit_query_scale=0)."""
     for attention in layers_of(gpt2_model, gpt2.GPT2Attention):
-        for block in attention.c_attn.weight.detach().split(D, dim=1):  # stored (in, out) = (d, 3d)
-            assert torch.equal(block, eye(D))
+        q, k, v = attention.c_attn.weight.detach().split(D, dim=1)  # stored (in, out) = (d, 3d)
+        assert torch.equal(q, torch.zeros(D, D)) and torch.equal(k, eye(D)) and torch.equal(v, eye(D))
         assert torch.equal(attention.c_attn.bias, torch.zeros(3 * D))
 
 
@@ -98,7 +99,7 @@ def test_gpt2_lm_head_stays_tied():
 def test_gpt2_cross_attention_blocks():
     model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit", add_cross_attention=True))
     cross = model.h[0].crossattention
-    assert torch.equal(cross.q_attn.weight.detach(), eye(D))
+    assert torch.equal(cross.q_attn.weight.detach(), torch.zeros(D, D))
     for block in cross.c_attn.weight.detach().split(D, dim=1):  # fused K|V
         assert torch.equal(block, eye(D))
 
@@ -168,8 +169,10 @@ def vit_model(request):
 
 
 def test_vit_attention(vit_model):
+    """ViT's query projection starts at 0 (its family default idinit_query_scale=0: uniform attention at init)."""
     for attention in layers_of(vit_model, vit.ViTAttention):
-        for projection in (attention.q_proj, attention.k_proj, attention.v_proj):
+        assert torch.equal(attention.q_proj.weight.detach(), torch.zeros(D, D))
+        for projection in (attention.k_proj, attention.v_proj):
             assert torch.equal(projection.weight.detach(), eye(D))
         assert torch.equal(attention.o_proj.weight.detach(), attention_out_pattern(D))
 
@@ -225,6 +228,36 @@ def test_tau_and_epsilon_options():
     layer = model.encoder.layer[0]
     assert torch.equal(layer.attention.self.query.weight.detach(), 0.5 * eye(D))
     assert float(layer.attention.output.dense.weight.detach()[0, 0]) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.0])
+def test_query_scale_option_scales_the_query_projection_only(scale):
+    """idinit_query_scale multiplies Q's IDIτ (GPT-2: block 0 of the fused Q|K|V and the cross-attention q_attn;
+    a fused K|V has no query block); K, V and everything else keep their pattern."""
+    options = dict(init_method="idinit", idinit_query_scale=scale, idinit_tau=2.0)
+    model = idinit_hf.IDInitGPT2Model(gpt2_config(add_cross_attention=True, **options))
+    q, k, v = model.h[0].attn.c_attn.weight.detach().split(D, dim=1)
+    assert torch.equal(q, 2.0 * scale * eye(D)) and torch.equal(k, 2.0 * eye(D)) and torch.equal(v, 2.0 * eye(D))
+    cross = model.h[0].crossattention
+    assert torch.equal(cross.q_attn.weight.detach(), 2.0 * scale * eye(D))
+    assert all(torch.equal(b, 2.0 * eye(D)) for b in cross.c_attn.weight.detach().split(D, dim=1))
+    bert_layer = idinit_hf.IDInitBertModel(bert_config(**options)).encoder.layer[0].attention.self
+    vit_layer = idinit_hf.IDInitViTModel(vit_config(**options)).layers[0].attention
+    for query, others in ((bert_layer.query, (bert_layer.key, bert_layer.value)),
+                          (vit_layer.q_proj, (vit_layer.k_proj, vit_layer.v_proj))):
+        assert torch.equal(query.weight.detach(), 2.0 * scale * eye(D))
+        assert all(torch.equal(o.weight.detach(), 2.0 * eye(D)) for o in others)
+    assert idinit_hf.verify(model).ok
+
+
+def test_query_scale_one_gives_the_papers_identity_query():
+    """GPT-2 and ViT default to Q = 0 (Family.option_defaults); BERT keeps Q = I; a value in the config wins."""
+    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_query_scale=1.0))
+    assert torch.equal(model.layers[0].attention.q_proj.weight.detach(), eye(D))
+    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit", idinit_query_scale=1.0))
+    assert torch.equal(model.h[0].attn.c_attn.weight.detach()[:, :D], eye(D))
+    model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit"))
+    assert torch.equal(model.encoder.layer[0].attention.self.query.weight.detach(), eye(D))
 
 
 def test_zero_pattern_identity_option():

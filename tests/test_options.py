@@ -17,7 +17,7 @@ def test_absent_init_method_means_default():
 
 def test_idinit_gives_the_documented_defaults():
     options = read_options(GPT2Config(init_method="idinit"))
-    assert options == idinit_hf.IDInitOptions()
+    assert options == idinit_hf.IDInitOptions(query_scale=0.0)  # GPT-2's family default (docs/defaults.md)
     assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
 
 
@@ -28,6 +28,14 @@ def test_a_family_default_applies_only_where_the_config_is_silent(model_type, em
     for chosen in ("default", "idi"):
         config = AutoConfig.for_model(model_type, init_method="idinit", idinit_embeddings=chosen)
         assert read_options(config).embeddings == chosen
+
+
+@pytest.mark.parametrize("model_type, query_scale", [("gpt2", 0.0), ("vit", 0.0), ("bert", 1.0)])
+def test_query_scale_family_defaults(model_type, query_scale):
+    """Q = 0 for GPT-2 and ViT, Q = I (the paper's reading) for BERT (docs/defaults.md, issue 12)."""
+    assert read_options(AutoConfig.for_model(model_type, init_method="idinit")).query_scale == query_scale
+    config = AutoConfig.for_model(model_type, init_method="idinit", idinit_query_scale=0.5)
+    assert read_options(config).query_scale == 0.5
 
 
 @pytest.mark.parametrize("method", ["IDInit", "idi", "", 1, True])
@@ -49,6 +57,7 @@ def test_bad_epsilon_is_rejected(epsilon):
 
 
 @pytest.mark.parametrize(("key", "value"), [("idinit_seed", -1), ("idinit_seed", 1.5), ("idinit_loosening", -1.0),
+                                            ("idinit_query_scale", -0.5), ("idinit_query_scale", math.nan),
                                             ("idinit_heads", "random"), ("idinit_zero_pattern", 3)])
 def test_other_bad_values_name_the_field(key, value):
     with pytest.raises(ValueError, match=rf"config\.{key}="):

@@ -122,7 +122,7 @@ def test_accelerate_init_empty_weights_then_init():
 
 def test_to_and_from_bfloat16_keeps_the_patterns():
     model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit")).to(torch.bfloat16)
-    assert torch.equal(model.layers[0].attention.q_proj.weight, torch.eye(16, dtype=torch.bfloat16))
+    assert torch.equal(model.layers[0].attention.k_proj.weight, torch.eye(16, dtype=torch.bfloat16))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

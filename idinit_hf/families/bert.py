@@ -2,7 +2,7 @@
 
 from transformers.models.bert import modeling_bert as bert
 
-from ..roles import Family, Role, Slot
+from ..roles import QUERY, Family, Role, Slot
 
 _NORM = ("weight", "bias")
 
@@ -12,8 +12,8 @@ BERT = Family(
     block=bert.BertLayer,
     norm_position="post",
     slots=(
-        *(Slot(attn, name, Role.ATTENTION_IN) for attn in (bert.BertSelfAttention, bert.BertCrossAttention)
-          for name in ("query", "key", "value")),
+        *(Slot(attn, name, Role.ATTENTION_IN, heads=QUERY if name == "query" else "")
+          for attn in (bert.BertSelfAttention, bert.BertCrossAttention) for name in ("query", "key", "value")),
         Slot(bert.BertSelfOutput, "dense", Role.ATTENTION_OUT),
         Slot(bert.BertIntermediate, "dense", Role.MLP_IN),
         Slot(bert.BertOutput, "dense", Role.MLP_OUT),

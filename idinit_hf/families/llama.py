@@ -13,7 +13,7 @@ covered; nor are parallel blocks (Cohere), fused projections (Phi-3, GLM) and ca
 a multimodal config (Emu3), which need tables of their own.
 """
 
-from ..roles import KEY_VALUE, Family, Role, Slot
+from ..roles import KEY_VALUE, QUERY, Family, Role, Slot
 
 _NORM = ("weight", "bias")  # RMSNorm has a weight only, StableLM's LayerNorm a bias too: each is written if present
 
@@ -26,7 +26,7 @@ LLAMA = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN),
+        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
         Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
         Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
         Slot("Attention", "o_proj", Role.ATTENTION_OUT),

@@ -3,7 +3,7 @@
 
 from transformers.models.vit import modeling_vit as vit
 
-from ..roles import Family, Role, Slot
+from ..roles import QUERY, Family, Role, Slot
 
 _NORM = ("weight", "bias")
 
@@ -13,7 +13,8 @@ VIT = Family(
     block=vit.ViTLayer,
     norm_position="pre",
     slots=(
-        *(Slot(vit.ViTAttention, name, Role.ATTENTION_IN) for name in ("q_proj", "k_proj", "v_proj")),
+        Slot(vit.ViTAttention, "q_proj", Role.ATTENTION_IN, heads=QUERY),
+        *(Slot(vit.ViTAttention, name, Role.ATTENTION_IN) for name in ("k_proj", "v_proj")),
         Slot(vit.ViTAttention, "o_proj", Role.ATTENTION_OUT),
         Slot(vit.ViTMLP, "fc1", Role.MLP_IN),
         Slot(vit.ViTMLP, "fc2", Role.MLP_OUT),
@@ -28,6 +29,12 @@ VIT = Family(
         Slot(vit.ViTForMaskedImageModeling, "decoder.0", Role.HEAD),
     ),
     pretraining="AutoModelForImageClassification",
+    # Q = 0 at init (issue 12, docs/defaults.md): with Q = K = I the class token attends mostly to itself (41% of
+    # its attention over 50 tokens) and its final state, which the classifier reads, stays nearly the same for every
+    # image for ~50 steps; with Q = 0 every token starts from uniform attention. Fashion-MNIST, 3 seeds: test loss
+    # 0.865 vs 0.913 (IDInit, Q = I) at 4 layers and 1.059 vs 1.247 at 16 layers (default init 1.048 / 1.213); the
+    # 200-step bf16 test learns on 5 of 5 seeds (Q = I: 4 of 5).
+    option_defaults=(("query_scale", 0.0),),
     example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
                  patch_size=2, num_channels=1, num_labels=10),
 )
