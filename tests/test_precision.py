@@ -114,5 +114,21 @@ def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype):
     assert all(torch.isfinite(torch.tensor(losses))), losses
     assert all(bool(p.isfinite().all()) for p in model.parameters())
     assert scale >= 1.0
-    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
-    assert last < 0.9 * first, (first, last)
+    assert learned(losses) < LEARNS, losses
+
+
+LEARNS = 0.9  # mean of the last 20 losses / mean of the first 20: holds on seeds 0-4 (python tests/test_precision.py)
+
+
+def learned(losses: list[float]) -> float:
+    return (sum(losses[-20:]) / 20) / (sum(losses[:20]) / 20)
+
+
+if __name__ == "__main__":  # the margin check over seeds
+    import sys
+
+    torch.set_num_threads(1)
+    for family in NAMES:
+        for dtype in LOW:
+            ratios = [round(learned(train_mixed(family, dtype, seed)[0]), 3) for seed in range(int((sys.argv[1:] or [5])[0]))]
+            print(family, dtype, ratios, flush=True)
