@@ -73,6 +73,7 @@ def save_final(args: argparse.Namespace, accelerator, model, config, savers, res
         "global_batch_size": args.per_device_train_batch_size * args.gradient_accumulation_steps
         * accelerator.num_processes,
         "train_seconds": round(result.train_seconds, 3),
+        **result.speed,  # tokens (images) per second in total and per process, FLOPs per unit, peak, MFU
         **{k: v for k, v in (extra or {}).items()},
         **init_summary(config),
     }
