@@ -194,7 +194,7 @@ def make_loaders(job: TrainingJob):
     args = job.args
     if job.streaming:  # already this rank's shard, in stream order: no sampler, no shuffling
         train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size,
-                                  collate_fn=job.collate_fn)
+                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
     else:
         train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
                                   collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
@@ -230,6 +230,8 @@ def resume_position(accelerator, checkpoint: Path, stream=None) -> tuple[int, in
     state = read_run_state(checkpoint)
     if stream is not None:
         set_stream_position(stream, state, checkpoint, accelerator.process_index, accelerator.num_processes)
+    elif state.get("stream") is not None:
+        raise BadInputError(f"checkpoint {checkpoint} was saved by a --streaming run; resume it with --streaming")
     position = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
     accelerator.print(f"resumed from {checkpoint}: step {position[0]}, epoch {position[1]}, {position[2]} batches into it")
     return position
