@@ -17,6 +17,10 @@ Checks:
    finite losses and weights, loss goes down.
 5. ``multi``: with >= 2 devices, FSDP2 (``fully_shard``, NCCL) of IDInit models: the gathered full state dict
    equals the CPU build, also when rank 0 alone initializes and broadcasts. Skipped with one GPU.
+6. ``compile``: tokens/s of a GPT-2 (12 x 768, 8 x 1024 tokens, bf16 autocast; a 2 x 128 one with ``--cpu``)
+   trained eager and compiled (``torch.compile``, inductor, as ``--torch_compile``), with the MFU against the
+   card's peak (``idinit_hf.training.throughput``). Reported (INFO); FAIL only if compiled training is not
+   finite or departs from eager.
 """
 
 from __future__ import annotations
@@ -357,6 +361,58 @@ def check_multi(device: str) -> tuple[str, str]:
 # --- main ----------------------------------------------------------------------------------------------------
 
 
+# --- 6. compiled vs eager tokens/s ------------------------------------------------------------------------------
+
+
+def check_compile(device: str) -> tuple[str, str]:
+    from transformers import GPT2Config
+
+    from idinit_hf.training.throughput import device_peak_tflops, flops_per_token, format_mfu, mfu
+
+    on_gpu = device != "cpu"
+    layers, width, block, batch, steps = (12, 768, 1024, 8, 30) if on_gpu else (2, 128, 128, 8, 10)
+    config = GPT2Config(n_layer=layers, n_embd=width, n_head=width // 64, n_positions=block, vocab_size=50304,
+                        init_method="idinit", idinit_seed=IDINIT_SEED)
+    dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float32
+    data = torch.randint(50304, (steps + 1, batch, block), generator=torch.Generator().manual_seed(0))
+    rates, losses, first_call = {}, {}, 0.0
+    for mode in ("eager", "compiled"):
+        torch.manual_seed(0)
+        with torch.device(device):
+            model = idinit_hf.AutoModelForCausalLM.from_config(config)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        forward = torch.compile(model) if mode == "compiled" else model
+        losses[mode] = []
+        for step in range(steps + 1):  # step 0: warm-up (and the compilation), not timed
+            if step == 1:
+                torch.cuda.synchronize() if on_gpu else None
+                start = time.perf_counter()
+            ids = data[step].to(device)
+            begin = time.perf_counter()
+            with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
+                loss = forward(input_ids=ids, labels=ids).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses[mode].append(loss.item())
+            if step == 0 and mode == "compiled":
+                first_call = time.perf_counter() - begin
+        rates[mode] = steps * batch * block / (time.perf_counter() - start)
+        flops = flops_per_token(model, block)
+    peak = device_peak_tflops(device)
+    problems = []
+    if not all(math.isfinite(x) for x in losses["compiled"]):
+        problems.append("non-finite compiled loss")
+    if abs(losses["compiled"][-1] - losses["eager"][-1]) > 0.05 * abs(losses["eager"][-1]):
+        problems.append(f"compiled loss {losses['compiled'][-1]:.4f} departs from eager {losses['eager'][-1]:.4f}")
+    detail = (f"GPT-2 {layers}x{width}, {batch}x{block} tokens, {str(dtype).split('.')[-1]}: eager "
+              f"{rates['eager']:,.0f} tok/s (MFU {format_mfu(mfu(flops, rates['eager'], peak))}), compiled "
+              f"{rates['compiled']:,.0f} tok/s (MFU {format_mfu(mfu(flops, rates['compiled'], peak))}), "
+              f"x{rates['compiled'] / rates['eager']:.2f}; first compiled step {first_call:.0f} s; peak "
+              f"{peak or 'unknown'} TFLOP/s")
+    return ("FAIL", "; ".join(problems) + "; " + detail) if problems else ("INFO", detail)
+
+
 def summary() -> int:
     print("\n" + "=" * 110)
     print(f"{'check':26} {'status':6} {'s':>6}  detail")
@@ -391,6 +447,7 @@ def main() -> int:
         for family in FAMILIES:
             run_check(f"train {family} {label} x{STEPS}", lambda f=family, d=dtype: check_train(device, f, d))
     run_check("multi-device FSDP2", lambda: check_multi(device))
+    run_check("compile vs eager", lambda: check_compile(device))
     return summary()
 
 

@@ -18,16 +18,23 @@ from idinit_hf.training.checkpoints import check_compatible, resolve_resume, sav
 from idinit_hf.training.data import (
     SeededMaskingCollator,
     check_block_size,
-    load_text_datasets,
-    text_column,
-    tokenize_and_group,
+    check_blocks,
+    describe_blocks,
+    load_text,
 )
 from idinit_hf.training.errors import run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
 from idinit_hf.training.metrics import LanguageModelEvaluator
-from idinit_hf.training.modeling import base_config, build_model, context_length, set_tokenizer_fields
+from idinit_hf.training.modeling import (
+    base_config,
+    build_model,
+    context_length,
+    enable_gradient_checkpointing,
+    set_tokenizer_fields,
+)
 from idinit_hf.training.outputs import prepare_output_dir, save_final
 from idinit_hf.training.runtime import start
+from idinit_hf.training.throughput import flops_per_token
 from idinit_hf.training.tokenization import get_tokenizer
 
 
@@ -38,16 +45,16 @@ def main(argv=None) -> dict:
     state, precision = start(args)
     resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, "mlm")
 
-    # 2. Raw text, with a validation split.
+    # 2. Raw text, with a validation split; with --streaming a stream that is read during training.
     with state.main_process_first():
-        raw, data_source = load_text_datasets(args)
-    column = text_column(raw, args.text_column_name)
+        text = load_text(args)
 
     # 3. Model config from the flags (IDInit options included), then the tokenizer it implies (WordPiece).
     config = base_config(args, task="mlm")
     block_size = check_block_size(args.block_size, context_length(config))
     from_checkpoint = None if args.tokenizer_name else saved_tokenizer(resume)  # resuming: the same tokenizer
-    tokenizer = get_tokenizer(args, raw["train"], column, "mlm", context_length(config), state, from_checkpoint)
+    tokenizer = get_tokenizer(args, text.tokenizer_corpus, text.column, "mlm", context_length(config), state,
+                              from_checkpoint)
     set_tokenizer_fields(config, tokenizer)
     if resume:  # a checkpoint of another model fails here, before any training
         check_compatible(resume, config.to_dict())
@@ -55,16 +62,19 @@ def main(argv=None) -> dict:
     # 4. Tokenize ([CLS] text [SEP] per document) and cut into blocks; the special-token mask keeps [CLS]/[SEP]
     #    out of the masking.
     with state.main_process_first():
-        blocks = tokenize_and_group(raw, tokenizer, column, block_size, args, add_eos=False,
-                                    special_tokens_mask=True)
+        train_blocks, eval_blocks = text.blocks(tokenizer, block_size, args, state, add_eos=False,
+                                                special_tokens_mask=True)
+    check_blocks(train_blocks, state)  # with --streaming: every process's shard holds at least one block
 
     # 5. The model. set_seed makes the initialization identical on every rank.
     accelerator = make_accelerator(args, precision)
     set_seed(args.seed)
     model = build_model("mlm", config)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     prepare_output_dir(args, accelerator, model)  # checks the free space before it deletes anything
     accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
-                      f"init {config.init_method}, {len(blocks['train'])} training blocks of {block_size} tokens")
+                      f"init {config.init_method}, {describe_blocks(train_blocks, block_size)}")
 
     # 6. Train with the standard masking collator (80% [MASK], 10% random, 10% kept), seeded per batch so a
     #    resumed run masks exactly as the uninterrupted one; evaluate loss, perplexity and masked-token accuracy.
@@ -72,18 +82,18 @@ def main(argv=None) -> dict:
     with state.main_process_first():
         evaluator = LanguageModelEvaluator(masked=True)
     job = TrainingJob(
-        args=args, accelerator=accelerator, model=model, train_dataset=blocks["train"],
-        eval_dataset=blocks.get("validation"), collate_fn=collator, evaluator=evaluator,
+        args=args, accelerator=accelerator, model=model, train_dataset=train_blocks,
+        eval_dataset=eval_blocks, collate_fn=collator, evaluator=evaluator,
         unit="tokens", count_units=lambda batch: batch["input_ids"].numel(), savers=(tokenizer,),
-        config_dict=config.to_dict(), resume_from=resume, on_epoch=lambda epoch: setattr(collator, "epoch", epoch),
+        config_dict=config.to_dict(), resume_from=resume,
+        flops_per_unit=flops_per_token(model, block_size), on_epoch=lambda epoch: setattr(collator, "epoch", epoch),
     )
     result = train(job)
 
     # 7. Save: model (safetensors), tokenizer, all_results.json, loss_curve.png, README.md model card.
-    results = save_final(args, accelerator, result.model, config, (tokenizer,), result, data_source,
+    results = save_final(args, accelerator, result.model, config, (tokenizer,), result, text.source,
                          "scripts/pretrain_mlm.py", {"block_size": block_size, "mixed_precision": precision,
-                                                     "mlm_probability": args.mlm_probability,
-                                                     "tokens_per_second": round(result.units_per_second, 1)})
+                                                     "mlm_probability": args.mlm_probability})
     accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
     accelerator.end_training()
     return results

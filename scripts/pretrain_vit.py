@@ -19,9 +19,10 @@ from idinit_hf.training.data import collate_images, image_processor_for, image_t
 from idinit_hf.training.errors import BadInputError, run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
 from idinit_hf.training.metrics import ClassificationEvaluator
-from idinit_hf.training.modeling import base_config, build_model
+from idinit_hf.training.modeling import base_config, build_model, enable_gradient_checkpointing
 from idinit_hf.training.outputs import prepare_output_dir, save_final
 from idinit_hf.training.runtime import start
+from idinit_hf.training.throughput import flops_per_token
 
 
 def main(argv=None) -> dict:
@@ -60,25 +61,28 @@ def main(argv=None) -> dict:
     accelerator = make_accelerator(args, precision)
     set_seed(args.seed)
     model = build_model("vit", config)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     prepare_output_dir(args, accelerator, model)  # checks the free space before it deletes anything
     accelerator.print(f"{config.model_type}: {model.num_parameters() / 1e6:.2f} M parameters, "
                       f"init {config.init_method}, {len(datasets['train'])} training images, {len(labels)} classes")
 
-    # 5. Train; evaluate loss and top-1 accuracy on the validation images.
+    # 5. Train; evaluate loss and top-1 accuracy on the validation images. An image is (image_size / patch_size)^2
+    #    patches plus [CLS]: the FLOPs of that many tokens (the MFU in the logs).
+    patches = (config.image_size // config.patch_size) ** 2 + 1
     with state.main_process_first():
         evaluator = ClassificationEvaluator()
     job = TrainingJob(
         args=args, accelerator=accelerator, model=model, train_dataset=datasets["train"],
         eval_dataset=datasets.get("validation"), collate_fn=collate_images, evaluator=evaluator,
         unit="images", count_units=lambda batch: batch["pixel_values"].shape[0], savers=(processor,),
-        config_dict=config.to_dict(), resume_from=resume,
+        config_dict=config.to_dict(), resume_from=resume, flops_per_unit=flops_per_token(model, patches) * patches,
     )
     result = train(job)
 
     # 6. Save: model (safetensors), image processor, all_results.json, loss_curve.png, README.md model card.
     results = save_final(args, accelerator, result.model, config, (processor,), result, data_source,
-                         "scripts/pretrain_vit.py", {"mixed_precision": precision, "num_labels": len(labels),
-                                                     "images_per_second": round(result.units_per_second, 1)})
+                         "scripts/pretrain_vit.py", {"mixed_precision": precision, "num_labels": len(labels)})
     accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
     accelerator.end_training()
     return results

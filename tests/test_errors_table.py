@@ -52,6 +52,7 @@ BAD_VALUE = {
     "nonnegative": ("nan", "'nan' is not a finite number >= 0"),
     "seed": ("1.5", "'1.5' is not None or an integer >= 0"),
     "_steps_or_epoch": ("0", "must be a positive integer, got 0"),
+    "_positive_float": ("0", "must be a positive number, got 0"),
     "float": ("abc", "invalid float value: 'abc'"),
 }
 TYPED = [(task, a.option_strings[0], *(BAD_VALUE[a.type.__name__] if a.type else ("bogus", "invalid choice: 'bogus'")))
@@ -106,6 +107,11 @@ RULES = [  # (script, extra flags, message): the rules validate_args and the scr
     ("clm", ["--resume_from_checkpoint", "no/such/checkpoint"], "--resume_from_checkpoint no/such/checkpoint: no such folder"),
     ("clm", ["--resume_from_checkpoint", "folder"], "--resume_from_checkpoint folder: not a checkpoint of these scripts"),
     ("clm", ["--output_dir", "data.txt"], "--output_dir data.txt exists and is not a folder"),
+    ("clm", ["--streaming"], "--streaming needs --max_train_steps: a stream has no length to count epochs in"),
+    ("mlm", ["--streaming", "--train_file", "data.txt"], "--streaming needs --max_train_steps"),
+    ("vit", ["--streaming", "--max_train_steps", "2"], "unrecognized arguments: --streaming"),
+    ("clm", ["--peak_tflops", "abc"], "argument --peak_tflops: must be a positive number, got abc"),
+    ("clm", ["--peak_tflops", "-5"], "argument --peak_tflops: must be a positive number, got -5"),
 ]
 
 

@@ -123,3 +123,30 @@ def test_checkpoint_from_another_model(tmp_path, capsys):
                  f"checkpoint {checkpoint} is from another model: n_layer=2 in the checkpoint, 3 now", out, capsys)
     expect_error("mlm", [*TINY["mlm"], "--resume_from_checkpoint", str(checkpoint), "--output_dir", str(out)],
                  "was saved by the 'clm' script, not 'mlm'", out, capsys)
+
+
+def test_torch_compile_where_torch_cannot_compile(existing_output, monkeypatch, capsys):
+    """The compile probe fails (here: torch.compile raises, as it does without a C++ compiler or Triton): one
+    line, exit 2, before any data is read or anything written."""
+    import torch
+
+    def cannot_compile(*args, **kwargs):
+        raise RuntimeError("InductorError: CppCompileError: C++ compile error")
+
+    monkeypatch.setattr(torch, "compile", cannot_compile)
+    expect_error("clm", [*TINY["clm"], "--torch_compile", "--output_dir", str(existing_output),
+                         "--overwrite_output_dir"],
+                 "--torch_compile: torch.compile does not work on cpu (RuntimeError: InductorError: CppCompileError: "
+                 "C++ compile error); run without --torch_compile", existing_output, capsys)
+
+
+def test_streaming_checkpoint_needs_streaming_to_resume(tmp_path, capsys):
+    """A checkpoint records whether the run streamed: resuming it the other way is refused, naming the flag."""
+    out = tmp_path / "run"
+    load_script("clm").main([*TINY["clm"], "--streaming", "--max_train_steps", "1", "--checkpointing_steps", "1",
+                             "--output_dir", str(out)])
+    capsys.readouterr()
+    checkpoint = out / "checkpoints" / "step_00000001"
+    expect_error("clm", [*TINY["clm"], "--max_train_steps", "2", "--resume_from_checkpoint", str(checkpoint),
+                         "--output_dir", str(out)],
+                 f"checkpoint {checkpoint} was saved by a --streaming run; resume it with --streaming", out, capsys)

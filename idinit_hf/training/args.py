@@ -62,6 +62,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    """``--peak_tflops``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _steps_or_epoch(text: str) -> int | str:
     """``--checkpointing_steps``: a positive number of optimizer steps, or ``epoch`` (as in the HF scripts)."""
     if text == "epoch":
@@ -119,6 +130,11 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
         data.add_argument("--text_column_name", help="the text column (default: 'text', else the first column)")
         data.add_argument("--block_size", type=_positive_int,
                           help="tokens per training sequence (default: min(context length, 1024))")
+        data.add_argument("--streaming", action="store_true",
+                          help="read the training data as a stream (datasets IterableDataset): tokenized and packed "
+                               "on the fly, each process reading its own shard, in file order (no shuffling); needs "
+                               "--max_train_steps; validation only from --validation_file or the dataset's own "
+                               "split (docs/scripts.md)")
     else:
         data.add_argument("--train_dir", help="a local image folder (datasets 'imagefolder': one subfolder per class)")
         data.add_argument("--validation_dir", help="a local validation image folder")
@@ -127,7 +143,9 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
 
     model = parser.add_argument_group("model")
     model.add_argument("--model_type", default=defaults["model_type"],
-                       help="architecture of the model trained from scratch (transformers model_type)")
+                       help="architecture of the model trained from scratch: a transformers model_type with the "
+                            "script's head, e.g. any family of idinit_hf.FAMILIES (gpt2, bert, vit, llama, mistral, "
+                            "qwen2, ...)")
     model.add_argument("--config_name", help="a pretrained config name or path (instead of --model_type)")
     model.add_argument("--config_overrides", help='comma-separated config values, e.g. "n_layer=2,n_embd=64"')
     if task in ("clm", "mlm"):
@@ -140,6 +158,10 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
     if task == "vit":
         model.add_argument("--image_processor_name", help="a pretrained image processor name or path "
                                                           "(default: a ViTImageProcessor for the config)")
+
+    model.add_argument("--gradient_checkpointing", action="store_true",
+                       help="recompute activations in the backward pass (the transformers model's own switch): "
+                            "less memory, about a third more compute per step")
 
     add_init_flags(parser)
 
@@ -167,6 +189,9 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
                        help="seeds the init (identical on every rank) and the data order")
     train.add_argument("--mixed_precision", choices=("no", "fp16", "bf16"),
                        help="autocast precision (default: what `accelerate launch` or its config says, else no)")
+    train.add_argument("--torch_compile", action="store_true",
+                       help="compile the model with torch.compile (inductor), once, when accelerate prepares it; "
+                            "checked before anything runs")
     train.add_argument("--mixed_precision_fallback", choices=("warn", "error"), default="warn",
                        help="bf16 asked on a rank without bf16: fall back (fp16 on GPU, fp32 on CPU) with a "
                             "warning, or stop")
@@ -184,6 +209,9 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
     run.add_argument("--logging_steps", type=_positive_int, default=1, help="log the training loss every N steps")
     run.add_argument("--with_tracking", action="store_true", help="also log to experiment trackers")
     run.add_argument("--report_to", default="all", help="trackers for --with_tracking, e.g. tensorboard")
+    run.add_argument("--peak_tflops", type=_positive_float,
+                     help="peak dense TFLOP/s of one device, for the model FLOPs utilisation (MFU) in the logs "
+                          "(default: a table of common cards; unknown on CPU)")
     run.add_argument("--cpu", action="store_true", help="train on CPU even when an accelerator is present")
     return parser
 
@@ -288,6 +316,8 @@ def validate_args(args: argparse.Namespace) -> None:
     if args.weight_decay < 0 or args.max_grad_norm < 0:
         raise BadInputError("--weight_decay and --max_grad_norm must be >= 0")
     parse_config_overrides(args.config_overrides)
+    if getattr(args, "streaming", False) and args.max_train_steps is None:
+        raise BadInputError("--streaming needs --max_train_steps: a stream has no length to count epochs in")
 
     problem = output_dir_problem(args.output_dir, args.overwrite_output_dir, bool(args.resume_from_checkpoint))
     if problem:

@@ -5,6 +5,12 @@ a hub dataset (``--dataset_name``), local files (``--train_file``/``--train_dir`
 exists after ``pip install`` (CPython's ``pydoc_data.topics`` reference texts for the language models,
 ``sklearn.datasets.load_digits()`` for ViT). Problems with the data raise
 :class:`~idinit_hf.training.errors.BadInputError` before anything is trained.
+
+Text is read either whole (a ``DatasetDict``, tokenized and grouped with cached ``datasets.map`` before step 1:
+:func:`tokenize_and_group`) or, with ``--streaming``, as a ``datasets.IterableDataset`` that each process reads
+its own shard of, tokenized and packed on the fly (:class:`PackedTextStream`). Both cut blocks with the same
+functions over the same chunks of :data:`GROUP_DOCUMENTS` documents, so on one process they yield the same
+blocks in the same order.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ import argparse
 import hashlib
 import io
 import itertools
+from dataclasses import dataclass
 from typing import Any
+
+from torch.utils.data import IterableDataset
 
 from .args import data_format
 from .errors import BadInputError, loading
@@ -203,14 +212,13 @@ def label_names(raw, column: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- text → blocks
-def tokenize_and_group(raw, tokenizer, column: str, block_size: int, args: argparse.Namespace, *, add_eos: bool,
-                       special_tokens_mask: bool):
-    """Tokenize every document (``datasets.map``, cached) and cut the concatenation into ``block_size`` blocks.
+#: Documents per packing chunk: their tokens are concatenated and cut into blocks, the chunk's tail shorter than
+#: one block is dropped (``datasets.map(batched=True)``'s default batch, as in the HF scripts).
+GROUP_DOCUMENTS = 1000
 
-    For causal LM an end-of-text token separates the documents (``add_eos``); labels are the inputs (the model
-    shifts them). For masked LM the special-token mask rides along so the collator never masks [CLS]/[SEP].
-    The tail shorter than one block is dropped, as in the HF scripts.
-    """
+
+def tokenize_function(tokenizer, column: str, *, add_eos: bool, special_tokens_mask: bool):
+    """``batch of documents → batch of token lists`` (CLM: an end-of-text token after each document)."""
     eos = tokenizer.eos_token_id if add_eos else None
 
     def tokenize(batch):
@@ -219,6 +227,12 @@ def tokenize_and_group(raw, tokenizer, column: str, block_size: int, args: argpa
             encoded["input_ids"] = [ids + [eos] for ids in encoded["input_ids"]]
             encoded["attention_mask"] = [mask + [1] for mask in encoded["attention_mask"]]
         return encoded
+
+    return tokenize
+
+
+def group_function(block_size: int, *, add_eos: bool):
+    """``batch of token lists → blocks of block_size`` (CLM: labels = inputs); the tail is dropped."""
 
     def group(batch):
         keys = [k for k in batch if k != "token_type_ids"]
@@ -229,12 +243,27 @@ def tokenize_and_group(raw, tokenizer, column: str, block_size: int, args: argpa
             blocks["labels"] = [list(ids) for ids in blocks["input_ids"]]
         return blocks
 
+    return group
+
+
+def tokenize_and_group(raw, tokenizer, column: str, block_size: int, args: argparse.Namespace, *, add_eos: bool,
+                       special_tokens_mask: bool):
+    """Tokenize every document (``datasets.map``, cached) and cut the concatenation into ``block_size`` blocks.
+
+    For causal LM an end-of-text token separates the documents (``add_eos``); labels are the inputs (the model
+    shifts them). For masked LM the special-token mask rides along so the collator never masks [CLS]/[SEP].
+    The tail shorter than one block is dropped per chunk of :data:`GROUP_DOCUMENTS` documents, as in the HF
+    scripts.
+    """
+    tokenize = tokenize_function(tokenizer, column, add_eos=add_eos, special_tokens_mask=special_tokens_mask)
+    group = group_function(block_size, add_eos=add_eos)
     cache = not args.overwrite_cache
+    first = next(iter(raw.values()))
     tokenized = raw.map(tokenize, batched=True, num_proc=args.preprocessing_num_workers,
-                        remove_columns=raw["train"].column_names, load_from_cache_file=cache,
+                        remove_columns=first.column_names, load_from_cache_file=cache,
                         desc="tokenizing")
-    grouped = tokenized.map(group, batched=True, batch_size=1000, num_proc=args.preprocessing_num_workers,
-                            remove_columns=tokenized["train"].column_names, load_from_cache_file=cache,
+    grouped = tokenized.map(group, batched=True, batch_size=GROUP_DOCUMENTS, num_proc=args.preprocessing_num_workers,
+                            remove_columns=next(iter(tokenized.values())).column_names, load_from_cache_file=cache,
                             desc=f"grouping into blocks of {block_size}")
     for split, data in grouped.items():
         if len(data) == 0:
@@ -324,3 +353,242 @@ def collate_images(examples):
 
     return {"pixel_values": torch.stack([e["pixel_values"] for e in examples]),
             "labels": torch.tensor([e["labels"] for e in examples])}
+
+
+# ----------------------------------------------------------------------------------------- text as a stream
+#: ``--streaming`` without ``--tokenizer_name``: the tokenizer is trained on this many first documents.
+TOKENIZER_DOCUMENTS = 10_000
+
+
+def load_text_streams(args: argparse.Namespace):
+    """``--streaming``: the training text as a ``datasets.IterableDataset`` (nothing read yet), the validation
+    text as an in-memory ``Dataset`` or None, and a description.
+
+    Validation comes only from a split the data has (``--validation_file``, or the hub dataset's ``validation``
+    / ``test``), read whole (capped by ``--max_eval_samples``): holding out a percentage would need a pass over
+    the stream. ``--max_train_samples`` keeps the first documents of the stream.
+    """
+    from datasets import Dataset, load_dataset
+
+    validation = None
+    if args.dataset_name:
+        with loading("--dataset_name", args.dataset_name):
+            streams = load_dataset(args.dataset_name, args.dataset_config_name, streaming=True)
+        if "train" not in streams:
+            raise BadInputError(f"the dataset has no 'train' split (splits: {sorted(streams)})")
+        train = streams["train"]
+        validation = streams["validation"] if "validation" in streams else streams.get("test")
+        source = args.dataset_name + (f" ({args.dataset_config_name})" if args.dataset_config_name else "")
+    elif args.train_file:
+        if args.validation_file and data_format(args.validation_file) != data_format(args.train_file):
+            raise BadInputError("--train_file and --validation_file must have the same file type")
+        builder = data_format(args.train_file)
+        extra = {"keep_linebreaks": True} if builder == "text" else {}
+        train = load_dataset(builder, data_files={"train": args.train_file}, split="train", streaming=True, **extra)
+        if args.validation_file:
+            validation = load_dataset(builder, data_files={"validation": args.validation_file}, split="validation",
+                                      streaming=True, **extra)
+        source = ", ".join(filter(None, (args.train_file, args.validation_file)))
+    else:
+        train = Dataset.from_dict({"text": embedded_text_documents()}).to_iterable_dataset()
+        source = EMBEDDED_TEXT
+    if args.max_train_samples:
+        train = train.take(args.max_train_samples)
+    if validation is not None:
+        if args.max_eval_samples:
+            validation = validation.take(args.max_eval_samples)
+        rows = read_stream(validation, args.validation_file or args.dataset_name or "the validation data",
+                           data_format(args.validation_file) if args.validation_file else "dataset")
+        validation = Dataset.from_list(rows) if rows else None
+    return train, validation, source
+
+
+def read_stream(stream, name: str, builder: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of ``stream`` (all if None); a file that cannot be read becomes one
+    :class:`BadInputError` (a stream reads, and fails, only when iterated)."""
+    try:
+        return list(itertools.islice(stream, limit))
+    except BadInputError:
+        raise
+    except Exception as error:
+        raise BadInputError(read_error_message({"data": name}, builder, error)) from None
+
+
+def stream_text_column(stream, requested: str | None, name: str = "the training data", builder: str = "text") -> str:
+    """:func:`text_column` for a stream: the columns and types are read from its first row."""
+    first = read_stream(stream, name, builder, limit=1)
+    if not first:
+        raise BadInputError("the training data is empty")
+    columns = list(first[0])
+    if requested is not None:
+        if requested not in columns:
+            raise BadInputError(f"--text_column_name {requested!r} is not a column of the data; columns: {columns}")
+        column = requested
+    else:
+        column = "text" if "text" in columns else columns[0]
+    if not isinstance(first[0][column], str):
+        raise BadInputError(f"column {column!r} does not hold text (first value {first[0][column]!r}); pick one "
+                            "with --text_column_name")
+    return column
+
+
+def tokenizer_sample(stream, column: str, name: str, builder: str):
+    """The first :data:`TOKENIZER_DOCUMENTS` documents of the stream, as a ``Dataset`` to train a tokenizer on."""
+    from datasets import Dataset
+
+    rows = read_stream(stream, name, builder, limit=TOKENIZER_DOCUMENTS)
+    return Dataset.from_dict({column: [row[column] for row in rows]})
+
+
+def rank_shard(stream, rank: int, num_processes: int):
+    """This process's part of the stream (``datasets.distributed.split_dataset_by_node``): whole files when the
+    number of files is a multiple of the number of processes, else every ``num_processes``-th document starting
+    at ``rank``. The shards are disjoint and together cover the stream."""
+    if num_processes == 1:
+        return stream
+    from datasets.distributed import split_dataset_by_node
+
+    return split_dataset_by_node(stream, rank=rank, world_size=num_processes)
+
+
+class PackedTextStream(IterableDataset):
+    """One process's training blocks, made on the fly from its shard of documents (``--streaming``).
+
+    Documents are read :data:`GROUP_DOCUMENTS` at a time, tokenized and cut into ``block_size`` blocks by the
+    same functions as :func:`tokenize_and_group`, so one process sees exactly the blocks of the in-memory path,
+    in order. There is no shuffling. At the end of the shard a new pass starts (``epoch`` + 1).
+
+    The position, :meth:`state`, is ``{"epoch", "documents", "blocks"}``: the pass, the documents of the shard
+    read before the current chunk, and the blocks already handed out from that chunk. It is exact at any
+    moment, because blocks are produced only when asked for (a ``DataLoader`` with no workers). A resume
+    (:meth:`load_state`) skips the documents without tokenizing them, then the blocks of the chunk.
+    """
+
+    def __init__(self, documents, tokenize, group, chunk_documents: int = GROUP_DOCUMENTS):
+        self.documents, self.tokenize, self.group = documents, tokenize, group
+        self.chunk_documents = chunk_documents
+        self.position = {"epoch": 0, "documents": 0, "blocks": 0}
+
+    def state(self) -> dict[str, int]:
+        return dict(self.position)
+
+    def load_state(self, state: dict[str, int]) -> None:
+        self.position = {key: int(state[key]) for key in ("epoch", "documents", "blocks")}
+
+    def chunks(self, skip_documents: int):
+        """Lists of up to ``chunk_documents`` documents of the shard, after the first ``skip_documents``."""
+        documents = iter(self.documents.skip(skip_documents) if skip_documents else self.documents)
+        while chunk := list(itertools.islice(documents, self.chunk_documents)):
+            yield chunk
+
+    def blocks(self, chunk: list[dict[str, Any]]) -> list[dict[str, list[int]]]:
+        """The blocks of one chunk of documents, as rows."""
+        grouped = self.group(self.tokenize({key: [row[key] for row in chunk] for key in chunk[0]}))
+        return [dict(zip(grouped, values, strict=True)) for values in zip(*grouped.values(), strict=True)]
+
+    def __iter__(self):
+        position = self.position
+        epoch, done, skip = position["epoch"], position["documents"], position["blocks"]
+        while True:
+            handed_out, whole_pass = False, done == 0 and skip == 0
+            for chunk in self.chunks(done):
+                for index, block in enumerate(self.blocks(chunk)[skip:], start=skip + 1):
+                    self.position = {"epoch": epoch, "documents": done, "blocks": index}
+                    handed_out = True
+                    yield block
+                done, skip = done + len(chunk), 0
+            if whole_pass and not handed_out:
+                raise BadInputError("the training stream has fewer tokens than one block of --block_size")
+            epoch, done, skip = epoch + 1, 0, 0
+            self.position = {"epoch": epoch, "documents": 0, "blocks": 0}
+
+
+def streamed_blocks(stream, tokenizer, column: str, block_size: int, rank: int, num_processes: int, *,
+                    add_eos: bool, special_tokens_mask: bool) -> PackedTextStream:
+    """This process's :class:`PackedTextStream` over its shard of ``stream``."""
+    return PackedTextStream(rank_shard(stream, rank, num_processes),
+                            tokenize_function(tokenizer, column, add_eos=add_eos,
+                                              special_tokens_mask=special_tokens_mask),
+                            group_function(block_size, add_eos=add_eos))
+
+
+def check_blocks(train_blocks, state) -> None:
+    """Every process has at least one training block (a stream is checked by making its first block; map-style
+    data was checked when it was grouped). Gathered, so all processes stop together; call outside
+    ``main_process_first``."""
+    if not isinstance(train_blocks, PackedTextStream):
+        return
+    saved = train_blocks.state()
+    try:
+        next(iter(train_blocks))
+        problem = None
+    except BadInputError as error:
+        problem = str(error)
+    train_blocks.load_state(saved)
+    if state.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        problems = gather_object([problem])
+    else:
+        problems = [problem]
+    for rank, found in enumerate(problems):
+        if found:
+            where = f" (the shard of process {rank})" if state.num_processes > 1 else ""
+            raise BadInputError(found + where)
+
+
+@dataclass
+class TextData:
+    """The text of a language-model run: training documents (a ``Dataset``, or with ``--streaming`` a
+    ``datasets.IterableDataset`` not read yet), validation documents (a ``Dataset`` or None), the text column
+    and a description of the source."""
+
+    train: Any
+    validation: Any | None
+    column: str
+    source: str
+    streaming: bool
+
+    def tokenizer_corpus(self):
+        """What a tokenizer is trained on: the training split, or the first :data:`TOKENIZER_DOCUMENTS` of the
+        stream (read only when a tokenizer is trained, on the main process)."""
+        if not self.streaming:
+            return self.train
+        return tokenizer_sample(self.train, self.column, self.source, "text")
+
+    def blocks(self, tokenizer, block_size: int, args: argparse.Namespace, state, *, add_eos: bool,
+               special_tokens_mask: bool):
+        """``(training blocks, validation blocks or None)``: the training blocks are a ``Dataset``, or this
+        process's :class:`PackedTextStream`; validation blocks are always grouped in memory."""
+        from datasets import DatasetDict
+
+        splits = {} if self.streaming else {"train": self.train}
+        if self.validation is not None:
+            splits["validation"] = self.validation
+        grouped = tokenize_and_group(DatasetDict(splits), tokenizer, self.column, block_size, args, add_eos=add_eos,
+                                     special_tokens_mask=special_tokens_mask) if splits else {}
+        if not self.streaming:
+            return grouped["train"], grouped.get("validation")
+        train = streamed_blocks(self.train, tokenizer, self.column, block_size, state.process_index,
+                                state.num_processes, add_eos=add_eos, special_tokens_mask=special_tokens_mask)
+        return train, grouped.get("validation")
+
+
+def load_text(args: argparse.Namespace) -> TextData:
+    """The text of the run, read whole or (``--streaming``) as a stream, and its text column."""
+    if getattr(args, "streaming", False):
+        train, validation, source = load_text_streams(args)
+        column = stream_text_column(train, args.text_column_name, source)
+        if validation is not None and column not in validation.column_names:
+            raise BadInputError(f"the validation data has no column {column!r}")
+        return TextData(train, validation, column, source, streaming=True)
+    raw, source = load_text_datasets(args)
+    column = text_column(raw, args.text_column_name)
+    return TextData(raw["train"], raw.get("validation"), column, source, streaming=False)
+
+
+def describe_blocks(train_blocks, block_size: int) -> str:
+    """``"1234 training blocks of 128 tokens"``, or ``"streamed training blocks of 128 tokens"``."""
+    if isinstance(train_blocks, PackedTextStream):
+        return f"streamed training blocks of {block_size} tokens"
+    return f"{len(train_blocks)} training blocks of {block_size} tokens"

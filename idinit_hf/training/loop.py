@@ -6,6 +6,13 @@ and the number of batches done in it; resuming sets the epoch of the seeded samp
 same) and skips those batches with ``accelerator.skip_first_batches``. On CPU the resumed run's losses equal the
 uninterrupted run's exactly (``tests/test_scripts_clm.py``), and after a SIGKILL the final weights are
 bit-identical (``tests/test_faults.py``).
+
+With ``--streaming`` the training data is a :class:`~idinit_hf.training.data.PackedTextStream`: each process
+iterates its own shard (not prepared by accelerate, which would read the whole stream on every rank); the run is
+``--max_train_steps`` long, and a checkpoint records every rank's stream position, from which a resume continues.
+
+Every training log line carries the throughput, in total and per process, and the model FLOPs utilisation
+(:mod:`.throughput`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import torch
 
 from .checkpoints import latest_checkpoint, read_run_state, save_checkpoint
 from .errors import BadInputError, TrainingStopped, error_summary
+from .throughput import device_peak_tflops, format_mfu, speed_summary
 
 LOG_FILE = "log.jsonl"
 
@@ -45,7 +53,8 @@ def use_cpu(args: argparse.Namespace) -> bool:
 
 
 def make_accelerator(args: argparse.Namespace, precision: str):
-    """The ``Accelerator`` of the run: resolved precision, accumulation, trackers, a seeded data order."""
+    """The ``Accelerator`` of the run: resolved precision, accumulation, trackers, a seeded data order, and
+    with ``--torch_compile`` the inductor backend (``accelerator.prepare`` compiles the model, once)."""
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
 
@@ -57,6 +66,7 @@ def make_accelerator(args: argparse.Namespace, precision: str):
         project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "runs")),
         # the sampler's order is a function of (seed, epoch): identical on every rank and after a resume
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=args.seed),
+        dynamo_backend="inductor" if getattr(args, "torch_compile", False) else None,
     )
 
 
@@ -154,6 +164,12 @@ class TrainingJob:
     config_dict: dict = field(default_factory=dict)  # the model config, recorded in checkpoints
     resume_from: Path | None = None
     on_epoch: Callable[[int], None] | None = None  # e.g. tell the MLM collator the epoch
+    flops_per_unit: float = 0.0  # model training FLOPs per token / image (throughput.flops_per_token); 0: unknown
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the training data is a stream (``--streaming``) rather than a map-style dataset."""
+        return isinstance(self.train_dataset, torch.utils.data.IterableDataset)
 
 
 @dataclass
@@ -164,6 +180,7 @@ class TrainingResult:
     train_seconds: float
     units_per_second: float
     history: list[dict[str, Any]]
+    speed: dict[str, Any] = field(default_factory=dict)  # throughput per process and in total, FLOPs, MFU
 
 
 def make_loaders(job: TrainingJob):
@@ -175,8 +192,12 @@ def make_loaders(job: TrainingJob):
     from torch.utils.data import DataLoader
 
     args = job.args
-    train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
-                              collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
+    if job.streaming:  # already this rank's shard, in stream order: no sampler, no shuffling
+        train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size,
+                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
+    else:
+        train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
+                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
     eval_loader = None
     if job.eval_dataset is not None:
         eval_loader = DataLoader(job.eval_dataset, batch_size=args.per_device_eval_batch_size,
@@ -198,16 +219,33 @@ def make_scheduler(optimizer, args: argparse.Namespace, num_processes: int, batc
                          num_training_steps=plan.max_steps * num_processes)
 
 
-def resume_position(accelerator, checkpoint: Path) -> tuple[int, int, int]:
-    """Load a checkpoint's state into the prepared objects; return (completed steps, epoch, batches into it)."""
+def resume_position(accelerator, checkpoint: Path, stream=None) -> tuple[int, int, int]:
+    """Load a checkpoint's state into the prepared objects; return (completed steps, epoch, batches into it).
+
+    ``stream``: the training stream of a ``--streaming`` run, set to this rank's recorded position."""
     try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
         accelerator.load_state(str(checkpoint))
     except Exception as error:  # a file that is not what it claims to be
         raise BadInputError(f"checkpoint {checkpoint} could not be loaded ({error_summary(error)})") from None
     state = read_run_state(checkpoint)
+    if stream is not None:
+        set_stream_position(stream, state, checkpoint, accelerator.process_index, accelerator.num_processes)
+    elif state.get("stream") is not None:
+        raise BadInputError(f"checkpoint {checkpoint} was saved by a --streaming run; resume it with --streaming")
     position = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
     accelerator.print(f"resumed from {checkpoint}: step {position[0]}, epoch {position[1]}, {position[2]} batches into it")
     return position
+
+
+def set_stream_position(stream, state: dict[str, Any], checkpoint: Path, rank: int, num_processes: int) -> None:
+    """Put this rank's stream where the checkpoint says it was (``run_state.json``'s ``stream``, one per rank)."""
+    positions = state.get("stream")
+    if positions is None:
+        raise BadInputError(f"checkpoint {checkpoint} was saved without --streaming; resume it without --streaming")
+    if len(positions) != num_processes:
+        raise BadInputError(f"checkpoint {checkpoint} was saved by {len(positions)} streaming process(es); resume "
+                            f"it with the same number, not {num_processes} (each process owns its shard)")
+    stream.load_state(positions[rank])
 
 
 class TrainingRun:
@@ -218,21 +256,29 @@ class TrainingRun:
         self.job, self.args, self.accelerator = job, args, accelerator
         train_loader, eval_loader = make_loaders(job)
         optimizer = make_optimizer(job.model, args)
-        scheduler = make_scheduler(optimizer, args, accelerator.num_processes, len(train_loader))
-        self.model, self.optimizer, self.train_loader, self.scheduler = accelerator.prepare(
-            job.model, optimizer, train_loader, scheduler)
+        if job.streaming:  # one rank's shard: not prepared (accelerate would make every rank read everything)
+            scheduler = make_scheduler(optimizer, args, accelerator.num_processes, accelerator.num_processes)
+            self.model, self.optimizer, self.scheduler = accelerator.prepare(job.model, optimizer, scheduler)
+            self.train_loader = train_loader
+            self.plan = StepPlan(args.max_train_steps, 1, args.max_train_steps)
+        else:
+            scheduler = make_scheduler(optimizer, args, accelerator.num_processes, len(train_loader))
+            self.model, self.optimizer, self.train_loader, self.scheduler = accelerator.prepare(
+                job.model, optimizer, train_loader, scheduler)
+            self.plan = plan_steps(len(self.train_loader), args.gradient_accumulation_steps, args.max_train_steps,
+                                   args.num_train_epochs)
         self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
-        self.plan = plan_steps(len(self.train_loader), args.gradient_accumulation_steps, args.max_train_steps,
-                               args.num_train_epochs)
         self.completed, self.start_epoch, self.skip = 0, 0, 0
         if job.resume_from is not None:
-            self.completed, self.start_epoch, self.skip = resume_position(accelerator, job.resume_from)
+            self.completed, self.start_epoch, self.skip = resume_position(
+                accelerator, job.resume_from, job.train_dataset if job.streaming else None)
         if args.with_tracking:
             accelerator.init_trackers("pretrain", tracker_config(args))
         self.log = RunLog(accelerator, args.output_dir, args.with_tracking,
                           keep_until_step=self.completed if job.resume_from is not None else None)
         self.metrics: dict[str, float] = {}
         self.train_seconds, self.units_done = 0.0, 0
+        self.peak_tflops = getattr(args, "peak_tflops", None) or device_peak_tflops(accelerator.device)
         self._reset_step()
 
     # -- one optimizer step
@@ -276,14 +322,23 @@ class TrainingRun:
     def log_step(self, mean_loss: float, epoch: int, progress) -> None:
         if self.completed % self.args.logging_steps and self.completed != self.plan.max_steps:
             return
-        rate, unit = self.units_per_second(), self.job.unit
+        rate, unit, speed = self.units_per_second(), self.job.unit, self.speed()
         lr = self.scheduler.get_last_lr()[0]
         self.log.write({"kind": "train", "step": self.completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
-                        f"{unit}_per_second": rate})
-        progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{unit}/s": _rate(rate)})
+                        f"{unit}_per_second": rate,
+                        f"{unit}_per_second_per_process": speed[f"{unit}_per_second_per_process"],
+                        "mfu": speed["mfu"]})
+        progress.set_postfix({"loss": f"{mean_loss:.4f}", "lr": f"{lr:.2e}", f"{unit}/s": _rate(rate),
+                              "mfu": format_mfu(speed["mfu"])})
 
     def units_per_second(self) -> float:
+        """Tokens (images) per second over every process, training time only."""
         return self.units_done / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    def speed(self) -> dict[str, Any]:
+        """Throughput in total and per process, model FLOPs per unit, the device peak and the MFU."""
+        return speed_summary(self.job.unit, self.units_per_second(), self.accelerator.num_processes,
+                             self.job.flops_per_unit, self.peak_tflops)
 
     # -- evaluation and checkpoints
     def evaluate(self) -> dict[str, float]:
@@ -293,11 +348,24 @@ class TrainingRun:
         self.log.write({"kind": "eval", "step": self.completed, **metrics})
         return metrics
 
-    def checkpoint(self, epoch: int, batches_in_epoch: int) -> None:
+    def data_position(self, epoch: int, batches_in_epoch: int) -> dict[str, Any]:
+        """Where the training data stands, for ``run_state.json`` (called on every rank: it may gather).
+
+        Map-style data: the epoch and the batches done in it. A stream: every rank's position (pass, documents
+        read before the current chunk, blocks taken from it), in rank order."""
+        if self.job.streaming:
+            from accelerate.utils import gather_object
+
+            mine = self.job.train_dataset.state()
+            positions = gather_object([mine]) if self.accelerator.num_processes > 1 else [mine]
+            return {"epoch": mine["epoch"], "batches_in_epoch": 0, "stream": positions}
         if batches_in_epoch >= len(self.train_loader):  # at the end of an epoch: resume at the next one
             epoch, batches_in_epoch = epoch + 1, 0
-        run_state = {"task": self.args.task, "completed_steps": self.completed, "epoch": epoch,
-                     "batches_in_epoch": batches_in_epoch, "config": self.job.config_dict}
+        return {"epoch": epoch, "batches_in_epoch": batches_in_epoch}
+
+    def checkpoint(self, epoch: int, batches_in_epoch: int) -> None:
+        run_state = {"task": self.args.task, "completed_steps": self.completed,
+                     **self.data_position(epoch, batches_in_epoch), "config": self.job.config_dict}
         path = save_checkpoint(self.accelerator, self.args.output_dir, self.completed, run_state, self.job.savers,
                                self.args.checkpoints_total_limit)
         self.accelerator.print(f"saved checkpoint {path}")
@@ -321,20 +389,37 @@ class TrainingRun:
         loader = (self.accelerator.skip_first_batches(self.train_loader, batches_in_epoch) if batches_in_epoch
                   else self.train_loader)
         for batch in loader:
-            self.micro_step(batch)
             batches_in_epoch += 1
-            if not self.accelerator.sync_gradients:
-                continue
-            mean_loss = self.finish_step(progress)
-            self.log_step(mean_loss, epoch, progress)
-            progress.update(1)
-            self.after_step(epoch, batches_in_epoch)
-            self._reset_step()
-            if self.completed >= self.plan.max_steps:
+            if self.train_on(batch, epoch, batches_in_epoch, progress):
                 break
         if self.args.checkpointing_steps == "epoch" and batches_in_epoch >= len(self.train_loader):
             self.checkpoint(epoch, batches_in_epoch)
             self.step_start = time.perf_counter()
+
+    def run_stream(self, progress) -> None:
+        """``--streaming``: this rank's stream, from where a resume left off, until ``--max_train_steps``. The
+        stream starts a new pass over its shard when one ends; ``epoch`` in the log is that pass."""
+        stream, device = self.job.train_dataset, self.accelerator.device
+        batches = iter(self.train_loader)
+        while self.completed < self.plan.max_steps:
+            pass_number = stream.state()["epoch"]
+            if self.job.on_epoch is not None:
+                self.job.on_epoch(pass_number)
+            batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+            self.train_on(batch, pass_number, 0, progress)
+
+    def train_on(self, batch: dict, epoch: int, batches_in_epoch: int, progress) -> bool:
+        """One micro-batch; when it completes an optimizer step, count, log, evaluate and checkpoint it.
+        Returns whether the run has reached its last step."""
+        self.micro_step(batch)
+        if not self.accelerator.sync_gradients:
+            return False
+        mean_loss = self.finish_step(progress)
+        self.log_step(mean_loss, epoch, progress)
+        progress.update(1)
+        self.after_step(epoch, batches_in_epoch)
+        self._reset_step()
+        return self.completed >= self.plan.max_steps
 
     def run(self) -> TrainingResult:
         from tqdm.auto import tqdm
@@ -342,6 +427,8 @@ class TrainingRun:
         progress = tqdm(total=self.plan.max_steps, initial=self.completed, desc="training", dynamic_ncols=True,
                         disable=not self.accelerator.is_local_main_process)
         self.model.train()
+        if self.job.streaming:
+            self.run_stream(progress)
         for epoch in range(self.start_epoch, self.plan.num_epochs):
             if self.completed >= self.plan.max_steps:
                 break
@@ -351,7 +438,7 @@ class TrainingRun:
         if self.metrics:
             self.accelerator.print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
         return TrainingResult(self.model, self.metrics, self.completed, self.train_seconds, self.units_per_second(),
-                              list(self.log.records))
+                              list(self.log.records), self.speed())
 
 
 def train(job: TrainingJob) -> TrainingResult:

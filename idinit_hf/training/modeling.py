@@ -111,6 +111,15 @@ def build_model(task: str, config):
     return getattr(idinit_hf, AUTO_CLASSES[task]).from_config(config)
 
 
+def enable_gradient_checkpointing(model) -> None:
+    """``--gradient_checkpointing``: the transformers model's own switch, non-reentrant (works with DDP, FSDP and
+    torch.compile; dropout masks are replayed, so the loss is the same as without it)."""
+    if not getattr(model, "supports_gradient_checkpointing", False):
+        raise BadInputError(f"--gradient_checkpointing: {type(model).__name__} does not support gradient "
+                            "checkpointing")
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
 def architecture_differences(saved: dict, current: dict, limit: int = 5) -> list[str]:
     """``key: saved → current`` for config fields that differ (ignoring :data:`VOLATILE_CONFIG_KEYS`)."""
     keys = sorted((set(saved) | set(current)) - set(VOLATILE_CONFIG_KEYS))

@@ -61,7 +61,11 @@ def space_problem(args: argparse.Namespace, model) -> str | None:
 def save_final(args: argparse.Namespace, accelerator, model, config, savers, result: TrainingResult,
                data_source: str, script: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Save the model with ``save_pretrained`` (safetensors) and everything next to it; returns the results."""
+    from accelerate.utils import is_compiled_module
+
     accelerator.wait_for_everyone()
+    if is_compiled_module(model):  # --torch_compile: save the model's own names, not "_orig_mod.…"
+        model = model._orig_mod
     unwrapped = accelerator.unwrap_model(model)
     state_dict = accelerator.get_state_dict(model)  # gathers ZeRO-3 / FSDP shards
     unwrapped.save_pretrained(args.output_dir, is_main_process=accelerator.is_main_process,
@@ -73,6 +77,7 @@ def save_final(args: argparse.Namespace, accelerator, model, config, savers, res
         "global_batch_size": args.per_device_train_batch_size * args.gradient_accumulation_steps
         * accelerator.num_processes,
         "train_seconds": round(result.train_seconds, 3),
+        **result.speed,  # tokens (images) per second in total and per process, FLOPs per unit, peak, MFU
         **{k: v for k, v in (extra or {}).items()},
         **init_summary(config),
     }

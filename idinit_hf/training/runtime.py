@@ -1,4 +1,5 @@
-"""Start of a run: the distributed state (before any data is touched), quiet logs, and the precision check."""
+"""Start of a run: the distributed state (before any data is touched), quiet logs, the precision check and, with
+``--torch_compile``, a check that torch can compile here."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import logging
 import warnings
 
+from .errors import BadInputError, error_summary
 from .loop import use_cpu
 from .precision import check_precision
 
@@ -42,4 +44,44 @@ def start(args: argparse.Namespace):
                     "es" if state.num_processes > 1 else "")
         if warning:
             warnings.warn(warning, stacklevel=2)
+    if getattr(args, "torch_compile", False):
+        check_compile(state)
     return state, precision
+
+
+def compile_problem(device) -> str | None:
+    """Why ``torch.compile`` (inductor) cannot work on ``device``, or None: a tiny function is compiled and run
+    (a few seconds on CPU: inductor builds a C++ kernel there, so it needs a C++ compiler; on CUDA, Triton)."""
+    import torch
+
+    if not hasattr(torch, "compile"):
+        return f"torch {torch.__version__} has no torch.compile (torch >= 2.0 needed)"
+    try:
+        import torch._dynamo
+
+        if not torch._dynamo.is_dynamo_supported():
+            return f"torch.compile is not supported on this Python/platform (torch {torch.__version__})"
+        probe = torch.compile(lambda x: torch.sin(x) * 2 + 1, backend="inductor", fullgraph=True)
+        value = probe(torch.ones(8, device=device))
+        if not torch.allclose(value.cpu(), torch.full((8,), float(torch.sin(torch.tensor(1.0))) * 2 + 1)):
+            return "torch.compile ran but returned a wrong value"
+    except Exception as error:  # a missing compiler, Triton, an unsupported Python: all end the same way
+        return f"torch.compile does not work on {device} ({error_summary(error)})"
+    finally:
+        if hasattr(torch, "_dynamo"):
+            torch._dynamo.reset()
+    return None
+
+
+def check_compile(state) -> None:
+    """``--torch_compile``: every rank probes its device; any failure stops every rank with one
+    :class:`BadInputError`, before data is loaded or anything is written."""
+    from accelerate.utils import gather_object
+
+    problem = compile_problem(state.device)
+    problems = gather_object([problem]) if state.num_processes > 1 else [problem]
+    failed = [(rank, p) for rank, p in enumerate(problems) if p]
+    if failed:
+        rank, first = failed[0]
+        raise BadInputError(f"--torch_compile: {first}" + (f" (rank {rank})" if state.num_processes > 1 else "")
+                            + "; run without --torch_compile")

@@ -64,7 +64,8 @@ def wrap(tokenizer, task: str, model_max_length: int):
 
 def get_tokenizer(args, train_dataset, column: str, task: str, model_max_length: int, state, saved: str | None = None):
     """The tokenizer of the run: ``--tokenizer_name``, a tokenizer saved in the checkpoint being resumed
-    (``saved``), or one trained on ``train_dataset[column]`` on the main process and broadcast to every rank."""
+    (``saved``), or one trained on ``train_dataset[column]`` on the main process and broadcast to every rank.
+    ``train_dataset`` may be a function that returns the dataset (called only when a tokenizer is trained)."""
     from accelerate.utils import broadcast_object_list
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
@@ -81,6 +82,8 @@ def get_tokenizer(args, train_dataset, column: str, task: str, model_max_length:
     payload = [None]
     if state.is_main_process:
         train = train_bpe if task == "clm" else train_wordpiece
+        if callable(train_dataset):
+            train_dataset = train_dataset()
         payload = [train(train_dataset, column, args.vocab_size).to_str()]
     if state.num_processes > 1:
         broadcast_object_list(payload)
