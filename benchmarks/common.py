@@ -306,9 +306,12 @@ def evaluate(model: nn.Module, batches: list[dict]) -> tuple[float, float]:
     return total_loss / max(total_count, 1), correct / max(total_count, 1)
 
 
-def train_run(model: nn.Module, batches: Batches, settings: RunSettings, *, eval_split: str = "validation") -> dict:
+def train_run(model: nn.Module, batches: Batches, settings: RunSettings, *, eval_split: str = "validation",
+              observe=None) -> dict:
     """Train with AdamW (decay on ≥2-D weights), warm-up + cosine, clipping; evaluate every ``eval_every`` steps.
 
+    ``observe(phase, step, model)``, if given, is called with ``"grad"`` after the backward pass (raw gradients,
+    before clipping) and with ``"update"`` after the optimizer step (benchmarks/dynamics.py).
     Returns the curve of (step, eval loss, eval accuracy), train losses, and whether the run diverged (a
     non-finite loss stops it).
     """
@@ -329,8 +332,12 @@ def train_run(model: nn.Module, batches: Batches, settings: RunSettings, *, eval
             diverged = True
             break
         loss.backward()
+        if observe is not None:
+            observe("grad", step, model)
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
         optimizer.step()
+        if observe is not None:
+            observe("update", step, model)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         train_losses.append(loss.item())

@@ -189,9 +189,16 @@ def test_vit_patch_embedding_is_idic(vit_model):
     assert torch.equal(projection.bias, torch.zeros(D))
 
 
-def test_vit_class_token_and_positions_keep_the_default(vit_model):
+def test_vit_class_token_and_positions_are_idi_by_default(vit_model):
+    """ViT's family default idinit_embeddings="idi" (issue 12): class token e_0, position p → e_(p mod d)."""
     embeddings = layers_of(vit_model, vit.ViTEmbeddings)[0]
-    assert_default_random(embeddings.position_embeddings)
+    assert torch.equal(embeddings.cls_token.detach().view(1, D), eye(D)[:1])
+    assert_loosened_identity(embeddings.position_embeddings.detach().view(-1, D))  # 17 x 16: tall
+
+
+def test_vit_class_token_and_positions_default_when_asked():
+    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_embeddings="default"))
+    assert_default_random(model.embeddings.position_embeddings)
 
 
 def test_vit_classifier_default():

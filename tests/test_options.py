@@ -21,9 +21,9 @@ def test_idinit_gives_the_documented_defaults():
     assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
 
 
-@pytest.mark.parametrize("model_type, embeddings", [("gpt2", "default"), ("vit", "default"), ("bert", "idi")])
+@pytest.mark.parametrize("model_type, embeddings", [("gpt2", "default"), ("vit", "idi"), ("bert", "idi")])
 def test_a_family_default_applies_only_where_the_config_is_silent(model_type, embeddings):
-    """BERT's embeddings default to IDIτ (docs/defaults.md); a value set in the config always wins."""
+    """BERT's and ViT's embeddings default to IDIτ (docs/defaults.md); a value set in the config always wins."""
     assert read_options(AutoConfig.for_model(model_type, init_method="idinit")).embeddings == embeddings
     for chosen in ("default", "idi"):
         config = AutoConfig.for_model(model_type, init_method="idinit", idinit_embeddings=chosen)

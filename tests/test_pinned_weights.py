@@ -33,8 +33,10 @@ BUILDERS = {
     "bert": lambda **o: idinit_hf.AutoModelForPreTraining.from_config(bert_config(**o)),
     "vit": lambda **o: idinit_hf.AutoModelForImageClassification.from_config(vit_config(**o)),
 }
-#: Every set says idinit_query_scale=1.0: the query's IDIτ as it was before issue 12 chose Q = 0 for GPT-2 and
-#: ViT (an option set in the config wins over a family's default), so the pin compares like with like.
+#: The family defaults as they were when the pin was made (issue 12 then chose Q = 0 for GPT-2 and ViT, and IDIτ
+#: embeddings for ViT); an option set in the config wins over a family's default, so the pin compares like with like.
+BEFORE_ISSUE_12 = {"gpt2": {"idinit_query_scale": 1.0},
+                   "vit": {"idinit_query_scale": 1.0, "idinit_embeddings": "default"}}
 OPTION_SETS = {
     "defaults": {},
     "no_loosening": {"idinit_loosening": 0.0},
@@ -48,7 +50,7 @@ OPTION_SETS = {
 def fingerprint(family: str, options: dict) -> dict[str, list]:
     """Parameter name → [pattern hash, noise sum, noise abs sum] for every parameter IDInit writes."""
     torch.manual_seed(0)
-    model = BUILDERS[family](init_method="idinit", idinit_query_scale=1.0, **options)
+    model = BUILDERS[family](**{"init_method": "idinit", **BEFORE_ISSUE_12.get(family, {}), **options})
     prints = {}
     for layer in idinit_hf.verify(model).layers:
         if layer.matches is None or layer.rule is idinit_hf.Rule.TIED:  # library default or tied: not IDInit's

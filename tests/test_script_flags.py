@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from idinit_hf.families import read_options
+from idinit_hf.families import family_for, read_options
 from idinit_hf.options import OPTION_SPECS
 from idinit_hf.training.args import build_parser, init_options
 from idinit_hf.training.modeling import base_config
@@ -41,12 +41,14 @@ def test_each_option_flag_reaches_the_model_config(spec, task):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_flags_not_given_leave_the_config_silent(task):
-    """Only given flags are written, so BERT keeps its own embeddings default (docs/defaults.md)."""
+    """Only given flags are written, so an architecture keeps its own defaults (BERT's and ViT's IDIτ embeddings,
+    GPT-2's and ViT's Q = 0: docs/defaults.md)."""
     args = parse(task, "--init_method", "idinit")
     assert init_options(args) == {"init_method": "idinit"}
     config = base_config(args, task)
     assert not [key for key in vars(config) if key.startswith("idinit_")]
-    assert read_options(config).embeddings == ("idi" if task == "mlm" else "default")
+    own = dict(family_for(config).option_defaults)
+    assert own and all(getattr(read_options(config), field) == value for field, value in own.items())
 
 
 @pytest.mark.parametrize("spec", OPTION_SPECS, ids=lambda spec: spec.key)
