@@ -20,7 +20,7 @@ def run(script, *args):
 
 
 def test_convergence_smoke(tmp_path):
-    result = run("convergence.py", "--families", "gpt2", "bert", "vit", "--depths", "1", "2", "--seeds", "0", "1",
+    result = run("convergence.py", "--families", "gpt2", "bert", "vit", "--depths", "1", "2", "--seeds", "0",
                  "--steps", "4", "--eval_every", "2", "--eval_batches", "1", "--warmup", "1",
                  "--methods", "default", "idinit", "zero-branch-out", "--output_dir", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]

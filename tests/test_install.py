@@ -171,8 +171,8 @@ STOCK_SCRIPT = textwrap.dedent('''
     import torch, transformers
     config = transformers.AutoConfig.from_pretrained(sys.argv[1])
     model = transformers.AutoModelForCausalLM.from_config(config)
-    query = model.transformer.h[0].attn.c_attn.weight.t()[: config.n_embd]
-    print(json.dumps({"argv": sys.argv[1:], "name": __name__, "identity": bool(torch.equal(query, torch.eye(config.n_embd)))}))
+    key = model.transformer.h[0].attn.c_attn.weight.t()[config.n_embd : 2 * config.n_embd]  # IDInit: K = I
+    print(json.dumps({"argv": sys.argv[1:], "name": __name__, "identity": bool(torch.equal(key, torch.eye(config.n_embd)))}))
     sys.exit(int(sys.argv[2]))
 ''')
 

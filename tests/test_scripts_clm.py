@@ -90,9 +90,9 @@ def test_two_processes_on_cpu(tmp_path):
     assert [r["step"] for r in read_log(out)] == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen2", "mistral"])
+@pytest.mark.parametrize("model_type", ["llama", "qwen2"])  # qwen2: a config with derived per-layer fields
 def test_llama_family_model_types_pretrain_and_reload_in_stock_transformers(model_type, tmp_path):
-    """``--model_type llama`` (and qwen2, mistral) with the same flags: GQA, IDInit, a trained tokenizer."""
+    """``--model_type llama`` (and qwen2) with the same flags: GQA, IDInit, a trained tokenizer."""
     import transformers
 
     out = tmp_path / model_type
