@@ -253,6 +253,17 @@ def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
     return METHODS[name] if name in METHODS else (idinit_options(name), None, FAMILIES)
 
 
+def method_name(text: str) -> str:
+    """argparse type of --methods: a name of METHODS or an ``idinit:key=value,...`` variant."""
+    import argparse
+
+    try:
+        method_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def method_order(name: str) -> tuple[int, str]:
     """Sort key: the table's order, then other variants by name."""
     return (list(METHODS).index(name), "") if name in METHODS else (len(METHODS), name)

@@ -41,6 +41,7 @@ from common import (
     evaluate,
     load_images,
     load_text,
+    method_name,
     method_order,
     method_spec,
     steps_to_target,
@@ -49,14 +50,6 @@ from common import (
 
 RESULTS = Path(__file__).parent / "results"
 
-
-def method_name(text: str) -> str:
-    """argparse type of --methods: a name of METHODS or an ``idinit:key=value,...`` variant."""
-    try:
-        method_spec(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 def parse_args():

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 import torch
-from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, method_spec, train_run
+from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, method_name, train_run
 
 import idinit_hf
 from idinit_hf.diagnostics import role_modules
@@ -43,13 +43,6 @@ RESULTS = Path(__file__).parent / "results"
 GROUPS = ("q", "k", "v", "attn_out", "mlp_in", "mlp_out")
 _QKV = {"query": "q", "q_proj": "q", "key": "k", "k_proj": "k", "value": "v", "v_proj": "v"}
 
-
-def method_name(text: str) -> str:
-    try:
-        method_spec(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -119,15 +119,18 @@ def read_error_message(files: dict[str, str], builder: str, error: BaseException
     return f"could not read {names} as {builder}: {detail}"
 
 
+def choose_text_column(columns: list[str], requested: str | None) -> str:
+    """``--text_column_name`` (which must be one of ``columns``), else ``text``, else the first column."""
+    if requested is None:
+        return "text" if "text" in columns else columns[0]
+    if requested not in columns:
+        raise BadInputError(f"--text_column_name {requested!r} is not a column of the data; columns: {columns}")
+    return requested
+
+
 def text_column(raw, requested: str | None) -> str:
     """The text column: ``--text_column_name``, else ``text``, else the first column; it must hold strings."""
-    columns = raw["train"].column_names
-    if requested is not None:
-        if requested not in columns:
-            raise BadInputError(f"--text_column_name {requested!r} is not a column of the data; columns: {columns}")
-        name = requested
-    else:
-        name = "text" if "text" in columns else columns[0]
+    name = choose_text_column(raw["train"].column_names, requested)
     feature = raw["train"].features[name]
     if getattr(feature, "dtype", None) not in ("string", "large_string"):
         raise BadInputError(f"column {name!r} does not hold text (type {feature}); pick one with --text_column_name")
@@ -419,13 +422,7 @@ def stream_text_column(stream, requested: str | None, name: str = "the training 
     first = read_stream(stream, name, builder, limit=1)
     if not first:
         raise BadInputError("the training data is empty")
-    columns = list(first[0])
-    if requested is not None:
-        if requested not in columns:
-            raise BadInputError(f"--text_column_name {requested!r} is not a column of the data; columns: {columns}")
-        column = requested
-    else:
-        column = "text" if "text" in columns else columns[0]
+    column = choose_text_column(list(first[0]), requested)
     if not isinstance(first[0][column], str):
         raise BadInputError(f"column {column!r} does not hold text (first value {first[0][column]!r}); pick one "
                             "with --text_column_name")
