@@ -23,6 +23,7 @@ from .mixin import tied_embeddings
 from .patterns import (
     is_initialized,
     layer_facts,
+    partitioned_parameters,
     recorded_seed,
     resolve_seed,
     slot_parameters,
@@ -89,12 +90,6 @@ def _expected(module: nn.Module, slot: Any, rule: Rule, options: Any, seed: int)
     return fresh
 
 
-def _is_partitioned(param: torch.Tensor) -> bool:
-    """A DeepSpeed ZeRO-3 parameter outside ``GatheredParameters``: a placeholder smaller than the weight."""
-    full = getattr(param, "ds_numel", None)
-    return full is not None and param.numel() != full
-
-
 def verify(model: nn.Module) -> VerifyReport:
     """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for.
 
@@ -106,7 +101,7 @@ def verify(model: nn.Module) -> VerifyReport:
     Raises:
         ValueError: the config asks for IDInit on an architecture with no role table.
     """
-    partitioned = [name for name, param in model.named_parameters() if _is_partitioned(param)]
+    partitioned = partitioned_parameters(model)
     if partitioned:
         raise ValueError(
             f"verify() needs the full weights, but {len(partitioned)} parameters (e.g. {partitioned[0]}) are "

@@ -28,7 +28,14 @@ from .families import FAMILIES, UnsupportedArchitectureError, family_for, idinit
 from .mixin import IDInitMixin, InitPlan, tied_embeddings
 from .models import AUTO_CLASSES, idinit_class
 from .options import apply_option_overrides
-from .patterns import INITIALIZED_FLAG, resolve_seed, slot_parameters, tag_roles, write_rule
+from .patterns import (
+    INITIALIZED_FLAG,
+    partitioned_parameters,
+    resolve_seed,
+    slot_parameters,
+    tag_roles,
+    write_rule,
+)
 
 __all__ = ["install", "uninstall", "installed", "apply_"]
 
@@ -86,11 +93,6 @@ def installed() -> bool:
     return bool(_REGISTERED)
 
 
-def _is_partitioned(param: torch.Tensor) -> bool:
-    full = getattr(param, "ds_numel", None)
-    return full is not None and param.numel() != full
-
-
 @torch.no_grad()
 def apply_(model: nn.Module, **options: Any) -> nn.Module:
     """Rewrite, in place, every role weight of ``model`` with its IDInit rule, record ``init_method="idinit"`` and
@@ -111,7 +113,7 @@ def apply_(model: nn.Module, **options: Any) -> nn.Module:
     if family_for(config) is None:
         raise UnsupportedArchitectureError(unsupported_message(config))
     family, resolved_options = idinit_family(config)
-    partitioned = [name for name, param in model.named_parameters() if _is_partitioned(param)]
+    partitioned = partitioned_parameters(model)
     if partitioned:
         raise ValueError(f"apply_() needs the full weights, but {partitioned[0]} is a DeepSpeed ZeRO-3 partition: "
                          "call it inside deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=0)")

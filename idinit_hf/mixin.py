@@ -102,12 +102,9 @@ class _NestedInitWeights:
         init_module(module, stock, self.plan)
 
 
-def prepare_model(model: PreTrainedModel, *, fresh: bool = False) -> Family | None:
+def prepare_model(model: PreTrainedModel) -> Family | None:
     """Make ``model`` initialize with IDInit if its config asks for it (called by :meth:`IDInitMixin.post_init`).
 
-    ``fresh``: no init pass has run yet (the constructor ran with init off, :class:`IDInitMixin`), so every
-    module's stale flag is cleared and the coming pass writes every parameter. Otherwise the nested models'
-    own ``post_init`` already initialized the body, and only the modules IDInit rewrites are visited again.
     Returns the family used, or None when the model keeps its own initialization.
 
     Raises:
@@ -126,7 +123,7 @@ def prepare_model(model: PreTrainedModel, *, fresh: bool = False) -> Family | No
         if isinstance(submodel, PreTrainedModel) and not isinstance(submodel, IDInitMixin):
             submodel._init_weights = _NestedInitWeights(submodel, plan)
     for module in model.modules():
-        if (fresh or plan.writes(module)) and hasattr(module, INITIALIZED_FLAG):
+        if plan.writes(module) and hasattr(module, INITIALIZED_FLAG):
             delattr(module, INITIALIZED_FLAG)
     return family
 
@@ -303,7 +300,7 @@ class IDInitMixin:
             super().post_init()
             return
         build.init_off.__exit__(None, None, None)  # init_weights back on: on meta it only ties the weights
-        prepare_model(self, fresh=True)
+        prepare_model(self)
         super().post_init()
         build.meta.__exit__(None, None, None)
         materialize_(self, build.device)

@@ -21,7 +21,7 @@ from . import init as idinit
 from .roles import KEY_VALUE, QUERY, Family, Rule, Slot
 
 __all__ = [
-    "INITIALIZED_FLAG", "is_initialized", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
+    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
     "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
 ]
 
@@ -36,6 +36,13 @@ _HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/
 def is_initialized(tensor: Any) -> bool:
     """Whether transformers flagged ``tensor`` (or a module) as loaded or initialized: IDInit must not write it."""
     return getattr(tensor, INITIALIZED_FLAG, False)
+
+
+def partitioned_parameters(model: nn.Module) -> list[str]:
+    """Names of DeepSpeed ZeRO-3 parameters outside ``GatheredParameters``: placeholders smaller than the weight,
+    which can be neither read nor written as a whole."""
+    return [name for name, param in model.named_parameters()
+            if getattr(param, "ds_numel", None) is not None and param.numel() != param.ds_numel]
 
 
 def tagged_slots(module: nn.Module) -> tuple[Slot, ...]:
