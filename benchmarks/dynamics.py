@@ -35,8 +35,7 @@ import torch
 from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, method_name, train_run
 
 import idinit_hf
-from idinit_hf.diagnostics import role_modules
-from idinit_hf.mixin import tagged_slots
+from idinit_hf.diagnostics import role_slots
 from idinit_hf.roles import Role
 
 RESULTS = Path(__file__).parent / "results"
@@ -84,14 +83,14 @@ def role_weights(model) -> list[tuple[str, int, torch.nn.Parameter, int, int]]:
     parts, layer_of = [], {}
     roles = {Role.ATTENTION_IN: None, Role.ATTENTION_OUT: "attn_out", Role.MLP_IN: "mlp_in", Role.MLP_OUT: "mlp_out"}
     for role, group in roles.items():
-        for module in role_modules(model, role):
-            slot = next(s for s in tagged_slots(module) if s.role is role)
+        for located in role_slots(model, role):
+            module, slot = located.module, located.slot
             out_dim = 1 if slot.transposed else 0
             if slot.fused:
                 n_in = module.weight.shape[1 - out_dim]
                 blocks = list(zip("qkv", range(module.weight.shape[out_dim] // n_in), strict=False))
             else:
-                suffix = getattr(module, "_idinit_name", "").rsplit(".", 1)[-1]
+                suffix = located.name.rsplit(".", 1)[-1]
                 blocks = [(group or _QKV.get(suffix, suffix), 0)]
             for name, index in blocks:
                 layer = layer_of.get(name, 0)

@@ -18,24 +18,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from .families import family_for, idinit_family
-from .mixin import tied_embeddings
+from .families import family_for
 from .patterns import (
+    LocatedSlot,
     is_initialized,
     layer_facts,
+    locate_slots,
     partitioned_parameters,
     recorded_seed,
-    resolve_seed,
     slot_parameters,
-    tag_roles,
-    tagged_slots,
     write_pattern,
 )
-from .roles import Role, Rule, rule_for
+from .plan import InitPlan
+from .roles import Role, Rule
 
 __all__ = [
     "LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report",
-    "JacobianReport", "jacobian_spectrum", "role_modules",
+    "JacobianReport", "jacobian_spectrum", "role_modules", "role_slots",
 ]
 
 
@@ -80,23 +79,23 @@ class VerifyReport:
         return "\n".join(rows)
 
 
-def _expected(module: nn.Module, slot: Any, rule: Rule, options: Any, seed: int) -> dict[str, torch.Tensor]:
-    """Rebuild, on fresh CPU tensors, what ``rule`` writes into ``module``'s parameters."""
+def _expected(located: LocatedSlot, rule: Rule, options: Any, seed: int) -> dict[str, torch.Tensor]:
+    """Rebuild, on fresh CPU tensors, what ``rule`` writes into the located layer's parameters."""
     fresh = {
         name: torch.full(param.shape, float("nan"), dtype=param.dtype)
-        for name, param in slot_parameters(module, slot, with_bias=True)
+        for name, param in slot_parameters(located.module, located.slot, with_bias=True)
     }
-    write_pattern(fresh, slot, rule, options, seed, **layer_facts(module))
+    write_pattern(fresh, located.slot, rule, options, seed, **layer_facts(located.module, located))
     return fresh
 
 
 def verify(model: nn.Module) -> VerifyReport:
-    """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for.
+    """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for. Reads only.
 
     Parameters that were loaded from a checkpoint (flagged ``_is_hf_initialized``) and tied weights are
     reported with ``matches=None``. A model whose config does not ask for IDInit gets an empty report. A model
-    whose config asks for IDInit but that was built by a stock class (so nothing tagged its layers) is checked
-    all the same, from its family's table: it fails, since its weights are the library's random ones.
+    whose config asks for IDInit but that a stock class built is checked all the same, from its family's table:
+    it fails, since its weights are the library's random ones.
 
     Raises:
         ValueError: the config asks for IDInit on an architecture with no role table.
@@ -108,36 +107,29 @@ def verify(model: nn.Module) -> VerifyReport:
             "DeepSpeed ZeRO-3 partitions: call it inside deepspeed.zero.GatheredParameters(list(model.parameters()))"
         )
     report = VerifyReport()
-    config = model.config
-    resolved = idinit_family(config)
-    if resolved is None:
+    plan = InitPlan.for_config(model.config)
+    if plan is None:
         return report
-    family, options = resolved
-    if not any(tagged_slots(module) for module in model.modules()):
-        tag_roles(model, family)
-    tied = tied_embeddings(config)
     input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    for name, module in model.named_modules():
-        for slot in tagged_slots(module):
-            rule = rule_for(slot, options, tied_embeddings=tied)
-            params = dict(slot_parameters(module, slot, with_bias=rule not in (Rule.DEFAULT, Rule.TIED)))
-            expected = {}
-            if rule not in (Rule.DEFAULT, Rule.TIED):
-                seed = recorded_seed(module)
-                seed = resolve_seed(options) if seed is None else seed
-                expected = _expected(module, slot, rule, options, seed)
-            for param_name, param in params.items():
-                full = f"{name}.{param_name}" if name else param_name
-                matches, diff = None, None
-                if rule is Rule.TIED:
-                    embedding = getattr(input_embeddings, "weight", None)
-                    matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
-                elif param_name in expected and not is_initialized(param) and not param.is_meta:
-                    want = expected[param_name]
-                    got = param.detach().to("cpu")
-                    matches = bool(torch.equal(got, want))
-                    diff = float((got.float() - want.float()).abs().max()) if got.numel() else 0.0
-                report.layers.append(LayerCheck(full, slot.role, rule, tuple(param.shape), matches, diff))
+    for located, rule in plan.located(model):
+        writes = rule not in (Rule.DEFAULT, Rule.TIED)
+        params = dict(slot_parameters(located.module, located.slot, with_bias=writes))
+        expected = {}
+        if writes:
+            seed = recorded_seed(located.module)
+            expected = _expected(located, rule, plan.options, plan.seed if seed is None else seed)
+        for param_name, param in params.items():
+            matches, diff = None, None
+            if rule is Rule.TIED:
+                embedding = getattr(input_embeddings, "weight", None)
+                matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
+            elif param_name in expected and not is_initialized(param) and not param.is_meta:
+                want = expected[param_name]
+                got = param.detach().to("cpu")
+                matches = bool(torch.equal(got, want))
+                diff = float((got.float() - want.float()).abs().max()) if got.numel() else 0.0
+            report.layers.append(LayerCheck(f"{located.path}.{param_name}", located.slot.role, rule,
+                                            tuple(param.shape), matches, diff))
     return report
 
 
@@ -187,17 +179,19 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a.float().norm() / b.float().norm().clamp_min(1e-30))
 
 
-def role_modules(model: nn.Module, *roles: Role) -> list[nn.Module]:
-    """The modules of ``model`` that hold one of ``roles``, in module order.
-
-    Works on any model of a supported family: a stock (untagged) model is tagged from its family's table first.
-    """
+def role_slots(model: nn.Module, *roles: Role) -> list[LocatedSlot]:
+    """The slots of ``model`` that play one of ``roles`` (any model of a supported family, IDInit or stock;
+    reads only)."""
     family = family_for(model.config)
     if family is None:
         raise ValueError(f"no role table for model_type={model.config.model_type!r}")
-    if not any(tagged_slots(m) for m in model.modules()):
-        tag_roles(model, family)
-    return [m for m in model.modules() if any(s.role in roles for s in tagged_slots(m))]
+    return [located for located in locate_slots(model, family) if located.slot.role in roles]
+
+
+def role_modules(model: nn.Module, *roles: Role) -> list[nn.Module]:
+    """The modules of ``model`` that hold one of ``roles``, in module order (see :func:`role_slots`)."""
+    found = {id(located.module) for located in role_slots(model, *roles)}
+    return [module for module in model.modules() if id(module) in found]
 
 
 @torch.no_grad()

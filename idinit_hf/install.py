@@ -24,18 +24,13 @@ import transformers
 from torch import nn
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-from .families import FAMILIES, UnsupportedArchitectureError, family_for, idinit_family, unsupported_message
-from .mixin import IDInitMixin, InitPlan, tied_embeddings
+from .families import FAMILIES, UnsupportedArchitectureError, family_for, unsupported_message
+from .mixin import IDInitMixin
 from .models import AUTO_CLASSES, idinit_class
 from .options import apply_option_overrides
-from .patterns import (
-    INITIALIZED_FLAG,
-    partitioned_parameters,
-    resolve_seed,
-    slot_parameters,
-    tag_roles,
-    write_rule,
-)
+from .patterns import INITIALIZED_FLAG, partitioned_parameters, slot_parameters, write_rule
+from .plan import InitPlan
+from .roles import Rule
 
 __all__ = ["install", "uninstall", "installed", "apply_"]
 
@@ -112,21 +107,19 @@ def apply_(model: nn.Module, **options: Any) -> nn.Module:
     config = apply_option_overrides(model.config, overrides)  # a validated copy: the model's is untouched so far
     if family_for(config) is None:
         raise UnsupportedArchitectureError(unsupported_message(config))
-    family, resolved_options = idinit_family(config)
+    plan = InitPlan.for_config(config)
     partitioned = partitioned_parameters(model)
     if partitioned:
         raise ValueError(f"apply_() needs the full weights, but {partitioned[0]} is a DeepSpeed ZeRO-3 partition: "
                          "call it inside deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=0)")
-    tag_roles(model, family)
-    plan = InitPlan(resolved_options, tied_embeddings(config))
-    seed = resolve_seed(resolved_options)
-    for module in model.modules():
-        for slot, rule in plan.writes(module):
-            # the weights are rewritten whatever they hold: they no longer are what was loaded
-            for _, param in slot_parameters(module, slot, with_bias=True):
-                if hasattr(param, INITIALIZED_FLAG):
-                    delattr(param, INITIALIZED_FLAG)
-            write_rule(module, slot, rule, resolved_options, seed)
+    for located, rule in plan.located(model):
+        if rule in (Rule.DEFAULT, Rule.TIED):
+            continue
+        # the weights are rewritten whatever they hold: they no longer are what was loaded
+        for _, param in slot_parameters(located.module, located.slot, with_bias=True):
+            if hasattr(param, INITIALIZED_FLAG):
+                delattr(param, INITIALIZED_FLAG)
+        write_rule(located.module, located.slot, rule, plan.options, plan.seed, located)
     for key, value in overrides.items():
         setattr(model.config, key, value)
     return model

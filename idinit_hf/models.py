@@ -20,7 +20,8 @@ from transformers import PretrainedConfig, PreTrainedModel
 from transformers.models.auto import modeling_auto
 
 from .families import FAMILIES, idinit_family
-from .mixin import IDInitMixin, pretrained_config
+from .mixin import IDInitMixin
+from .pretrained import pretrained_config
 
 #: The Auto classes idinit_hf mirrors, and the name of transformers' mapping each reads its classes from.
 AUTO_CLASSES: dict[str, str] = {

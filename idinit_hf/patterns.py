@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,7 +22,7 @@ from . import init as idinit
 from .roles import KEY_VALUE, QUERY, Family, Rule, Slot
 
 __all__ = [
-    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
+    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
     "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
 ]
 
@@ -68,11 +69,23 @@ def _resolve(module: nn.Module, path: str) -> Any:
     return module
 
 
-def tag_roles(model: nn.Module, family: Family) -> int:
-    """Attach each matching :class:`Slot` of ``family`` to the module that holds its parameters; return the count."""
+@dataclass(frozen=True)
+class LocatedSlot:
+    """One slot of a family's table found in a model: the module holding its parameters, and what a rule needs to
+    know of it besides its tensors."""
+
+    path: str  # dotted path from the model itself (what ``named_parameters`` prefixes)
+    name: str  # dotted path from the base model: the same in BertModel and BertForMaskedLM (seeds derive from it)
+    module: nn.Module
+    slot: Slot
+    heads: tuple[int, int] | None  # (head_dim, query heads per key/value head) of a key/value projection
+
+
+def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
+    """Every slot of ``family``'s table present in ``model``, in module order. Pure: reads, tags nothing."""
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
-    count = 0
-    for name, owner in model.named_modules():
+    found = []
+    for owner_path, owner in model.named_modules():
         for slot in family.slots:
             if not slot.owned_by(owner):
                 continue
@@ -81,13 +94,25 @@ def tag_roles(model: nn.Module, family: Family) -> int:
                 isinstance(getattr(target, p, None), nn.Parameter) for p in slot.params
             ):
                 continue  # optional layer absent (no pooler, cross-attention off, nn.Identity head)
-            full_name = ".".join(filter(None, (name, slot.path))).removeprefix(prefix)
-            if slot not in tagged_slots(target):
-                setattr(target, _SLOTS, (*tagged_slots(target), slot))
-                setattr(target, _NAME, full_name)
-                if slot.heads == KEY_VALUE:  # the attention module knows its head layout, the Linear does not
-                    setattr(target, _HEADS, (int(owner.head_dim), int(owner.num_key_value_groups)))
-                count += 1
+            path = ".".join(filter(None, (owner_path, slot.path)))
+            # the attention module knows its head layout, the Linear does not
+            heads = (int(owner.head_dim), int(owner.num_key_value_groups)) if slot.heads == KEY_VALUE else None
+            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads))
+    return found
+
+
+def tag_roles(model: nn.Module, family: Family) -> int:
+    """Attach each slot of ``family`` found in ``model`` (:func:`locate_slots`) to the module that holds its
+    parameters, for the per-module init pass; return the number of new tags."""
+    count = 0
+    for located in locate_slots(model, family):
+        target = located.module
+        if located.slot not in tagged_slots(target):
+            setattr(target, _SLOTS, (*tagged_slots(target), located.slot))
+            setattr(target, _NAME, located.name)
+            if located.heads is not None:
+                setattr(target, _HEADS, located.heads)
+            count += 1
     return count
 
 
@@ -100,13 +125,13 @@ def slot_parameters(module: nn.Module, slot: Slot, *, with_bias: bool) -> Iterat
             yield name, param
 
 
-def layer_facts(module: nn.Module) -> dict[str, Any]:
-    """What a rule needs to know of the layer besides its tensors."""
+def layer_facts(module: nn.Module, located: LocatedSlot | None = None) -> dict[str, Any]:
+    """What a rule needs to know of the layer besides its tensors: from ``located``, else from the module's tags."""
     return {
-        "name": layer_name(module),
+        "name": located.name if located is not None else layer_name(module),
         "is_conv": isinstance(module, nn.modules.conv._ConvNd),
         "padding_idx": getattr(module, "padding_idx", None),
-        "heads": getattr(module, _HEADS, None),
+        "heads": located.heads if located is not None else getattr(module, _HEADS, None),
     }
 
 
@@ -209,9 +234,11 @@ def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:
 
 
 @torch.no_grad()
-def write_rule(module: nn.Module, slot: Slot, rule: Rule, options: Any, seed: int) -> None:
+def write_rule(module: nn.Module, slot: Slot, rule: Rule, options: Any, seed: int,
+               located: LocatedSlot | None = None) -> None:
     """Write ``rule`` into the parameters of ``module`` for ``slot`` that are not loaded (bias, if any, to 0),
-    and record the seed used (for :func:`idinit_hf.verify`)."""
+    and record the seed used (for :func:`idinit_hf.verify`). The layer's facts come from ``located``, else
+    from the module's tags."""
     fresh = {n: p for n, p in slot_parameters(module, slot, with_bias=True) if not is_initialized(p)}
-    write_pattern(fresh, slot, rule, options, seed, **layer_facts(module))
+    write_pattern(fresh, slot, rule, options, seed, **layer_facts(module, located))
     setattr(module, _SEED, seed)

@@ -18,7 +18,7 @@ from .llama import LLAMA
 from .vit import VIT
 
 __all__ = ["FAMILIES", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
-           "UnsupportedArchitectureError"]
+           "tied_embeddings", "UnsupportedArchitectureError"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,12 @@ def family_for(config: Any) -> Family | None:
         if model_type in family.model_types:
             return family
     return None
+
+
+def tied_embeddings(config: Any) -> bool:
+    """Whether output embeddings share the input embedding's weight (transformers' default is True)."""
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return bool(getattr(text_config, "tie_word_embeddings", True))
 
 
 def read_options(config: Any) -> IDInitOptions | None:
