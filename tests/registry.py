@@ -80,3 +80,6 @@ def training_batches(name: str, batch: int = 8, tokens: int = 32, images: int = 
                 "labels": torch.where(masked, ids, torch.full_like(ids, -100))}
 
     return text
+
+
+TEXT = [name for name in NAMES if not is_image(name)]
