@@ -26,10 +26,10 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from .build import build_deferred, builds_deferred, clear_initialized_flags
+from .families import Family
 from .patterns import INITIALIZED_FLAG, tag_roles
 from .plan import InitPlan, init_module
 from .pretrained import pretrained_config
-from .roles import Family
 
 __all__ = ["IDInitMixin", "prepare_model", "init_plan"]
 

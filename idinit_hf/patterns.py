@@ -12,14 +12,17 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import KEY_VALUE, QUERY, Family, Rule, Slot
+from .roles import KEY_VALUE, QUERY, Rule, Slot
+
+if TYPE_CHECKING:  # the role tables import nothing from here
+    from .families.family import Family
 
 __all__ = [
     "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",

@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 from transformers import PreTrainedModel
 
-from .families import idinit_family, tied_embeddings
+from .families import Family, idinit_family, tied_embeddings
 from .options import IDInitOptions
 from .patterns import (
     INITIALIZED_FLAG,
@@ -26,7 +26,7 @@ from .patterns import (
     tagged_slots,
     write_rule,
 )
-from .roles import Family, Rule, Slot, rule_for
+from .roles import Rule, Slot, rule_for
 
 __all__ = ["InitPlan", "init_module"]
 

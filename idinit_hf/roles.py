@@ -1,6 +1,6 @@
 """The roles a layer plays in a transformer, the slots that locate them, and the rule each role gets.
 
-A *family* (``idinit_hf/families/``) is a table of :class:`Slot` s: "the attribute ``c_fc`` of every
+A *family* (:class:`idinit_hf.families.Family`) is a table of :class:`Slot` s: "the attribute ``c_fc`` of every
 ``GPT2MLP`` is the MLP input projection, stored transposed". This module says what each role becomes under
 IDInit (:func:`rule_for`); :mod:`idinit_hf.init` says what each rule writes. Adding an architecture means
 adding a table, never an if-chain on parameter names.
@@ -8,7 +8,7 @@ adding a table, never an if-chain on parameter names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "Family", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
 
 
 class Role(str, Enum):
@@ -109,35 +109,6 @@ class Slot:
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
-
-
-@dataclass(frozen=True)
-class Family:
-    """One architecture: the config ``model_type`` s it covers, its residual block and its slots."""
-
-    name: str
-    model_types: tuple[str, ...]
-    block: type[nn.Module] | str  # the residual block (identity map at init under IDInit); a type or a suffix
-    norm_position: str  # "pre" (x + f(LN(x))) or "post" (LN(x + f(x))): what "identity at init" means
-    slots: tuple[Slot, ...]
-    #: the Auto class of the family's pretraining head (``"AutoModelForCausalLM"``): what the tests, the benchmarks
-    #: and ``scripts/check_gpu.py`` build
-    pretraining: str = "AutoModel"
-    #: the smallest config of the family (keyword arguments of ``AutoConfig.for_model(model_types[0], ...)``):
-    #: what the tests, ``scripts/check_gpu.py`` and the smoke benchmarks build, so a new family is tested everywhere
-    example: dict = field(default_factory=dict, hash=False, compare=False)
-    #: the open options whose default the benchmark chose for this architecture, as (field, value) pairs
-    #: (docs/defaults.md); an option set in the config always wins
-    option_defaults: tuple[tuple[str, object], ...] = ()
-
-    def is_block(self, module: nn.Module) -> bool:
-        return _matches(module, self.block)
-
-    def example_config(self, model_type: str | None = None, **overrides):
-        """A tiny config of ``model_type`` (default: the family's first), with ``overrides``."""
-        from transformers import AutoConfig
-
-        return AutoConfig.for_model(model_type or self.model_types[0], **{**self.example, **overrides})
 
 
 def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Rule:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers.initialization as hf_init
-from registry import NAMES, idinit_class, tiny, tiny_config
+from helpers import NAMES, idinit_class, tiny, tiny_config
 
 import idinit_hf
 from idinit_hf.roles import Rule

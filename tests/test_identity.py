@@ -2,7 +2,7 @@
 for every family of the registry (what "identity at init" means depends on ``Family.norm_position``)."""
 
 import pytest
-from registry import NAMES, POST_LN, PRE_LN, inputs, tiny
+from helpers import NAMES, POST_LN, PRE_LN, inputs, tiny
 
 import idinit_hf
 

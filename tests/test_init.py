@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from conftest import DEVICES, DTYPES
+from helpers import DEVICES, DTYPES
 
 from idinit_hf import init
 

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 import torch
 import transformers
-from registry import NAMES, family, stock_auto, tiny_config
+from helpers import NAMES, family, stock_auto, tiny_config
 from test_scripts_common import ACCELERATE, ROOT, script_env
 
 import idinit_hf

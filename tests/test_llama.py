@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from registry import family, inputs
+from helpers import family, inputs
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
 

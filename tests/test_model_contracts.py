@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 import torch
-from registry import NAMES, TEXT, idinit_auto, idinit_class, stock_auto, tiny_config
+from helpers import NAMES, TEXT, idinit_auto, idinit_class, stock_auto, tiny_config
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 

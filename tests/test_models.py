@@ -5,8 +5,7 @@ from functools import partial
 import pytest
 import torch
 import transformers
-from conftest import bert_config, gpt2_config, vit_config
-from registry import NAMES, family, tiny_config
+from helpers import NAMES, family, tiny_config
 from transformers.models.bert import modeling_bert as bert
 from transformers.models.gpt2 import modeling_gpt2 as gpt2
 from transformers.models.vit import modeling_vit as vit
@@ -59,7 +58,7 @@ GPT2_CLASSES = ["IDInitGPT2Model", "IDInitGPT2LMHeadModel", "IDInitGPT2ForSequen
 
 @pytest.fixture(params=GPT2_CLASSES)
 def gpt2_model(request):
-    return getattr(idinit_hf, request.param)._from_config(gpt2_config(init_method="idinit", num_labels=3))
+    return getattr(idinit_hf, request.param)._from_config(family("gpt2").example_config(init_method="idinit", num_labels=3))
 
 
 def test_gpt2_attention_in_is_identity_per_qkv_block(gpt2_model):
@@ -92,12 +91,12 @@ def test_gpt2_embeddings_and_norms_keep_the_library_default(gpt2_model):
 
 
 def test_gpt2_lm_head_stays_tied():
-    model = idinit_hf.IDInitGPT2LMHeadModel(gpt2_config(init_method="idinit"))
+    model = idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config(init_method="idinit"))
     assert model.lm_head.weight is model.transformer.wte.weight
 
 
 def test_gpt2_cross_attention_blocks():
-    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit", add_cross_attention=True))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", add_cross_attention=True))
     cross = model.h[0].crossattention
     assert torch.equal(cross.q_attn.weight.detach(), torch.zeros(D, D))
     for block in cross.c_attn.weight.detach().split(D, dim=1):  # fused K|V
@@ -111,7 +110,7 @@ BERT_CLASSES = ["IDInitBertModel", "IDInitBertForMaskedLM", "IDInitBertForPreTra
 
 @pytest.fixture(params=BERT_CLASSES)
 def bert_model(request):
-    return getattr(idinit_hf, request.param)._from_config(bert_config(init_method="idinit", num_labels=3))
+    return getattr(idinit_hf, request.param)._from_config(family("bert").example_config(init_method="idinit", num_labels=3))
 
 
 def test_bert_attention(bert_model):
@@ -146,13 +145,13 @@ def test_bert_embeddings_are_idi_by_default_and_pooler_identity(bert_model):
 
 
 def test_bert_embeddings_default_when_asked():
-    model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit", idinit_embeddings="default"))
+    model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit", idinit_embeddings="default"))
     assert_default_random(model.embeddings.word_embeddings.weight[1:])
     assert_default_random(model.embeddings.position_embeddings.weight)
 
 
 def test_bert_heads():
-    model = idinit_hf.IDInitBertForPreTraining(bert_config(init_method="idinit"))
+    model = idinit_hf.IDInitBertForPreTraining(family("bert").example_config(init_method="idinit"))
     assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
     assert_default_random(model.cls.predictions.transform.dense.weight)
     assert_default_random(model.cls.seq_relationship.weight)
@@ -165,7 +164,7 @@ VIT_CLASSES = ["IDInitViTModel", "IDInitViTForImageClassification", "IDInitViTFo
 
 @pytest.fixture(params=VIT_CLASSES)
 def vit_model(request):
-    return getattr(idinit_hf, request.param)._from_config(vit_config(init_method="idinit"))
+    return getattr(idinit_hf, request.param)._from_config(family("vit").example_config(init_method="idinit"))
 
 
 def test_vit_attention(vit_model):
@@ -197,12 +196,12 @@ def test_vit_class_token_and_positions_are_idi_by_default(vit_model):
 
 
 def test_vit_class_token_and_positions_default_when_asked():
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_embeddings="default"))
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_embeddings="default"))
     assert_default_random(model.embeddings.position_embeddings)
 
 
 def test_vit_classifier_default():
-    model = idinit_hf.IDInitViTForImageClassification(vit_config(init_method="idinit"))
+    model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit"))
     assert_default_random(model.classifier.weight)
 
 
@@ -210,28 +209,28 @@ def test_vit_classifier_default():
 
 
 def test_embeddings_option_idi():
-    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0))
     assert torch.equal(model.wte.weight.detach()[:D], eye(D))
     assert torch.equal(model.wte.weight.detach()[D : 2 * D], eye(D))
 
 
 def test_heads_option_zero():
-    model = idinit_hf.IDInitViTForImageClassification(vit_config(init_method="idinit", idinit_heads="zero"))
+    model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit", idinit_heads="zero"))
     assert torch.equal(model.classifier.weight.detach(), torch.zeros(10, D))
 
 
 def test_heads_option_idi_is_partial_identity():
-    model = idinit_hf.IDInitBertForSequenceClassification(bert_config(init_method="idinit", idinit_heads="idi", num_labels=3))
+    model = idinit_hf.IDInitBertForSequenceClassification(family("bert").example_config(init_method="idinit", idinit_heads="idi", num_labels=3))
     assert torch.equal(model.classifier.weight.detach(), eye(D)[:3])
 
 
 def test_patch_embedding_option_default():
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_patch_embedding="default"))
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_patch_embedding="default"))
     assert_default_random(model.embeddings.patch_embeddings.projection.weight)
 
 
 def test_tau_and_epsilon_options():
-    model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit", idinit_tau=0.5, idinit_epsilon=1e-3))
+    model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit", idinit_tau=0.5, idinit_epsilon=1e-3))
     layer = model.encoder.layer[0]
     assert torch.equal(layer.attention.self.query.weight.detach(), 0.5 * eye(D))
     assert float(layer.attention.output.dense.weight.detach()[0, 0]) == pytest.approx(1e-3)
@@ -242,14 +241,14 @@ def test_query_scale_option_scales_the_query_projection_only(scale):
     """idinit_query_scale multiplies Q's IDIτ (GPT-2: block 0 of the fused Q|K|V and the cross-attention q_attn;
     a fused K|V has no query block); K, V and everything else keep their pattern."""
     options = dict(init_method="idinit", idinit_query_scale=scale, idinit_tau=2.0)
-    model = idinit_hf.IDInitGPT2Model(gpt2_config(add_cross_attention=True, **options))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(add_cross_attention=True, **options))
     q, k, v = model.h[0].attn.c_attn.weight.detach().split(D, dim=1)
     assert torch.equal(q, 2.0 * scale * eye(D)) and torch.equal(k, 2.0 * eye(D)) and torch.equal(v, 2.0 * eye(D))
     cross = model.h[0].crossattention
     assert torch.equal(cross.q_attn.weight.detach(), 2.0 * scale * eye(D))
     assert all(torch.equal(b, 2.0 * eye(D)) for b in cross.c_attn.weight.detach().split(D, dim=1))
-    bert_layer = idinit_hf.IDInitBertModel(bert_config(**options)).encoder.layer[0].attention.self
-    vit_layer = idinit_hf.IDInitViTModel(vit_config(**options)).layers[0].attention
+    bert_layer = idinit_hf.IDInitBertModel(family("bert").example_config(**options)).encoder.layer[0].attention.self
+    vit_layer = idinit_hf.IDInitViTModel(family("vit").example_config(**options)).layers[0].attention
     for query, others in ((bert_layer.query, (bert_layer.key, bert_layer.value)),
                           (vit_layer.q_proj, (vit_layer.k_proj, vit_layer.v_proj))):
         assert torch.equal(query.weight.detach(), 2.0 * scale * eye(D))
@@ -259,29 +258,29 @@ def test_query_scale_option_scales_the_query_projection_only(scale):
 
 def test_query_scale_one_gives_the_papers_identity_query():
     """GPT-2 and ViT default to Q = 0 (Family.option_defaults); BERT keeps Q = I; a value in the config wins."""
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_query_scale=1.0))
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_query_scale=1.0))
     assert torch.equal(model.layers[0].attention.q_proj.weight.detach(), eye(D))
-    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit", idinit_query_scale=1.0))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_query_scale=1.0))
     assert torch.equal(model.h[0].attn.c_attn.weight.detach()[:, :D], eye(D))
-    model = idinit_hf.IDInitBertModel(bert_config(init_method="idinit"))
+    model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit"))
     assert torch.equal(model.encoder.layer[0].attention.self.query.weight.detach(), eye(D))
 
 
 def test_zero_pattern_identity_option():
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_zero_pattern="identity"))
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_zero_pattern="identity"))
     assert torch.equal(model.layers[0].attention.o_proj.weight.detach(), EPS * eye(D))
 
 
 def test_loosening_all_option_moves_zero_entries_too():
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_loosening_target="all"))
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_loosening_target="all"))
     assert (model.layers[0].mlp.fc1.weight != 0).all()
 
 
 def test_idinit_seed_fixes_the_loosening():
-    a = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_seed=5))
+    a = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=5))
     torch.manual_seed(123)
-    b = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_seed=5))
-    c = idinit_hf.IDInitViTModel(vit_config(init_method="idinit", idinit_seed=6))
+    b = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=5))
+    c = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=6))
     fc1 = [m.layers[1].mlp.fc1.weight for m in (a, b, c)]
     assert torch.equal(fc1[0], fc1[1]) and not torch.equal(fc1[0], fc1[2])
 
@@ -318,11 +317,11 @@ def test_default_method_gives_exactly_the_stock_weights(name, method):
 
 
 def test_auto_classes_dispatch_on_the_config():
-    assert type(idinit_hf.AutoModelForCausalLM.from_config(gpt2_config())).__qualname__ == "IDInitGPT2LMHeadModel"
-    assert type(idinit_hf.AutoModelForMaskedLM.from_config(bert_config())).__qualname__ == "IDInitBertForMaskedLM"
-    assert type(idinit_hf.AutoModelForImageClassification.from_config(vit_config())).__qualname__ == "IDInitViTForImageClassification"
-    assert type(idinit_hf.AutoModel.from_config(vit_config())).__qualname__ == "IDInitViTModel"
-    assert type(idinit_hf.AutoModelForSequenceClassification.from_config(bert_config())).__qualname__ == "IDInitBertForSequenceClassification"
+    assert type(idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config())).__qualname__ == "IDInitGPT2LMHeadModel"
+    assert type(idinit_hf.AutoModelForMaskedLM.from_config(family("bert").example_config())).__qualname__ == "IDInitBertForMaskedLM"
+    assert type(idinit_hf.AutoModelForImageClassification.from_config(family("vit").example_config())).__qualname__ == "IDInitViTForImageClassification"
+    assert type(idinit_hf.AutoModel.from_config(family("vit").example_config())).__qualname__ == "IDInitViTModel"
+    assert type(idinit_hf.AutoModelForSequenceClassification.from_config(family("bert").example_config())).__qualname__ == "IDInitBertForSequenceClassification"
 
 
 def test_classes_keep_the_stock_name_for_config_architectures():
@@ -340,7 +339,7 @@ def test_verify_passes_on_a_fresh_idinit_model(name):
 
 
 def test_verify_names_a_layer_that_deviates():
-    model = idinit_hf.IDInitGPT2LMHeadModel(gpt2_config(init_method="idinit"))
+    model = idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config(init_method="idinit"))
     with torch.no_grad():
         model.transformer.h[1].mlp.c_proj.weight[0, 0] += 1e-3
     failures = idinit_hf.verify(model).failures()
@@ -350,4 +349,4 @@ def test_verify_names_a_layer_that_deviates():
 
 
 def test_verify_of_a_default_model_is_empty():
-    assert idinit_hf.verify(idinit_hf.IDInitGPT2LMHeadModel(gpt2_config())).layers == []
+    assert idinit_hf.verify(idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config())).layers == []

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from conftest import gpt2_config
+from helpers import family
 from transformers import AutoConfig, GPT2Config
 
 import idinit_hf
@@ -76,7 +76,7 @@ def test_options_are_validated_even_under_the_default_method():
 
 def test_bad_options_fail_at_model_construction():
     with pytest.raises(ValueError, match="idinit_tau"):
-        idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit", idinit_tau=0.0))
+        idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config(init_method="idinit", idinit_tau=0.0))
 
 
 def test_integer_values_are_accepted_as_floats():
@@ -84,7 +84,7 @@ def test_integer_values_are_accepted_as_floats():
 
 
 def test_options_survive_save_and_reload(tmp_path):
-    config = gpt2_config(init_method="idinit", idinit_tau=0.5, idinit_heads="zero", idinit_seed=3)
+    config = family("gpt2").example_config(init_method="idinit", idinit_tau=0.5, idinit_heads="zero", idinit_seed=3)
     config.save_pretrained(tmp_path)
     reloaded = AutoConfig.from_pretrained(tmp_path)
     assert read_options(reloaded) == read_options(config)

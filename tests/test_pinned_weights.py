@@ -22,16 +22,16 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import bert_config, gpt2_config, vit_config  # noqa: E402
+from helpers import family  # noqa: E402
 
 import idinit_hf  # noqa: E402
 
 PIN = Path(__file__).parent / "data" / "pinned_weights.json"
 
 BUILDERS = {
-    "gpt2": lambda **o: idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(**o)),
-    "bert": lambda **o: idinit_hf.AutoModelForPreTraining.from_config(bert_config(**o)),
-    "vit": lambda **o: idinit_hf.AutoModelForImageClassification.from_config(vit_config(**o)),
+    "gpt2": lambda **o: idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config(**o)),
+    "bert": lambda **o: idinit_hf.AutoModelForPreTraining.from_config(family("bert").example_config(**o)),
+    "vit": lambda **o: idinit_hf.AutoModelForImageClassification.from_config(family("vit").example_config(**o)),
 }
 #: The family defaults as they were when the pin was made (issue 12 then chose Q = 0 for GPT-2 and ViT, and IDIτ
 #: embeddings for ViT); an option set in the config wins over a family's default, so the pin compares like with like.

@@ -6,8 +6,7 @@ The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs
 
 import pytest
 import torch
-from realdata import text_batch
-from registry import NAMES, is_image, tiny, training_batches
+from helpers import NAMES, is_image, text_windows, tiny, training_batches
 from torch.nn import functional
 
 import idinit_hf
@@ -70,7 +69,7 @@ def test_branch_outputs_at_init_in_low_precision(dtype):
     block.attn.register_forward_hook(lambda module, args, out: outputs.__setitem__("attn", out[0]))
     block.mlp.register_forward_hook(lambda module, args, out: outputs.__setitem__("mlp", out))
     with torch.no_grad():
-        model(input_ids=text_batch(2, 32))
+        model(input_ids=text_windows(2, 32))
     attn, mlp = outputs["attn"].float(), outputs["mlp"].float()
     flushed = dtype == torch.float16 and bool((attn == 0).all())
     assert flushed or ((attn != 0).float().mean() > 0.8 and 1e-7 < attn.abs().mean() < 1e-5)

@@ -6,8 +6,7 @@ import pytest
 import torch
 import transformers
 from accelerate import init_empty_weights
-from conftest import bert_config, gpt2_config, vit_config
-from registry import NAMES, idinit_class, stock_auto, tiny_config
+from helpers import NAMES, family, idinit_class, stock_auto, tiny_config
 from transformers import Olmo2Config, Olmo2ForCausalLM
 
 import idinit_hf
@@ -47,7 +46,7 @@ def test_idinit_class_never_rewrites_a_full_checkpoint(family, tmp_path):
 
 
 def test_idinit_auto_class_loads_a_checkpoint_bit_identical(tmp_path):
-    model = idinit_hf.IDInitViTForImageClassification(vit_config(init_method="idinit"))
+    model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit"))
     model.save_pretrained(tmp_path)
     loaded = idinit_hf.AutoModelForImageClassification.from_pretrained(tmp_path)
     assert type(loaded).__qualname__ == "IDInitViTForImageClassification"
@@ -55,7 +54,7 @@ def test_idinit_auto_class_loads_a_checkpoint_bit_identical(tmp_path):
 
 
 def test_missing_classification_head_is_the_only_thing_initialized(tmp_path):
-    base = idinit_hf.IDInitBertForMaskedLM(bert_config(init_method="idinit", idinit_heads="zero"))
+    base = idinit_hf.IDInitBertForMaskedLM(family("bert").example_config(init_method="idinit", idinit_heads="zero"))
     base.save_pretrained(tmp_path)
     classifier = idinit_hf.IDInitBertForSequenceClassification.from_pretrained(tmp_path, num_labels=3)
     saved = base.bert.state_dict()
@@ -68,7 +67,7 @@ def test_missing_classification_head_is_the_only_thing_initialized(tmp_path):
 
 
 def test_missing_vit_head_gets_the_default_head_init(tmp_path):
-    body = idinit_hf.IDInitViTModel(vit_config(init_method="idinit"))
+    body = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit"))
     body.save_pretrained(tmp_path)
     model = idinit_hf.AutoModelForImageClassification.from_pretrained(tmp_path)
     assert_same_state(body.embeddings, model.vit.embeddings)
@@ -76,7 +75,7 @@ def test_missing_vit_head_gets_the_default_head_init(tmp_path):
 
 
 def test_missing_lm_head_is_tied_to_the_loaded_embedding(tmp_path):
-    body = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit"))
+    body = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit"))
     body.save_pretrained(tmp_path)
     model = idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path)
     assert model.lm_head.weight is model.transformer.wte.weight
@@ -85,7 +84,7 @@ def test_missing_lm_head_is_tied_to_the_loaded_embedding(tmp_path):
 
 def test_stock_saved_vit_checkpoint_loads_with_no_missing_keys(tmp_path):
     """The IDInit classes are not custom code: transformers' key conversion applies as for the stock class."""
-    stock = transformers.ViTForImageClassification(vit_config())
+    stock = transformers.ViTForImageClassification(family("vit").example_config())
     stock.save_pretrained(tmp_path)
     model, info = idinit_hf.IDInitViTForImageClassification.from_pretrained(tmp_path, output_loading_info=True)
     assert not info["missing_keys"] and not info["unexpected_keys"]
@@ -111,7 +110,7 @@ def test_meta_device_build_then_init_weights_equals_eager_build(family):
 
 
 def test_accelerate_init_empty_weights_then_init():
-    config = gpt2_config(init_method="idinit", idinit_seed=1)
+    config = family("gpt2").example_config(init_method="idinit", idinit_seed=1)
     with init_empty_weights():
         model = idinit_hf.IDInitGPT2LMHeadModel(config)
     model.to_empty(device="cpu")
@@ -121,13 +120,13 @@ def test_accelerate_init_empty_weights_then_init():
 
 
 def test_to_and_from_bfloat16_keeps_the_patterns():
-    model = idinit_hf.IDInitViTModel(vit_config(init_method="idinit")).to(torch.bfloat16)
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit")).to(torch.bfloat16)
     assert torch.equal(model.layers[0].attention.k_proj.weight, torch.eye(16, dtype=torch.bfloat16))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_from_config_in_low_precision(dtype):
-    model = idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit"), dtype=dtype)
+    model = idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config(init_method="idinit"), dtype=dtype)
     assert model.dtype == dtype
     assert idinit_hf.verify(model).ok
     assert float(model.transformer.h[0].attn.c_proj.weight.detach()[0, 0]) != 0.0  # ε survives (fp16: as a subnormal)
@@ -173,14 +172,14 @@ def test_models_pickle_and_deepcopy():
     import copy
     import pickle
 
-    model = idinit_hf.IDInitGPT2LMHeadModel(gpt2_config(init_method="idinit"))
+    model = idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config(init_method="idinit"))
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         assert_same_state(model, clone)
         assert clone.transformer._init_weights.model is clone.transformer
 
 
 def test_verify_refuses_zero3_partitions_with_a_clear_message():
-    model = idinit_hf.IDInitGPT2Model(gpt2_config(init_method="idinit"))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit"))
     weight = model.h[0].attn.c_attn.weight
     weight.ds_numel = weight.numel()  # what DeepSpeed sets; then the local tensor becomes a (0,) placeholder
     weight.data = torch.empty(0)
@@ -190,7 +189,7 @@ def test_verify_refuses_zero3_partitions_with_a_clear_message():
 
 def test_a_truncated_checkpoint_raises_instead_of_initializing(tmp_path):
     """IDInit never stands in for weights a damaged file failed to deliver: loading stops with safetensors' error."""
-    idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit")).save_pretrained(tmp_path)
+    idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config(init_method="idinit")).save_pretrained(tmp_path)
     weights = tmp_path / "model.safetensors"
     with open(weights, "r+b") as file:
         file.truncate(weights.stat().st_size // 2)
@@ -202,7 +201,7 @@ def test_a_truncated_checkpoint_raises_instead_of_initializing(tmp_path):
 def test_a_checkpoint_of_another_shape_raises_unless_mismatches_are_allowed(tmp_path):
     """A config that does not match the checkpoint (n_embd 16 saved, 32 asked) is transformers' error; with
     ignore_mismatched_sizes=True the mismatched weights are re-initialized, by IDInit under IDInit."""
-    idinit_hf.AutoModelForCausalLM.from_config(gpt2_config(init_method="idinit")).save_pretrained(tmp_path)
+    idinit_hf.AutoModelForCausalLM.from_config(family("gpt2").example_config(init_method="idinit")).save_pretrained(tmp_path)
     with pytest.raises(RuntimeError, match="ignore_mismatched_sizes"):
         idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path, n_embd=32)
     model = idinit_hf.AutoModelForCausalLM.from_pretrained(tmp_path, n_embd=32, ignore_mismatched_sizes=True)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from registry import NAMES, is_image, tiny, training_batches
+from helpers import NAMES, is_image, tiny, training_batches
 
 pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 

@@ -1,5 +1,5 @@
 """The registry of architecture families: one role table per architecture. To add an architecture, add a module
-with a :class:`~idinit_hf.roles.Family` and list it in :data:`FAMILIES`.
+with a :class:`~idinit_hf.families.Family` and list it in :data:`FAMILIES`.
 
 This is also the one place that decides, for a config, whether IDInit applies: :func:`idinit_family` (the
 family and its validated options, None for the model's own init, or the "no role table" error).
@@ -11,13 +11,13 @@ import logging
 from typing import Any
 
 from ..options import IDInitOptions, validate_options
-from ..roles import Family
 from .bert import BERT
+from .family import Family
 from .gpt2 import GPT2
 from .llama import LLAMA
 from .vit import VIT
 
-__all__ = ["FAMILIES", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
+__all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
            "tied_embeddings", "UnsupportedArchitectureError"]
 
 logger = logging.getLogger(__name__)

@@ -2,9 +2,21 @@
 
 from transformers.models.bert import modeling_bert as bert
 
-from ..roles import QUERY, Family, Role, Slot
+from ..roles import QUERY, Role, Slot
+from .family import Family
 
 _NORM = ("weight", "bias")
+
+
+def _scale(depth: int, width: int) -> dict:
+    """Heads of width 16, an MLP 4x as wide (BERT's ratio)."""
+    return dict(num_hidden_layers=depth, hidden_size=width, num_attention_heads=max(1, width // 16),
+                intermediate_size=4 * width)
+
+
+def _fit(shape) -> dict:
+    # the [PAD] id is one no text holds, so no real token's embedding row is kept at zero (padding_idx)
+    return dict(vocab_size=shape.vocab_size, max_position_embeddings=shape.length, pad_token_id=shape.pad_id)
 
 BERT = Family(
     name="bert",
@@ -36,6 +48,9 @@ BERT = Family(
     pretraining="AutoModelForMaskedLM",
     example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, vocab_size=64,
                  max_position_embeddings=32),
+    scale=_scale,
+    fit=_fit,
+    dropout=("hidden_dropout_prob", "attention_probs_dropout_prob"),
     # IDIτ embeddings: at 4 and 16 layers, BERT-MLM under IDInit with the library-default (random) embeddings
     # trained worse than with IDIτ ones on every seed (at 16 layers it stayed near the unigram plateau);
     # GPT-2 and ViT were better with the default embeddings (benchmarks/results/convergence.json, docs/defaults.md)

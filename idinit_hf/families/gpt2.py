@@ -2,7 +2,18 @@
 
 from transformers.models.gpt2 import modeling_gpt2 as gpt2
 
-from ..roles import QUERY, Family, Role, Slot
+from ..roles import QUERY, Role, Slot
+from .family import Family
+
+
+def _scale(depth: int, width: int) -> dict:
+    """Heads of width 16 (nanoGPT-like small models)."""
+    return dict(n_layer=depth, n_embd=width, n_head=max(1, width // 16))
+
+
+def _fit(shape) -> dict:
+    return dict(vocab_size=shape.vocab_size, n_positions=shape.length)
+
 
 GPT2 = Family(
     name="gpt2",
@@ -32,4 +43,7 @@ GPT2 = Family(
     # uniform causal attention and the plateau is gone (byte-level GPT-2, 8 layers, width 128, SOTU text).
     option_defaults=(("query_scale", 0.0),),
     example=dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0),
+    scale=_scale,
+    fit=_fit,
+    dropout=("resid_pdrop", "embd_pdrop", "attn_pdrop"),
 )

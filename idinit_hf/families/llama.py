@@ -13,9 +13,23 @@ covered; nor are parallel blocks (Cohere), fused projections (Phi-3, GLM) and ca
 a multimodal config (Emu3), which need tables of their own.
 """
 
-from ..roles import KEY_VALUE, QUERY, Family, Role, Slot
+from ..roles import KEY_VALUE, QUERY, Role, Slot
+from .family import Family
 
 _NORM = ("weight", "bias")  # RMSNorm has a weight only, StableLM's LayerNorm a bias too: each is written if present
+
+
+def _scale(depth: int, width: int) -> dict:
+    """Heads of width 16, half as many key/value heads (grouped-query attention), and Llama's MLP width: 8/3 of the
+    model width rounded up to a multiple of 8 (176 for 64), which is not a multiple of the width."""
+    heads = max(1, width // 16)
+    return dict(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
+                num_key_value_heads=max(1, heads // 2), head_dim=width // heads,
+                intermediate_size=-(-8 * width // 3 // 8) * 8)
+
+
+def _fit(shape) -> dict:
+    return dict(vocab_size=shape.vocab_size, max_position_embeddings=shape.length, pad_token_id=shape.pad_id)
 
 LLAMA = Family(
     name="llama",
@@ -54,4 +68,7 @@ LLAMA = Family(
     example=dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, head_dim=4, vocab_size=64, max_position_embeddings=32, pad_token_id=0, bos_token_id=1,
                  eos_token_id=2),
+    scale=_scale,
+    fit=_fit,
+    dropout=("attention_dropout",),
 )

@@ -3,9 +3,22 @@
 
 from transformers.models.vit import modeling_vit as vit
 
-from ..roles import QUERY, Family, Role, Slot
+from ..roles import QUERY, Role, Slot
+from .family import Family
 
 _NORM = ("weight", "bias")
+
+
+def _scale(depth: int, width: int) -> dict:
+    """Heads of width 16, an MLP 4x as wide (ViT's ratio)."""
+    return dict(num_hidden_layers=depth, hidden_size=width, num_attention_heads=max(1, width // 16),
+                intermediate_size=4 * width)
+
+
+def _fit(shape) -> dict:
+    # 2x2 patches on 8x8 digits (16 patches), 4x4 on 28x28 Fashion-MNIST (49 patches)
+    return dict(image_size=shape.image_size, patch_size=2 if shape.image_size <= 8 else 4,
+                num_channels=shape.channels, num_labels=shape.classes)
 
 VIT = Family(
     name="vit",
@@ -39,4 +52,7 @@ VIT = Family(
     option_defaults=(("query_scale", 0.0), ("embeddings", "idi")),
     example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
                  patch_size=2, num_channels=1, num_labels=10),
+    scale=_scale,
+    fit=_fit,
+    dropout=("hidden_dropout_prob", "attention_probs_dropout_prob"),
 )

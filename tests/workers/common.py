@@ -1,7 +1,7 @@
 """What the multi-process workers and the tests that launch them share.
 
 The workers run as scripts (``python -m torch.distributed.run ... tests/workers/x.py``), so this module puts
-``tests/`` on ``sys.path`` to reach the tiny configs of ``conftest.py`` and the real data of ``realdata.py``: the
+``tests/`` on ``sys.path`` to reach the tiny configs and real data of ``helpers.py``: the
 worker and the single-process reference in the test then build *exactly* the same models.
 """
 
@@ -19,7 +19,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
-from registry import NAMES, tiny, tiny_config  # noqa: E402
+from helpers import NAMES, text_windows, tiny, tiny_config  # noqa: E402
 
 import idinit_hf  # noqa: E402
 from idinit_hf import Rule  # noqa: E402
@@ -145,12 +145,11 @@ def train_losses(model, optimizer, rows: slice, backward, mean_over_processes) -
     ``mean_over_processes`` turns this process's loss into the global batch's. Every process sees the same
     number of tokens, so the mean of the per-process means is the mean over the global batch.
     """
-    from realdata import text_batch
 
     model.train()
     losses = []
     for step in range(TRAIN_STEPS):
-        ids = text_batch(2 * TRAIN_BATCH, TRAIN_LENGTH, offset=step * 2 * TRAIN_BATCH * TRAIN_LENGTH)[rows]
+        ids = text_windows(2 * TRAIN_BATCH, TRAIN_LENGTH, offset=step * 2 * TRAIN_BATCH * TRAIN_LENGTH)[rows]
         loss = model(input_ids=ids, labels=ids).loss
         backward(loss)
         optimizer.step()

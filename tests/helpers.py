@@ -1,0 +1,71 @@
+"""What the library's tests share: the registry's families as parametrize lists, the classes of a family, and
+comparisons of state. Models and real data come from :mod:`idinit_hf.testing` (the same code the benchmarks and
+``scripts/check_gpu.py`` use); nothing here names a family.
+"""
+
+from __future__ import annotations
+
+import torch
+import transformers
+
+import idinit_hf
+from idinit_hf.testing import auto_class, data_shape, digits, family, inputs, names, text_windows, tiny_config
+from idinit_hf.testing import tiny_model as tiny
+from idinit_hf.testing import training_batches as real_batches
+
+__all__ = [
+    "NAMES", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family", "tiny_config", "tiny", "inputs",
+    "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
+    "training_batches", "snapshot", "assert_same_tensors",
+]
+
+NAMES = names()
+TEXT = [name for name in NAMES if family(name).modality == "text"]
+IMAGE = [name for name in NAMES if family(name).modality == "image"]
+PRE_LN = [name for name in NAMES if family(name).norm_position == "pre"]
+POST_LN = [name for name in NAMES if family(name).norm_position == "post"]
+
+DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def is_image(name: str) -> bool:
+    return family(name).modality == "image"
+
+
+def idinit_auto(name: str):
+    """idinit_hf's Auto class of the family's pretraining head."""
+    return auto_class(name)
+
+
+def stock_auto(name: str):
+    """transformers' Auto class of the family's pretraining head."""
+    return getattr(transformers, family(name).pretraining)
+
+
+def idinit_class(name: str):
+    """The IDInit class of the family's pretraining head for its first model type (``IDInitGPT2LMHeadModel``)."""
+    stock = idinit_hf.models.stock_class_names(family(name).pretraining)[family(name).model_types[0]]
+    return getattr(idinit_hf, f"IDInit{stock}")
+
+
+def stock_class(cls: type) -> type:
+    """The stock class an IDInit class mixes IDInitMixin into."""
+    return cls.__mro__[cls.__mro__.index(idinit_hf.IDInitMixin) + 1]
+
+
+def training_batches(name: str, batch: int = 8, tokens: int = 32, images: int = 64):
+    """step → a training batch of real data for the family's objective (:func:`idinit_hf.testing.training_batches`)."""
+    return real_batches(name, batch=batch, tokens=tokens, images=images)
+
+
+def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of every tensor of the model's state dict."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def assert_same_tensors(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> None:
+    """The same names, and every tensor bit-identical (what was written or saved, never arithmetic results)."""
+    assert sorted(got) == sorted(want)
+    changed = [name for name in want if not torch.equal(got[name], want[name])]
+    assert not changed, f"changed: {changed}"
