@@ -2,8 +2,8 @@
 
 Each check prints one line as it finishes and a summary table at the end; the exit status is 1 if any check
 failed. ``--cpu`` runs every check on the CPU instead (a dry run that proves the script executes; the
-multi-device part then uses 2 CPU processes with gloo). Needs only torch, transformers and this package; uses
-scikit-learn's digits when installed, else labelled synthetic images. No network.
+multi-device part then uses 2 CPU processes with gloo). Needs only torch, transformers and this package (with its
+scikit-learn, for the digits). No network. Families, configs and data come from the registry (``idinit_hf.testing``).
 
 Checks:
 
@@ -12,7 +12,7 @@ Checks:
    to the CPU build, ``idinit_hf.verify`` passes.
 2. ``patterns``: bf16 / fp16 weights built directly on the device hold the exact rule values.
 3. ``fp16-eps``: ε = 1e-6 is a float16 subnormal: is it kept or flushed by a device matmul (plain and autocast,
-   small and large), and by the attention branch of a GPT-2 block? Reported, not judged: a flush is a finding.
+   small and large), and by the first attention branch of each family? Reported, not judged: a flush is a finding.
 4. ``train``: 200 bf16-autocast and fp16-autocast+GradScaler steps of GPT-2, BERT (MLM) and ViT from IDInit:
    finite losses and weights, loss goes down.
 5. ``multi``: with >= 2 devices, FSDP2 (``fully_shard``, NCCL) of IDInit models: the gathered full state dict
@@ -42,44 +42,33 @@ import transformers
 from torch.nn import functional
 
 import idinit_hf
+from idinit_hf import testing
+from idinit_hf.diagnostics import role_modules
+from idinit_hf.roles import Role
 
 ROOT = Path(__file__).resolve().parents[1]
-REGISTRY = {family.name: family for family in idinit_hf.FAMILIES}
-FAMILIES = tuple(REGISTRY)  # every family of the registry is checked
+FAMILIES = tuple(testing.names())  # every family of the registry is checked
 IDINIT_SEED = 1234
 STEPS = 200
 RESULTS: list[tuple[str, str, str, float]] = []  # (check, PASS/FAIL/SKIP/INFO, detail, seconds)
+#: Text examples of 64 tokens, and models big enough for real BLAS / tensor-core kernels (2 blocks of width 64).
+TOKENS, DEPTH, WIDTH = 64, 2, 64
 
 
 # --- models and data ---------------------------------------------------------------------------------------
 
 
-#: The family's tiny example config, scaled: big enough for real BLAS / tensor-core kernels (d = 64), 64 tokens.
-SCALE = {"hidden_size": 4, "n_embd": 4, "intermediate_size": 4, "head_dim": 4, "n_positions": 2,
-         "max_position_embeddings": 2}
-
-
-def is_image(family: str) -> bool:
-    return hasattr(REGISTRY[family].example_config(), "image_size")
-
-
 def config(family: str, **options):
-    """Small configs of every family, from the registry: trained in seconds."""
-    example = REGISTRY[family].example
-    sizes = {key: value * SCALE[key] for key, value in example.items() if key in SCALE}
-    text = {} if is_image(family) else {"vocab_size": 256}
+    """The family's small config from the registry (idinit_hf.testing): trained in seconds."""
     init = {"init_method": "idinit", "idinit_seed": IDINIT_SEED, **options}
-    return REGISTRY[family].example_config(**sizes, **text, **init)
-
-
-AUTO = {name: getattr(idinit_hf, family.pretraining) for name, family in REGISTRY.items()}
+    return testing.tiny_config(family, DEPTH, WIDTH, data=testing.data_shape(family, length=TOKENS), **init)
 
 
 def build(family: str, device: str, dtype: torch.dtype | None = None, **options) -> torch.nn.Module:
     """from_config with the weights allocated and initialized on ``device`` (not built on the CPU and moved)."""
     torch.manual_seed(0)
     with torch.device(device):
-        return AUTO[family].from_config(config(family, **options), dtype=dtype)
+        return testing.auto_class(family).from_config(config(family, **options), dtype=dtype)
 
 
 def role_names(model: torch.nn.Module) -> list[str]:
@@ -94,51 +83,12 @@ def role_mismatches(model: torch.nn.Module, reference: torch.nn.Module) -> list[
     return [n for n in role_names(reference) if not torch.equal(got[n].detach().cpu(), want[n].detach().cpu())]
 
 
-def text_bytes() -> bytes:
-    """Real English text: CPython's pydoc topics, else torch's own module source."""
-    try:
-        from pydoc_data.topics import topics
-
-        return "\n".join(topics[k] for k in sorted(topics)).encode()
-    except ImportError:
-        import inspect
-
-        return inspect.getsource(torch.nn.modules.module).encode()
-
-
-def images() -> tuple[torch.Tensor, torch.Tensor, str]:
-    """scikit-learn's 8x8 digits in [-1, 1]; without scikit-learn, synthetic bars (class k = row k % 8 lit)."""
-    try:
-        from sklearn.datasets import load_digits
-
-        data = load_digits()
-        pixels = torch.tensor(data.images[:512], dtype=torch.float32) / 8.0 - 1.0
-        return pixels.unsqueeze(1), torch.tensor(data.target[:512]), "digits"
-    except ImportError:
-        labels = torch.arange(512) % 10
-        pixels = torch.full((512, 1, 8, 8), -1.0)
-        pixels[torch.arange(512), 0, labels % 8] = 1.0
-        pixels[labels >= 8, 0, :, 0] = 1.0
-        return pixels + 0.1 * torch.randn(pixels.shape, generator=torch.Generator().manual_seed(0)), labels, "synthetic"
-
-
 def batch_fn(family: str, device: str) -> Callable[[int], dict[str, torch.Tensor]]:
-    """step -> a batch of real data on ``device`` (text bytes, 15 % masked text, or 8x8 images)."""
-    if is_image(family):
-        pixels, labels, _ = images()
-        return lambda s: {"pixel_values": pixels[s % 16 * 32 :][:32].to(device), "labels": labels[s % 16 * 32 :][:32].to(device)}
-    data = torch.tensor(list(text_bytes()[: 100 * 8 * 64]), dtype=torch.long)
-    generator = torch.Generator().manual_seed(0)
-
-    def text(step: int) -> dict[str, torch.Tensor]:
-        ids = data[step % 100 * 512 :][:512].view(8, 64)
-        if REGISTRY[family].pretraining == "AutoModelForCausalLM":
-            return {"input_ids": ids.to(device), "labels": ids.to(device)}
-        masked = torch.rand(ids.shape, generator=generator) < 0.15
-        labels = torch.where(masked, ids, torch.full_like(ids, -100))
-        return {"input_ids": torch.where(masked, torch.ones_like(ids), ids).to(device), "labels": labels.to(device)}
-
-    return text
+    """step -> a batch of real data for the family's objective, on ``device``: 8 x 64 tokens of CPython's reference
+    text, or 32 of scikit-learn's 8x8 digits (idinit_hf.testing)."""
+    image = testing.family(family).modality == "image"
+    batches = testing.training_batches(family, batch=32 if image else 8, tokens=TOKENS, images=512)
+    return lambda step: {key: value.to(device) for key, value in batches(step).items()}
 
 
 # --- bookkeeping -------------------------------------------------------------------------------------------
@@ -176,25 +126,25 @@ def check_build(device: str) -> tuple[str, str]:
         if bad := role_mismatches(on_device, reference):
             problems.append(f"{family} from_config: {len(bad)} role tensors differ, e.g. {bad[0]}")
         with torch.device("meta"):
-            deferred = AUTO[family].from_config(config(family))
+            deferred = testing.auto_class(family).from_config(config(family))
         deferred.to_empty(device=device)
         deferred.init_weights()
         if bad := role_mismatches(deferred, reference):
             problems.append(f"{family} meta->to_empty->init_weights: {len(bad)} role tensors differ, e.g. {bad[0]}")
-    with tempfile.TemporaryDirectory() as folder:
-        torch.manual_seed(5)
-        transformers.BertForMaskedLM(config("bert", init_method="default")).save_pretrained(folder)
-        loads = {}
-        for where in ("cpu", device):
-            torch.manual_seed(0)
-            loads[where] = idinit_hf.AutoModelForSequenceClassification.from_pretrained(
-                folder, init_method="idinit", idinit_seed=IDINIT_SEED, num_labels=3, device_map=where
-            )
-        names = role_names(loads["cpu"])
-        if "bert.pooler.dense.weight" not in names:
-            problems.append("from_pretrained: the missing pooler did not get IDInit")
-        if bad := role_mismatches(loads[device], loads["cpu"]):
-            problems.append(f"from_pretrained(device_map={device!r}): {bad} differ")
+        # a base model saved by stock transformers, loaded into the pretraining head: the missing weights (the head)
+        # get IDInit on the device exactly as on the CPU
+        with tempfile.TemporaryDirectory() as folder:
+            torch.manual_seed(5)
+            transformers.AutoModel.from_config(config(family, init_method="default")).save_pretrained(folder)
+            loads = {}
+            for where in ("cpu", device):
+                torch.manual_seed(0)
+                loads[where] = testing.auto_class(family).from_pretrained(
+                    folder, init_method="idinit", idinit_seed=IDINIT_SEED, device_map=where)
+            if not idinit_hf.verify(loads[device]).ok:
+                problems.append(f"{family} from_pretrained(device_map={device!r}): missing weights not IDInit")
+            if bad := role_mismatches(loads[device], loads["cpu"]):
+                problems.append(f"{family} from_pretrained(device_map={device!r}): {bad} differ")
     return verdict(problems, "role weights bit-identical to the CPU build (from_config, meta+to_empty, from_pretrained)")
 
 
@@ -232,15 +182,19 @@ def check_fp16_epsilon(device: str) -> tuple[str, str]:
         for label, out in (("matmul", plain), ("autocast", autocast)):
             exact = torch.equal(out.float().cpu(), weight.t().float().cpu())
             findings.append(f"{label} {size}: {int((out != 0).sum())}/{expected} kept{'' if exact else ' (not exact)'}")
-    fractions = {}
-    for dtype in (torch.float32, torch.float16):
-        model = build("gpt2", device, dtype=dtype)
-        outputs: dict[str, torch.Tensor] = {}
-        model.transformer.h[0].attn.register_forward_hook(lambda m, a, out, keep=outputs: keep.__setitem__("attn", out[0]))
-        with torch.no_grad():
-            model(**{k: v for k, v in batch_fn("gpt2", device)(0).items() if k == "input_ids"})
-        fractions[dtype] = float((outputs["attn"] != 0).float().mean())
-    findings.append(f"attn branch nonzero: fp32 {fractions[torch.float32]:.2f}, fp16 {fractions[torch.float16]:.2f}")
+    for family in FAMILIES:  # the first attention branch of each family, fed real data
+        fractions = {}
+        for dtype in (torch.float32, torch.float16):
+            model = build(family, device, dtype=dtype)
+            outputs: dict[str, torch.Tensor] = {}
+            branch_end = role_modules(model, Role.ATTENTION_OUT)[0]
+            branch_end.register_forward_hook(lambda m, a, out, keep=outputs: keep.setdefault("attn", out))
+            inputs = {k: v for k, v in batch_fn(family, device)(0).items() if k != "labels"}
+            with torch.no_grad():
+                model(**{k: v.to(dtype) if v.is_floating_point() else v for k, v in inputs.items()})
+            fractions[dtype] = float((outputs["attn"] != 0).float().mean())
+        findings.append(f"{family} attn branch nonzero: fp32 {fractions[torch.float32]:.2f}, "
+                        f"fp16 {fractions[torch.float16]:.2f}")
     return "INFO", "; ".join(findings)
 
 
@@ -279,8 +233,7 @@ def check_train(device: str, family: str, dtype: torch.dtype) -> tuple[str, str]
         problems.append(f"loss scale collapsed to {scale}")
     if not last < 0.9 * first:
         problems.append(f"loss did not go down: {first:.3f} -> {last:.3f}")
-    data = f" ({images()[2]})" if is_image(family) else ""
-    return verdict(problems, f"loss {first:.3f} -> {last:.3f}, scale {scale:g}{data}")
+    return verdict(problems, f"loss {first:.3f} -> {last:.3f}, scale {scale:g}")
 
 
 # --- 5. multi-device FSDP2 -----------------------------------------------------------------------------------
@@ -324,7 +277,7 @@ def fsdp_worker(device_type: str, out: str) -> None:
             model = model.to("meta")
         else:
             with torch.device("meta"):
-                model = AUTO[family].from_config(config(family))
+                model = testing.auto_class(family).from_config(config(family))
             source = {}
         shard(model).to_empty(device=device)
         set_model_state_dict(model, source, options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))

@@ -16,7 +16,8 @@ from idinit_hf.testing import training_batches as real_batches
 __all__ = [
     "NAMES", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family", "tiny_config", "tiny", "inputs",
     "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
-    "training_batches", "snapshot", "assert_same_tensors",
+    "training_batches", "snapshot", "assert_same_tensors", "EPS", "D", "HIDDEN", "eye", "attention_out_pattern",
+    "mlp_out_pattern", "assert_loosened_identity", "assert_default_random", "layers_of",
 ]
 
 NAMES = names()
@@ -69,3 +70,44 @@ def assert_same_tensors(got: dict[str, torch.Tensor], want: dict[str, torch.Tens
     assert sorted(got) == sorted(want)
     changed = [name for name in want if not torch.equal(got[name], want[name])]
     assert not changed, f"changed: {changed}"
+
+
+# ---- the exact patterns of the rules, built here independently of idinit_hf ------------------------------------------
+EPS = 1e-6
+#: The width and MLP width of the GPT-2, BERT and ViT example configs (idinit_hf.families)
+D, HIDDEN = 16, 64
+
+
+def eye(n: int) -> torch.Tensor:
+    return torch.eye(n)
+
+
+def attention_out_pattern(d):
+    """IDIZε, out >= in: +ε on the diagonal, −ε one to the right (wrapping)."""
+    return EPS * (torch.eye(d) - torch.eye(d).roll(1, dims=1))
+
+
+def mlp_out_pattern(d, hidden):
+    """IDIZε, 4d -> d: [εI, −εI, 0, 0]."""
+    return torch.cat([EPS * torch.eye(d), -EPS * torch.eye(d), torch.zeros(d, hidden - 2 * d)], dim=1)
+
+
+def assert_loosened_identity(weight, tol=1e-5):
+    """IDIτ on a tall weight plus loosening on the τ entries: zero elsewhere, τ ± tol, not all equal."""
+    pattern = torch.zeros_like(weight)
+    for m in range(weight.shape[0]):
+        pattern[m, m % weight.shape[1]] = 1.0
+    assert torch.equal(weight[pattern == 0], torch.zeros(int((pattern == 0).sum())))
+    taus = weight[pattern == 1]
+    assert (taus - 1).abs().max() < tol
+    assert taus.unique().numel() > 1  # loosened: replicated rows are not tied
+
+
+def assert_default_random(weight, std=0.02):
+    assert 0.5 * std < float(weight.detach().std()) < 1.5 * std
+
+
+def layers_of(model, module_type):
+    found = [m for m in model.modules() if isinstance(m, module_type)]
+    assert found, f"no {module_type.__name__} in {type(model).__name__}"
+    return found

@@ -1,20 +1,26 @@
-"""Building an IDInit model writes every parameter once (issue 13): built on the meta device with init off, then
-materialized and initialized in one pass. Buffers, ties, dtypes and everything verify checks come out as before."""
+"""Building an IDInit model writes every parameter once (idinit_hf/build.py, issue 13): constructed with its
+parameters deferred to the meta device and init off (buffers made for real), then each parameter allocated once and
+initialized in one pass. Buffers, ties, dtypes and everything verify checks come out as before."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 import torch
 import transformers.initialization as hf_init
+from accelerate import init_empty_weights
 from helpers import NAMES, idinit_class, tiny, tiny_config
+from torch import nn
 
 import idinit_hf
+from idinit_hf.build import DeferredBuild
 from idinit_hf.roles import Rule
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_buffers_equal_those_of_a_stock_build(name):
-    """Non-persistent buffers (position ids, RoPE frequencies) are recomputed by the model's own init pass."""
+    """Buffers (position ids, RoPE frequencies) are made by the constructor, as in a stock build."""
     fresh = dict(tiny(name, init_method="idinit").named_buffers())
     stock = dict(tiny(name).named_buffers())
     assert fresh.keys() == stock.keys()
@@ -77,3 +83,39 @@ def test_default_init_keeps_the_stock_construction():
     torch.manual_seed(0)
     b = tiny("gpt2", init_method="default")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_a_build_defers_only_the_parameters_of_its_own_thread():
+    """The parameter registration hook is process-global; a model built meanwhile in another thread is untouched."""
+    build = DeferredBuild(torch.device("cpu"))
+    elsewhere = {}
+    with build.deferring():
+        thread = threading.Thread(target=lambda: elsewhere.setdefault("linear", nn.Linear(4, 4)))
+        thread.start()
+        thread.join()
+        here = nn.Linear(4, 4)
+    assert here.weight.is_meta and not elsewhere["linear"].weight.is_meta
+    after = nn.Linear(4, 4)
+    assert not after.weight.is_meta
+
+
+def test_only_what_the_build_deferred_is_allocated():
+    """Under accelerate.init_empty_weights() the caller asked for an empty model: it stays on meta."""
+    with init_empty_weights():
+        model = tiny("llama", init_method="idinit")
+    assert all(p.is_meta for p in model.parameters())
+
+
+def test_the_constructor_draws_nothing_at_random():
+    """A constructor's own draws (ViT's torch.randn class token) are of deferred tensors: they are undone, so
+    the generator is where the single init pass left it, whatever the model's constructors do."""
+    for name in NAMES:
+        torch.manual_seed(0)
+        tiny(name, init_method="idinit")
+        after_build = torch.get_rng_state()
+        torch.manual_seed(0)
+        with torch.device("meta"):
+            model = tiny(name, init_method="idinit")
+        model.to_empty(device="cpu")
+        model.init_weights()
+        assert torch.equal(torch.get_rng_state(), after_build), name

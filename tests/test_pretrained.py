@@ -7,10 +7,8 @@ import torch
 import transformers
 from accelerate import init_empty_weights
 from helpers import NAMES, family, idinit_class, stock_auto, tiny_config
-from transformers import Olmo2Config, Olmo2ForCausalLM
 
 import idinit_hf
-from idinit_hf import IDInitMixin
 
 #: family → (IDInit class of its pretraining head, stock Auto class, tiny config), for every family of the registry
 CASES = {name: (idinit_class(name), stock_auto(name), partial(tiny_config, name)) for name in NAMES}
@@ -134,38 +132,6 @@ def test_from_config_in_low_precision(dtype):
 
 # ---- architectures with no role table -------------------------------------------------------------------------------
 # OLMo 2 ends each branch in a norm (x + norm(f(x))), which would undo IDIZε: no table covers it (docs/method.md).
-
-
-class IDInitOlmo2(IDInitMixin, Olmo2ForCausalLM):
-    pass
-
-
-def olmo2_config(**kw):
-    return Olmo2Config(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                       num_key_value_heads=2, vocab_size=32, pad_token_id=0, bos_token_id=1, eos_token_id=2, **kw)
-
-
-def test_unsupported_architecture_is_an_error_naming_supported_ones():
-    supported = r"model_type='olmo2'; supported: 'gpt2', 'bert', 'vit', 'llama', 'mistral'"
-    with pytest.raises(ValueError, match=supported):
-        IDInitOlmo2(olmo2_config(init_method="idinit"))
-    with pytest.raises(ValueError, match=supported):
-        idinit_hf.AutoModelForCausalLM.from_config(olmo2_config(init_method="idinit"))
-
-
-def test_unsupported_architecture_falls_back_only_when_asked():
-    config = olmo2_config(init_method="idinit", idinit_unsupported="default")
-    torch.manual_seed(0)
-    fallback = IDInitOlmo2(config)
-    torch.manual_seed(0)
-    stock = Olmo2ForCausalLM(config)
-    assert_same_state(stock, fallback)
-    auto = idinit_hf.AutoModelForCausalLM.from_config(config)
-    assert type(auto) is Olmo2ForCausalLM
-
-
-def test_unsupported_architecture_with_default_init_is_stock():
-    assert type(idinit_hf.AutoModelForCausalLM.from_config(olmo2_config())) is Olmo2ForCausalLM
 
 
 def test_models_pickle_and_deepcopy():

@@ -1,8 +1,10 @@
-"""At init, IDInit blocks are identity maps (pre-LN) and every branch output is ≈ 0, measured on real inputs,
-for every family of the registry (what "identity at init" means depends on ``Family.norm_position``)."""
+"""What a model holds and does at init (idinit_hf/diagnostics.py): ``verify`` layer by layer, and on real inputs
+IDInit blocks are identity maps (pre-LN) with every branch output ≈ 0, for every family of the registry (what
+"identity at init" means depends on ``Family.norm_position``)."""
 
 import pytest
-from helpers import NAMES, POST_LN, PRE_LN, inputs, tiny
+import torch
+from helpers import NAMES, POST_LN, PRE_LN, family, inputs, tiny
 
 import idinit_hf
 
@@ -87,3 +89,25 @@ def test_default_init_jacobians_spread_more_than_idinit():
     assert len(idinit) == len(default) == 4
     assert max(b.log_spread for b in idinit) < 1e-3 < min(b.log_spread for b in default)
 
+
+# ---- verify() -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_verify_passes_on_a_fresh_idinit_model(name):
+    report = idinit_hf.verify(tiny(name, init_method="idinit"))
+    assert report.ok and report.by_role(idinit_hf.Role.ATTENTION_IN) and report.by_role(idinit_hf.Role.MLP_OUT)
+
+
+def test_verify_names_a_layer_that_deviates():
+    model = idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config(init_method="idinit"))
+    with torch.no_grad():
+        model.transformer.h[1].mlp.c_proj.weight[0, 0] += 1e-3
+    failures = idinit_hf.verify(model).failures()
+    assert [f.name for f in failures] == ["transformer.h.1.mlp.c_proj.weight"]
+    assert failures[0].max_abs_diff == pytest.approx(1e-3, rel=1e-3)
+    assert "1 mismatches" in str(idinit_hf.verify(model))
+
+
+def test_verify_of_a_default_model_is_empty():
+    assert idinit_hf.verify(idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config())).layers == []

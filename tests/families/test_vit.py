@@ -1,0 +1,64 @@
+"""The ViT family, role by role: what every layer holds after from_config (IDICτ patch embedding, class token and
+positions, Q = 0 by default)."""
+
+import pytest
+import torch
+from helpers import (
+    HIDDEN,
+    D,
+    assert_default_random,
+    assert_loosened_identity,
+    attention_out_pattern,
+    eye,
+    family,
+    layers_of,
+    mlp_out_pattern,
+)
+from transformers.models.vit import modeling_vit as vit
+
+import idinit_hf
+
+VIT_CLASSES = ["IDInitViTModel", "IDInitViTForImageClassification", "IDInitViTForMaskedImageModeling"]
+
+
+@pytest.fixture(params=VIT_CLASSES)
+def vit_model(request):
+    return getattr(idinit_hf, request.param)._from_config(family("vit").example_config(init_method="idinit"))
+
+
+def test_vit_attention(vit_model):
+    """ViT's query projection starts at 0 (its family default idinit_query_scale=0: uniform attention at init)."""
+    for attention in layers_of(vit_model, vit.ViTAttention):
+        assert torch.equal(attention.q_proj.weight.detach(), torch.zeros(D, D))
+        for projection in (attention.k_proj, attention.v_proj):
+            assert torch.equal(projection.weight.detach(), eye(D))
+        assert torch.equal(attention.o_proj.weight.detach(), attention_out_pattern(D))
+
+
+def test_vit_mlp(vit_model):
+    for mlp in layers_of(vit_model, vit.ViTMLP):
+        assert_loosened_identity(mlp.fc1.weight.detach())
+        assert torch.equal(mlp.fc2.weight.detach(), mlp_out_pattern(D, HIDDEN))
+
+
+def test_vit_patch_embedding_is_idic(vit_model):
+    projection = layers_of(vit_model, vit.ViTPatchEmbeddings)[0].projection
+    assert_loosened_identity(projection.weight.detach().reshape(D, -1))  # 16 x (1·2·2): tall
+    assert torch.equal(projection.bias, torch.zeros(D))
+
+
+def test_vit_class_token_and_positions_are_idi_by_default(vit_model):
+    """ViT's family default idinit_embeddings="idi" (issue 12): class token e_0, position p → e_(p mod d)."""
+    embeddings = layers_of(vit_model, vit.ViTEmbeddings)[0]
+    assert torch.equal(embeddings.cls_token.detach().view(1, D), eye(D)[:1])
+    assert_loosened_identity(embeddings.position_embeddings.detach().view(-1, D))  # 17 x 16: tall
+
+
+def test_vit_class_token_and_positions_default_when_asked():
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_embeddings="default"))
+    assert_default_random(model.embeddings.position_embeddings)
+
+
+def test_vit_classifier_default():
+    model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit"))
+    assert_default_random(model.classifier.weight)

@@ -1,0 +1,76 @@
+"""What a rule writes into one layer (idinit_hf/patterns.py): slots located by the family table without touching the
+model, tags for the init pass, per-parameter seeds, and the pure pattern writer that verify reuses."""
+
+import pytest
+import torch
+from helpers import NAMES, family, tiny
+
+from idinit_hf.options import IDInitOptions
+from idinit_hf.patterns import (
+    INITIALIZED_FLAG,
+    locate_slots,
+    param_seed,
+    tag_roles,
+    tagged_slots,
+    write_pattern,
+    write_rule,
+)
+from idinit_hf.roles import KEY_VALUE, Role, Rule
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_locating_slots_reads_only(name):
+    model = tiny(name)  # the default init: nothing tagged
+    found = locate_slots(model, family(name))
+    assert found and not any(tagged_slots(m) for m in model.modules())
+    params = dict(model.named_parameters(remove_duplicate=False))  # a tied head's weight too
+    for located in found:
+        assert any(f"{located.path}.{p}" in params for p in located.slot.params)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_are_relative_to_the_base_model(name):
+    """The same layer has the same name (hence the same loosening seed) under every head."""
+    model = tiny(name)
+    prefix = f"{model.base_model_prefix}."
+    for located in locate_slots(model, family(name)):
+        assert located.path.removeprefix(prefix) == located.name
+
+
+def test_key_value_slots_know_their_head_layout():
+    model = tiny("llama")
+    heads = {located.heads for located in locate_slots(model, family("llama")) if located.slot.heads == KEY_VALUE}
+    config = model.config
+    assert heads == {(config.head_dim, config.num_attention_heads // config.num_key_value_heads)}
+
+
+def test_tagging_is_idempotent():
+    model = tiny("gpt2")
+    first = tag_roles(model, family("gpt2"))
+    assert first == len(locate_slots(model, family("gpt2"))) and tag_roles(model, family("gpt2")) == 0
+
+
+def test_seeds_are_per_parameter_and_independent_of_order():
+    assert param_seed(3, "h.0.mlp.c_fc.weight") == param_seed(3, "h.0.mlp.c_fc.weight")
+    assert len({param_seed(3, f"h.{i}.mlp.c_fc.weight") for i in range(50)}) == 50
+    assert param_seed(3, "a") != param_seed(4, "a")
+
+
+def test_write_pattern_is_pure_and_zeroes_a_bias_it_does_not_own():
+    model = tiny("bert")
+    located = next(x for x in locate_slots(model, family("bert")) if x.slot.role is Role.MLP_OUT)
+    tensors = {"weight": torch.full((16, 64), 7.0), "bias": torch.full((16,), 7.0)}
+    write_pattern(tensors, located.slot, Rule.IDIZ, IDInitOptions(), 0, name=located.name, is_conv=False,
+                  padding_idx=None)
+    assert torch.equal(tensors["bias"], torch.zeros(16)) and float(tensors["weight"][0, 0]) == pytest.approx(1e-6)
+
+
+def test_write_rule_skips_a_parameter_flagged_as_loaded():
+    model = tiny("bert")
+    located = next(x for x in locate_slots(model, family("bert")) if x.slot.role is Role.MLP_IN)
+    weight = located.module.weight
+    before = weight.detach().clone()
+    setattr(weight, INITIALIZED_FLAG, True)
+    write_rule(located.module, located.slot, Rule.IDI, IDInitOptions(), 0, located)
+    assert torch.equal(weight.detach(), before)
+    assert torch.equal(located.module.bias.detach(), torch.zeros(64))  # the bias was not loaded: written

@@ -1,0 +1,87 @@
+"""The InitPlan answers which rule writes each parameter: the role table and the options, for the init pass,
+``apply_`` and ``verify`` alike; ``init_module`` writes one module (the stock init for the rest)."""
+
+import pytest
+import torch
+from helpers import EPS, D, assert_default_random, eye, family
+
+import idinit_hf
+
+# ---- options that change a role's rule ------------------------------------------------------------------------------
+
+
+def test_embeddings_option_idi():
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0))
+    assert torch.equal(model.wte.weight.detach()[:D], eye(D))
+    assert torch.equal(model.wte.weight.detach()[D : 2 * D], eye(D))
+
+
+def test_heads_option_zero():
+    model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit", idinit_heads="zero"))
+    assert torch.equal(model.classifier.weight.detach(), torch.zeros(10, D))
+
+
+def test_heads_option_idi_is_partial_identity():
+    model = idinit_hf.IDInitBertForSequenceClassification(family("bert").example_config(init_method="idinit", idinit_heads="idi", num_labels=3))
+    assert torch.equal(model.classifier.weight.detach(), eye(D)[:3])
+
+
+def test_patch_embedding_option_default():
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_patch_embedding="default"))
+    assert_default_random(model.embeddings.patch_embeddings.projection.weight)
+
+
+def test_tau_and_epsilon_options():
+    model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit", idinit_tau=0.5, idinit_epsilon=1e-3))
+    layer = model.encoder.layer[0]
+    assert torch.equal(layer.attention.self.query.weight.detach(), 0.5 * eye(D))
+    assert float(layer.attention.output.dense.weight.detach()[0, 0]) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.0])
+def test_query_scale_option_scales_the_query_projection_only(scale):
+    """idinit_query_scale multiplies Q's IDIτ (GPT-2: block 0 of the fused Q|K|V and the cross-attention q_attn;
+    a fused K|V has no query block); K, V and everything else keep their pattern."""
+    options = dict(init_method="idinit", idinit_query_scale=scale, idinit_tau=2.0)
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(add_cross_attention=True, **options))
+    q, k, v = model.h[0].attn.c_attn.weight.detach().split(D, dim=1)
+    assert torch.equal(q, 2.0 * scale * eye(D)) and torch.equal(k, 2.0 * eye(D)) and torch.equal(v, 2.0 * eye(D))
+    cross = model.h[0].crossattention
+    assert torch.equal(cross.q_attn.weight.detach(), 2.0 * scale * eye(D))
+    assert all(torch.equal(b, 2.0 * eye(D)) for b in cross.c_attn.weight.detach().split(D, dim=1))
+    bert_layer = idinit_hf.IDInitBertModel(family("bert").example_config(**options)).encoder.layer[0].attention.self
+    vit_layer = idinit_hf.IDInitViTModel(family("vit").example_config(**options)).layers[0].attention
+    for query, others in ((bert_layer.query, (bert_layer.key, bert_layer.value)),
+                          (vit_layer.q_proj, (vit_layer.k_proj, vit_layer.v_proj))):
+        assert torch.equal(query.weight.detach(), 2.0 * scale * eye(D))
+        assert all(torch.equal(o.weight.detach(), 2.0 * eye(D)) for o in others)
+    assert idinit_hf.verify(model).ok
+
+
+def test_query_scale_one_gives_the_papers_identity_query():
+    """GPT-2 and ViT default to Q = 0 (Family.option_defaults); BERT keeps Q = I; a value in the config wins."""
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_query_scale=1.0))
+    assert torch.equal(model.layers[0].attention.q_proj.weight.detach(), eye(D))
+    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_query_scale=1.0))
+    assert torch.equal(model.h[0].attn.c_attn.weight.detach()[:, :D], eye(D))
+    model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit"))
+    assert torch.equal(model.encoder.layer[0].attention.self.query.weight.detach(), eye(D))
+
+
+def test_zero_pattern_identity_option():
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_zero_pattern="identity"))
+    assert torch.equal(model.layers[0].attention.o_proj.weight.detach(), EPS * eye(D))
+
+
+def test_loosening_all_option_moves_zero_entries_too():
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_loosening_target="all"))
+    assert (model.layers[0].mlp.fc1.weight != 0).all()
+
+
+def test_idinit_seed_fixes_the_loosening():
+    a = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=5))
+    torch.manual_seed(123)
+    b = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=5))
+    c = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_seed=6))
+    fc1 = [m.layers[1].mlp.fc1.weight for m in (a, b, c)]
+    assert torch.equal(fc1[0], fc1[1]) and not torch.equal(fc1[0], fc1[2])

@@ -1,0 +1,47 @@
+"""Roles, rules and slots (idinit_hf/roles.py): the role → rule table of the method, and how a slot finds its owner."""
+
+import pytest
+from torch import nn
+
+from idinit_hf.options import IDInitOptions
+from idinit_hf.roles import FIXED_RULES, OPTION_RULES, QUERY, Role, Rule, Slot, rule_for
+
+
+def test_every_role_has_a_fixed_rule_or_an_option():
+    assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
+    assert not FIXED_RULES.keys() & OPTION_RULES.keys()
+
+
+@pytest.mark.parametrize("role, rule", [(Role.ATTENTION_IN, Rule.IDI), (Role.ATTENTION_OUT, Rule.IDIZ),
+                                        (Role.MLP_IN, Rule.IDI), (Role.MLP_OUT, Rule.IDIZ), (Role.NORM, Rule.DEFAULT)])
+def test_the_method_fixes_the_residual_branch_rules(role, rule):
+    """§1, §3, §5: identity inside a branch, zero-preserving at its end, norms left to the library."""
+    assert rule_for(Slot(nn.Linear, "", role), IDInitOptions(), tied_embeddings=False) is rule
+
+
+@pytest.mark.parametrize("role", list(OPTION_RULES))
+def test_open_roles_follow_their_option(role):
+    option = OPTION_RULES[role]
+    for value in ("default", "idi"):
+        if value == "idi" and role is Role.PATCH_EMBEDDING:
+            value = "idic"
+        options = IDInitOptions(**{option: value})
+        assert rule_for(Slot(nn.Linear, "", role), options, tied_embeddings=False) is Rule(value)
+
+
+def test_a_tied_slot_is_left_to_the_embedding_only_when_the_config_ties():
+    head = Slot(nn.Linear, "", Role.HEAD, tied=True)
+    options = IDInitOptions(heads="idi")
+    assert rule_for(head, options, tied_embeddings=True) is Rule.TIED
+    assert rule_for(head, options, tied_embeddings=False) is Rule.IDI
+
+
+class MistralMLP(nn.Module):
+    pass
+
+
+def test_an_owner_is_a_type_or_a_class_name_suffix():
+    """Per-model generated classes (MistralMLP does not subclass LlamaMLP) are matched by their name's suffix."""
+    assert Slot("MLP", "up_proj", Role.MLP_IN).owned_by(MistralMLP())
+    assert not Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY).owned_by(MistralMLP())
+    assert Slot(nn.Module, "", Role.NORM).owned_by(MistralMLP()) and not Slot(nn.Linear, "", Role.NORM).owned_by(MistralMLP())
