@@ -2,7 +2,7 @@
 
     python benchmarks/budget.py --quick                                   # a smoke run (tiny models, seconds)
     python benchmarks/budget.py --text_dir ../shared/data/text/sotu       # the two axes (CPU-hours)
-    python benchmarks/budget.py --text_dir ../shared/data/text/sotu --budgets 300 --widths 128 \\
+    python benchmarks/budget.py --text_dir ../shared/data/text/sotu --budgets 300 --widths \\
         --methods default idinit zero-branch-out depth-scaled neox depth-init mimetic olmo2   # every baseline, 1×
 
 Two axes through one base point (--depth 8 layers, --base_width 128, --base_steps 1000):
@@ -56,8 +56,10 @@ def parse_args(argv=None):
     parser.add_argument("--depth", type=int, default=8)
     parser.add_argument("--base_width", type=int, default=128)
     parser.add_argument("--base_steps", type=int, default=1000)
-    parser.add_argument("--budgets", nargs="+", type=int, default=[300, 1000, 3000], help="steps, at --base_width")
-    parser.add_argument("--widths", nargs="+", type=int, default=[64, 128, 256], help="at --base_steps")
+    parser.add_argument("--budgets", nargs="*", type=int, default=[300, 1000, 3000],
+                        help="steps, at --base_width (none: no budget axis)")
+    parser.add_argument("--widths", nargs="*", type=int, default=[64, 128, 256],
+                        help="at --base_steps (none: no width axis)")
     parser.add_argument("--evals", type=int, default=30, help="evaluations per run (every steps/evals steps)")
     parser.add_argument("--eval_batches", type=int, default=8)
     parser.add_argument("--batch_size", type=int, default=16)
