@@ -125,8 +125,8 @@ def baseline_goals(table, runs):
             mine = group["idinit"]["val_loss"]
             ahead = sorted((m for m in group if m in BASELINES and group[m]["val_loss"] <= mine),
                            key=lambda m: group[m]["val_loss"])
-            detail = ("; ahead of IDInit: " + ", ".join(f"{m} {group[m]['val_loss']:.4f} ({group[m]['val_loss'] - mine:+.4f})"
-                                                     for m in ahead)) if ahead else ""
+            detail = ("; lower: " + ", ".join(f"{m} {group[m]['val_loss']:.4f} (by {mine - group[m]['val_loss']:.4f})"
+                                              for m in ahead)) if ahead else ""
             lines.append(f"- {family} ({data}), {depth} layers: IDInit's final validation loss ({mine:.4f}) below every "
                          f"practitioner's init that ran ({', '.join(m for m in BASELINES if m in group)}): "
                          f"**{'no' if ahead else 'yes'}**{detail}.")

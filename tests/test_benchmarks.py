@@ -171,7 +171,7 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     assert ("| gpt2 | d | 4 | 1.000 ± 0.000 | 0.900 ± 0.000 | neox: 0.850 ± 0.000 | 1.00 (worst seed 1.00) | "
             "not reached on 2/2 seeds (final validation loss +0.050) |") in readme
     assert ("IDInit's final validation loss (0.9000) below every practitioner's init that ran (neox, olmo2): **no**; "
-            "ahead of IDInit: neox 0.8500 (-0.0500)") in readme
+            "lower: neox 0.8500 (by 0.0500)") in readme
     assert "IDInit reaches the best practitioner's init's (neox) final validation loss in ≤ 85% of its steps" in readme
     assert "at 100 / 1000 steps (width 128, ≥ 2 seeds): IDInit's step saving against the default +0.20 → +0.00: " \
            "**fades**" in readme
