@@ -6,8 +6,9 @@ where a rule needs a layer, it asks the family's role table (:func:`role_slots`:
 ``idinit_hf.FAMILIES`` found in the model, with its role, layout and parameters), the family's residual blocks
 (``Family.is_block``, for the layer index ``l`` and the depth ``L``) or the stock transformers API
 (``get_input_embeddings`` / ``get_output_embeddings``, for the token table and the LM head).
-Notation: d = hidden size, L = number of residual blocks, l = 0-based block index, k = head size. Biases of the
-layers a rule writes are set to 0 (the library default already has them 0 in every family).
+Notation: d = hidden size, L = number of residual blocks, l = 0-based block index, k = head size; N(0, s) is a
+normal of standard deviation s (the issue's notation). Biases of the layers a rule writes are set to 0 (the
+library default already has them 0 in every family).
 
 ==================  ==========================================================================================
 method              rule (source)
@@ -46,15 +47,17 @@ method              gpt2    bert    vit    llama  notes
                                                   patch embedding, pooler and heads; a tied LM head is the table
 ==================  ======  ======  =====  =====  ===============================================================
 
-Sources and what was checked:
+Sources. The rules are the issue's; where a detail needed a source, what was checked here (offline, with the
+project's search tools) is said, the rest is from the projects' code as we know it and was not re-read here:
 
 * GPT-NeoX: ``small_init_init_method(dim)`` std = √(2/(5·dim)) (Nguyen & Salazar 2019, "Transformers without
-  Tears"), ``wang_init_method(n_layers, dim)`` std = 2/(n_layers·√dim); Pythia configs set ``init_method:
-  small_init`` (every layer, the embeddings and the untied output layer) and ``output_layer_init_method:
-  wang_init`` (attention dense, MLP 4h→h). NXAI's xLSTM copies both formulas verbatim (``xlstm/components/init.py``).
-* torchtitan ``models/llama3/model.py``: ``trunc_normal_(w, std=0.02)`` with torch's default bounds (±2, absolute:
-  ±100σ, no truncation in practice) for wq/wk/wv/w1, ``init_std = 0.02 / (2 * (layer_id + 1)) ** 0.5`` for wo, w2,
-  w3 under ``depth_init``; ``normal_(tok_embeddings)`` (std 1); output ``trunc_normal_(std=dim**-0.5, a=-3σ, b=3σ)``.
+  Tears"), ``wang_init_method(n_layers, dim)`` std = 2/(n_layers·√dim), checked against NXAI's xLSTM, which copies
+  both from gpt-neox's ``megatron/model/init_functions.py`` (``xlstm/components/init.py``). Pythia's configs use
+  ``small_init`` for every other layer (embeddings and the untied output layer included) and ``wang_init`` for the
+  branch outputs (attention dense, MLP 4h→h).
+* torchtitan's Llama: ``trunc_normal_(w, std=0.02)`` with torch's default bounds (±2, absolute: ±100σ, no
+  truncation in practice) for wq/wk/wv/w1, ``init_std = 0.02 / (2 * (layer_id + 1)) ** 0.5`` for wo, w2, w3 under
+  ``depth_init``; ``normal_(tok_embeddings)`` (std 1); output ``trunc_normal_(std=dim**-0.5, a=-3σ, b=3σ)``.
 * Megatron-LM ``scaled_init_method_normal(sigma, num_layers)``: std = σ/√(2·num_layers), σ = 0.02 elsewhere. The
   ``depth-scaled`` method keeps the library default for the inputs; that default is N(0, 0.02) in all four
   families (``initializer_range`` = 0.02; ViT's ``trunc_normal_`` at ±2 absolute is not truncated at that std):
@@ -67,7 +70,10 @@ Sources and what was checked:
   says); one alternative uses β = 0.05 per head for V·O only (modded-nanogpt PR #214). Those constants are the
   defaults here and keyword arguments of :func:`mimetic_init_`. One of those reimplementations assigns the SVD
   factors of the V·O product in the order that makes W_o W_v = √S Vᴴ U √S instead of α₂Z − β₂I (same trace, not
-  the same matrix); here W_o W_v = α₂Z − β₂I exactly in multi-head attention.
+  the same matrix); here W_o W_v = α₂Z − β₂I exactly in multi-head attention. Those constants were tuned on
+  vision transformers; a secondary summary of the paper (lovo.ai) reports other signs in pretrained GPT-2's
+  products (negative query-key diagonal, value-projection turning positive with depth), so for language models
+  they are a reading, not the paper's tuned values.
 * OLMo 2 (OLMo 2 report, OLMo-core ``InitMethod.normal``): every parameter N(0, 0.02) truncated at ±3σ; HF's Llama
   default is the same normal without truncation.
 """
@@ -170,7 +176,7 @@ def _padding_row_zero(module: nn.Module, param: nn.Parameter) -> None:
 
 
 def _normal_(module: nn.Module, param: nn.Parameter, std: float, cutoff: float | None = None) -> None:
-    """N(0, std²), truncated at ±cutoff·std if given (absolute bounds ±2 otherwise: torch's default)."""
+    """N(0, std), truncated at ±cutoff·std if given."""
     if cutoff is None:
         param.normal_(0.0, std)
     else:
@@ -192,8 +198,8 @@ def zero_branch_out_(model: nn.Module) -> None:
 
 @torch.no_grad()
 def megatron_init_(model: nn.Module) -> None:
-    """Megatron-LM ``scaled_init_method_normal``: branch outputs N(0, (0.02/√(2L))²) on top of the default init
-    (inputs N(0, 0.02²) in every family). For GPT-2 this is what the library's default already does."""
+    """Megatron-LM ``scaled_init_method_normal``: branch outputs N(0, 0.02/√(2L)) on top of the default init
+    (inputs N(0, 0.02) in every family). For GPT-2 this is what the library's default already does."""
     std = STD / math.sqrt(2 * len(blocks(model)))
     for module in role_modules(model, *OUTPUTS):
         module.weight.normal_(0.0, std)
@@ -201,8 +207,8 @@ def megatron_init_(model: nn.Module) -> None:
 
 @torch.no_grad()
 def neox_init_(model: nn.Module) -> None:
-    """GPT-NeoX / Pythia: ``small_init`` N(0, 2/(5d)) on every non-norm weight (input projections, gate,
-    embeddings, ViT's patch embedding, class token and positions, pooler, heads) and ``wang_init`` N(0, (2/(L·√d))²)
+    """GPT-NeoX / Pythia: ``small_init`` N(0, √(2/(5d))) on every non-norm weight (input projections, gate,
+    embeddings, ViT's patch embedding, class token and positions, pooler, heads) and ``wang_init`` N(0, 2/(L·√d))
     on the branch outputs; biases 0."""
     d, depth = hidden_size(model), len(blocks(model))
     small, wang = math.sqrt(2 / (5 * d)), 2 / (depth * math.sqrt(d))
@@ -215,10 +221,10 @@ def neox_init_(model: nn.Module) -> None:
 def depth_init_(model: nn.Module) -> None:
     """torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``), per block l:
 
-    * q, k, v and the gate: N(0, 0.02²) (torchtitan's ``trunc_normal_`` at ±2 absolute: no truncation);
-    * attention out, MLP down, and MLP up where the MLP has a gate: N(0, (0.02/√(2(l+1)))²); a plain MLP's input
-      (no gate) is torchtitan's w1: N(0, 0.02²);
-    * the token table N(0, 1) and the LM head N(0, 1/d) truncated at ±3σ, where the two are not tied;
+    * q, k, v and the gate: N(0, 0.02) (torchtitan's ``trunc_normal_`` at ±2 absolute: no truncation);
+    * attention out, MLP down, and MLP up where the MLP has a gate: N(0, 0.02/√(2(l+1))); a plain MLP's input
+      (no gate) is torchtitan's w1: N(0, 0.02);
+    * the token table N(0, 1) and the LM head N(0, d^-½) truncated at ±3σ, where the two are not tied;
     * everything else (norms, tied tables, position tables, pooler, other heads): the library default. Biases 0.
     """
     index = block_index(model)
@@ -239,7 +245,7 @@ def depth_init_(model: nn.Module) -> None:
 
 @torch.no_grad()
 def olmo2_init_(model: nn.Module) -> None:
-    """OLMo 2: every non-norm weight N(0, 0.02²) truncated at ±3σ (±0.06), no depth scaling; biases 0."""
+    """OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ (±0.06), no depth scaling; biases 0."""
     for module, _, param in role_parameters(model, *WEIGHTS):
         _normal_(module, param, STD, cutoff=3.0)
     _zero_biases(model, *WEIGHTS)
@@ -280,7 +286,7 @@ def attention_matrices(model: nn.Module, block: nn.Module) -> tuple[torch.Tensor
 
 
 def _mimetic_target(d: int, alpha: float, beta: float) -> torch.Tensor:
-    """αZ + βI, Z a fresh d × d matrix of N(0, 1/d) entries."""
+    """αZ + βI, Z a fresh d × d matrix of N(0, 1/√d) entries (variance 1/d)."""
     return alpha * torch.randn(d, d) / math.sqrt(d) + beta * torch.eye(d)
 
 
@@ -297,7 +303,7 @@ def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7,
                   beta_vo: float = 0.4) -> None:
     """Mimetic initialization (Trockman & Kolter 2023) of every block's self-attention; everything else default.
 
-    With ``out × in`` matrices (q = W_q x), Z a d × d matrix of N(0, 1/d) entries drawn afresh each time:
+    With ``out × in`` matrices (q = W_q x), Z a d × d matrix of N(0, 1/√d) entries drawn afresh each time:
 
     * query-key, per query head h: W_qʰᵀ W_kʰ = the best rank-k approximation of α₁Z + β₁I (W_qʰᵀ = U√S,
       W_kʰ = √S Vᴴ, top k singular values). Grouped-query attention (Llama): the first query head of each group

@@ -8,7 +8,7 @@ Every run goes through ``scripts/pretrain_clm.py`` (the real command line) on th
 ``pydoc_data.topics``), with the same seed, hence the same data order, and the same tokenizer: the first run
 trains it, the others reuse it. The only difference is the init: ``--init_method default``, ``--init_method
 idinit``, and GPT-NeoX / Pythia's ``small_init`` + ``wang_init`` (what a practitioner would otherwise use: every
-weight N(0, 2/(5d)), branch outputs N(0, (2/(L·√d))²); ``benchmarks/baselines.py``). It prints the validation
+weight normal with std √(2/(5d)), branch outputs std 2/(L·√d); ``benchmarks/baselines.py``). It prints the validation
 losses side by side at every evaluation and writes ``<output_dir>/compare_inits.png`` with the loss curves.
 
 One seed and one short run say little about convergence; this is a demonstration of the pipeline, not a
