@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from baselines import BASELINES
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
 from idinit_hf import testing
-from idinit_hf.diagnostics import role_modules
 from idinit_hf.families import family_for
 from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
-from idinit_hf.roles import Role
 
 FAMILIES = tuple(testing.names())  # every family of the registry
 
@@ -170,29 +169,6 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
 AUTO = {name: testing.auto_class(name) for name in FAMILIES}
 
 
-def _branch_outputs(model: nn.Module) -> list[nn.Module]:
-    return role_modules(model, Role.ATTENTION_OUT, Role.MLP_OUT)
-
-
-@torch.no_grad()
-def zero_branch_outputs(model: nn.Module, depth: int) -> None:
-    """Baseline: default init, then the residual-branch output projections set to 0 (modern GPT recipes)."""
-    for module in _branch_outputs(model):
-        module.weight.zero_()
-        if module.bias is not None:
-            module.bias.zero_()
-
-
-@torch.no_grad()
-def depth_scaled_branch_outputs(model: nn.Module, depth: int) -> None:
-    """Baseline: default init, then the branch output projections ~ N(0, (0.02/√(2L))²) (GPT-2 / Megatron).
-
-    For GPT-2 this is what the library's default already does; for BERT and ViT it is a change."""
-    std = 0.02 / math.sqrt(2 * depth)
-    for module in _branch_outputs(model):
-        module.weight.normal_(0.0, std)
-
-
 #: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
 #: at the shallowest depth, and the families each applies to.
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -232,10 +208,10 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": (idinit_options("idinit"), None, FAMILIES),
     **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
-    "zero-branch-out": ({}, zero_branch_outputs, FAMILIES),
-    "depth-scaled": ({}, depth_scaled_branch_outputs, FAMILIES),
+    **{name: ({}, init, FAMILIES) for name, init in BASELINES.items()},  # practitioners' inits (baselines.py)
 }
-CORE_METHODS = ("default", "idinit", "zero-branch-out", "depth-scaled")
+#: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
+CORE_METHODS = ("default", "idinit", *BASELINES)
 
 
 def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
@@ -265,7 +241,7 @@ def build(family: str, method: str, depth: int, width: int, block_size: int, ima
     torch.manual_seed(seed)  # the random parts (embeddings, heads, default layers) depend on the seed alone
     model = AUTO[family].from_config(model_config(family, depth, width, block_size, image_size, **options))
     if post_init is not None:
-        post_init(model, depth)
+        post_init(model)
     return model
 
 
