@@ -6,7 +6,7 @@
   same option table through the parser).
 
     python scripts/docs_tables.py            # rewrite the sections between the markers
-    python scripts/docs_tables.py --check    # exit 1 if a page is out of date (tests/test_script_flags.py runs it)
+    python scripts/docs_tables.py --check    # exit 1 if a page is out of date (tests/training/test_args.py runs it)
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 from idinit_hf import FAMILIES
 from idinit_hf.options import OPTION_SPECS
-from idinit_hf.training.args import TASK_DEFAULTS, build_parser
+from idinit_hf.training.args import build_parser
+from idinit_hf.training.tasks import TASKS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-TASKS = tuple(TASK_DEFAULTS)
 
 
 def _default(action: argparse.Action) -> str:
