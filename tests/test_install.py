@@ -12,7 +12,7 @@ import pytest
 import torch
 import transformers
 from registry import NAMES, family, stock_auto, tiny_config
-from test_scripts_common import ACCELERATE, ROOT, script_env
+from training.scripts_helpers import ACCELERATE, ROOT, script_env
 
 import idinit_hf
 from idinit_hf.families import UnsupportedArchitectureError

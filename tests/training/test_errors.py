@@ -8,15 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from test_scripts_bad_input import fails
-from test_scripts_common import TINY, fresh_accelerate_state  # noqa: F401 (fixture)
 
 from idinit_hf.options import OPTIONS
 from idinit_hf.training import args as script_args
+from idinit_hf.training.errors import BadInputError, TrainingStopped, loading, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
+from .scripts_helpers import ROOT, TINY, fails
+
 TABLE = (ROOT / "docs" / "errors.md").read_text()
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 def flags(task: str) -> list:
@@ -38,7 +37,7 @@ def test_every_config_option_has_a_row(key):
 
 def test_every_test_the_table_names_exists():
     named = set(re.findall(r"`(test_\w+)`", TABLE))
-    defined = {m for f in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^def (test_\w+)", f.read_text(), re.M)}
+    defined = {m for f in (ROOT / "tests").rglob("test_*.py") for m in re.findall(r"^def (test_\w+)", f.read_text(), re.M)}
     assert named, "the table names no test"
     assert named <= defined, sorted(named - defined)
 
@@ -128,3 +127,42 @@ def test_rule(task, extra, message, tmp_path, capsys, monkeypatch):
     err = fails(task, [*TINY[task], "--output_dir", "out", *extra], capsys)  # a later --output_dir wins
     assert message in err, err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+# ------------------------------------------------------------------------------- how an error surfaces (errors.py)
+def test_bad_input_is_one_line_and_exit_status_2(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["pretrain_x.py"])
+
+    def main(argv):
+        raise BadInputError("--flag: what is wrong")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == "pretrain_x.py: error: --flag: what is wrong\n"
+
+
+def test_a_stopped_run_is_one_line_and_exit_status_1(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["pretrain_x.py"])
+
+    def main(argv):
+        raise TrainingStopped("step 3: what happened")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "pretrain_x.py: error: step 3: what happened\n"
+
+
+def test_a_bug_keeps_its_traceback():
+    def main(argv):
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        run_cli(main)
+
+
+def test_a_failed_load_names_the_flag_in_one_line():
+    with pytest.raises(BadInputError) as error, loading("--config_name", "no/such"):
+        raise OSError("no/such is not a local folder\nand a second line")
+    assert str(error.value) == "--config_name no/such: could not be loaded (OSError: no/such is not a local folder)"

@@ -1,55 +1,27 @@
-"""The pure pieces of idinit_hf.training, one property per test (fast, in-process, no training)."""
+"""The training loop (idinit_hf/training/loop.py): optimizer groups, the scheduler's horizon, and the one loop
+path, run in this process on a tiny model with data that records what the loop asks of it (the
+:class:`~idinit_hf.training.data.train_data.TrainData` interface and nothing else)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from idinit_hf.training.args import output_dir_problem, parse_config_overrides
-from idinit_hf.training.checkpoints import complete_checkpoints, latest_checkpoint
-from idinit_hf.training.data import SeededMaskingCollator, check_block_size, embedded_text_documents
-from idinit_hf.training.errors import BadInputError
-from idinit_hf.training.loop import StepPlan, parameter_groups, plan_steps
-from idinit_hf.training.metrics import load_metric
-from idinit_hf.training.model_card import init_summary, model_card
-from idinit_hf.training.plotting import curves, plot_loss_curves
-from idinit_hf.training.precision import RankPrecision, resolve_precision
-
-CPU = RankPrecision(0, "cpu", bf16=True, fp16=False)
-A100 = RankPrecision(0, "cuda:0 A100", bf16=True, fp16=True)
-V100 = RankPrecision(1, "cuda:1 V100", bf16=False, fp16=True)
-
-
-def test_config_overrides_parse_and_reject_malformed_items():
-    assert parse_config_overrides("n_layer=2, n_embd=64") == {"n_layer": "2", "n_embd": "64"}
-    assert parse_config_overrides(None) == {}
-    with pytest.raises(BadInputError, match='expected "key=value,key=value"'):
-        parse_config_overrides("n_layer=2,n_embd")
-
-
-def test_output_dir_rules(tmp_path):
-    assert output_dir_problem(str(tmp_path / "new"), False, False) is None
-    (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "x").write_text("x")
-    assert "not empty" in output_dir_problem(str(tmp_path / "old"), False, False)
-    assert output_dir_problem(str(tmp_path / "old"), True, False) is None
-    assert output_dir_problem(str(tmp_path / "old"), False, True) is None  # resuming in place
-
-
-def test_block_size_defaults_to_the_context_length_and_never_exceeds_it():
-    assert check_block_size(None, 64) == 64 and check_block_size(None, 4096) == 1024
-    assert check_block_size(32, 64) == 32
-    with pytest.raises(BadInputError, match="above the model's context length 64"):
-        check_block_size(65, 64)
-
-
-def test_step_plan():
-    assert plan_steps(10, 1, None, 3) == StepPlan(10, 3, 30)
-    assert plan_steps(10, 4, None, 2) == StepPlan(3, 2, 6)  # the partial accumulation at an epoch's end is a step
-    assert plan_steps(10, 1, 25, 3) == StepPlan(10, 3, 25)  # max_train_steps wins
+from idinit_hf.training.args import build_parser
+from idinit_hf.training.data.train_data import StepPlan
+from idinit_hf.training.loop import (
+    TrainingJob,
+    make_accelerator,
+    make_scheduler,
+    parameter_groups,
+    read_log,
+    train,
+)
+from idinit_hf.training.tasks import TASKS
 
 
 def test_weight_decay_only_on_matrices():
@@ -59,98 +31,96 @@ def test_weight_decay_only_on_matrices():
     assert sorted(p.ndim for p in no_decay["params"]) == [1, 1, 1] and no_decay["weight_decay"] == 0.0
 
 
-def test_precision_bf16_everywhere_is_kept():
-    assert resolve_precision("bf16", [A100, CPU], "error") == ("bf16", None)
-    assert resolve_precision("no", [V100], "error") == ("no", None)
+@pytest.mark.parametrize("processes", [1, 4])
+def test_the_scheduler_decays_over_the_plan(processes):
+    """Warm-up then linear decay to 0 at the plan's last step; accelerate steps a prepared scheduler once per
+    process, so warm-up and horizon are counted in those units."""
+    args = argparse.Namespace(lr_scheduler_type="linear", num_warmup_steps=2)
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=1.0)
+    scheduler = make_scheduler(optimizer, args, processes, StepPlan(5, 2, 10))
+    rates = []
+    for _ in range(10):
+        for _ in range(processes):
+            optimizer.step()
+            scheduler.step()
+        rates.append(scheduler.get_last_lr()[0])
+    assert rates[:3] == pytest.approx([0.5, 1.0, 7 / 8]) and rates[-1] == pytest.approx(0.0)
 
 
-def test_precision_bf16_on_a_mixed_job_falls_back_to_fp16_with_a_warning():
-    precision, warning = resolve_precision("bf16", [A100, V100], "warn")
-    assert precision == "fp16"
-    assert "rank 1 (cuda:1 V100)" in warning and "using fp16 on every rank" in warning
+class Regression(torch.nn.Module):
+    """A model as the loop sees one: ``model(**batch).loss``."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, input_ids, labels):
+        return SimpleNamespace(loss=torch.nn.functional.mse_loss(self.linear(input_ids).squeeze(-1), labels))
 
 
-def test_precision_fallback_error_refuses():
-    with pytest.raises(BadInputError, match="bf16 was asked but is not supported on rank 1"):
-        resolve_precision("bf16", [A100, V100], "error")
+class RecordedData:
+    """A TrainData of fixed batches in epochs of ``per_epoch``, that records what the loop asked of it."""
+
+    def __init__(self, epochs: int, per_epoch: int):
+        self.num_epochs, self.per_epoch = epochs, per_epoch
+        self.drawn, self.epochs_heard, self.position = 0, [], (0, 0)
+
+    def size(self):
+        return self.num_epochs * self.per_epoch
+
+    def check(self, state):
+        pass
+
+    def plan(self, args, num_processes):
+        return StepPlan(self.per_epoch, self.num_epochs, args.max_train_steps or self.num_epochs * self.per_epoch)
+
+    def prepare(self, accelerator, args, collate_fn, model, optimizer, scheduler):
+        return accelerator.prepare(model, optimizer, scheduler)
+
+    def batches(self, plan, on_epoch):
+        for epoch in range(plan.num_epochs):
+            on_epoch(epoch)
+            for index in range(self.per_epoch):
+                self.drawn += 1
+                self.position = (epoch, index + 1)
+                yield epoch, {"input_ids": torch.ones(4, 2) * index, "labels": torch.ones(4)}
+
+    @property
+    def at_epoch_end(self):
+        return self.position[1] == self.per_epoch
+
+    def state(self):
+        return {"epoch": self.position[0], "batches_in_epoch": self.position[1]}
+
+    def load_state(self, state, checkpoint):
+        raise AssertionError("not resumed here")
 
 
-def test_precision_fp16_on_cpu_falls_back_to_fp32():
-    assert resolve_precision("fp16", [CPU], "warn")[0] == "no"
+def run(tmp_path, data: RecordedData, *flags: str):
+    args = build_parser("clm", "").parse_args(["--output_dir", str(tmp_path), "--learning_rate", "0.1", *flags])
+    args.task = "clm"
+    accelerator = make_accelerator(args, "no")
+    job = TrainingJob(args=args, accelerator=accelerator, model=Regression(), task=TASKS["clm"], train_data=data,
+                      eval_dataset=None, collate_fn=None, evaluator=None, on_epoch=data.epochs_heard.append)
+    return train(job)
 
 
-def test_latest_checkpoint_ignores_partial_ones(tmp_path):
-    root = tmp_path / "checkpoints"
-    for name, complete in (("step_00000002", True), ("step_00000010", True), (".tmp-step_00000012", True),
-                           ("step_00000011", False)):
-        (root / name).mkdir(parents=True)
-        if complete:
-            (root / name / "run_state.json").write_text("{}")
-    assert [p.name for p in complete_checkpoints(tmp_path)] == ["step_00000002", "step_00000010"]
-    assert latest_checkpoint(tmp_path).name == "step_00000010"
-    assert latest_checkpoint(tmp_path / "nothing") is None
+def test_the_loop_trains_every_batch_of_the_plan_and_checkpoints_each_epoch(tmp_path):
+    data = RecordedData(epochs=2, per_epoch=3)
+    result = run(tmp_path, data, "--checkpointing_steps", "epoch")
+    assert result.completed_steps == 6 and data.drawn == 6 and data.epochs_heard == [0, 1]
+    assert [(r["step"], r["epoch"]) for r in read_log(tmp_path / "log.jsonl")] == [(1, 0), (2, 0), (3, 0),
+                                                                                    (4, 1), (5, 1), (6, 1)]
+    states = [json.loads((tmp_path / "checkpoints" / name / "run_state.json").read_text())
+              for name in ("step_00000003", "step_00000006")]
+    assert [(s["task"], s["completed_steps"], s["epoch"], s["batches_in_epoch"]) for s in states] == [
+        ("clm", 3, 0, 3), ("clm", 6, 1, 3)]
 
 
-def test_local_metric_modules_load_offline_and_compute():
-    assert load_metric("accuracy").compute(predictions=[1, 2, 3, 4], references=[1, 2, 0, 4])["accuracy"] == 0.75
-    result = load_metric("perplexity").compute(nll=[2.0, 6.0], num_tokens=[2, 2])
-    assert result["loss"] == 2.0 and result["perplexity"] == pytest.approx(7.389056099)
-
-
-def test_masking_is_a_pure_function_of_seed_epoch_and_batch():
-    from transformers import BertTokenizerFast
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(50)]
-    tokenizer = BertTokenizerFast(tokenizer_object=None, vocab_file=None, vocab=dict(zip(vocab, range(55), strict=True)))
-    examples = [{"input_ids": list(range(5, 45))}, {"input_ids": list(range(10, 50))}]
-    collator = SeededMaskingCollator(tokenizer, 0.3, seed=1)
-    first = collator(examples)
-    torch.manual_seed(123)  # the global RNG does not matter
-    assert torch.equal(collator(examples)["labels"], first["labels"])
-    collator.epoch = 1
-    assert not torch.equal(collator(examples)["labels"], first["labels"])
-    assert (first["labels"] != -100).any()
-
-
-def test_loss_curves_keep_the_last_value_of_a_step(tmp_path):
-    records = [{"kind": "train", "step": 1, "loss": 3.0}, {"kind": "train", "step": 2, "loss": 2.0},
-               {"kind": "eval", "step": 2, "eval_loss": 2.5}, {"kind": "train", "step": 2, "loss": 1.9}]
-    assert curves(records) == {"train": ([1, 2], [3.0, 1.9]), "eval": ([2], [2.5])}
-    path = plot_loss_curves({"idinit": records, "default": records}, tmp_path / "curve.png")
-    assert path.read_bytes()[:4] == b"\x89PNG"
-
-
-def test_model_card_states_the_init_method_and_options():
-    from transformers import GPT2Config
-
-    config = GPT2Config(n_layer=2, init_method="idinit", idinit_tau=0.5)
-    args = argparse.Namespace(task="clm", output_dir="out", seed=42)
-    card = model_card(config, args, "pydoc", {"eval_loss": 1.25}, "scripts/pretrain_clm.py")
-    assert "**IDInit**" in card and "| `idinit_tau` | `0.5` |" in card and "| eval_loss | 1.25 |" in card
-    assert init_summary(GPT2Config()) == {"init_method": "default"}
-    json.dumps(init_summary(config))  # all_results.json takes it as is
-
-
-def test_embedded_corpus_is_there_after_install():
-    documents = embedded_text_documents()
-    assert len(documents) > 50 and sum(map(len, documents)) > 400_000
-
-
-def test_accelerate_config_files_load():
-    """Every file in configs/accelerate parses with accelerate's own loader, with the settings it claims."""
-    from pathlib import Path
-
-    from accelerate.commands.config.config_args import load_config_from_file
-
-    folder = Path(__file__).resolve().parents[1] / "configs" / "accelerate"
-    expected = {"cpu_1proc": ("NO", "no", 1), "cpu_2proc": ("MULTI_GPU", "no", 2), "gpu_1": ("NO", "bf16", 1),
-                "multi_gpu_bf16": ("MULTI_GPU", "bf16", 4), "multi_gpu_fp16": ("MULTI_GPU", "fp16", 4),
-                "fsdp": ("FSDP", "bf16", 4), "deepspeed_zero3": ("DEEPSPEED", "bf16", 4)}
-    assert sorted(p.stem for p in folder.glob("*.yaml")) == sorted(expected)
-    for name, (kind, precision, processes) in expected.items():
-        config = load_config_from_file(str(folder / f"{name}.yaml"))
-        assert (config.distributed_type.value, config.mixed_precision, config.num_processes) == (
-            kind, precision, processes), name
-    # cpu_2proc must not set use_cpu: with it `accelerate launch` starts one process (docs/scripts.md)
-    assert load_config_from_file(str(folder / "cpu_2proc.yaml")).use_cpu is False
-    json.loads((folder / "deepspeed_zero3.json").read_text())
+def test_the_loop_stops_at_max_train_steps_without_drawing_another_batch(tmp_path):
+    data = RecordedData(epochs=3, per_epoch=3)
+    result = run(tmp_path, data, "--max_train_steps", "4", "--gradient_accumulation_steps", "1",
+                 "--checkpointing_steps", "2")
+    assert result.completed_steps == 4 and data.drawn == 4 and data.epochs_heard == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000002", "step_00000004"]
+    assert result.units_per_second > 0 and result.speed["tokens_per_second"] > 0
