@@ -1,30 +1,28 @@
-"""Convergence: IDInit against the default init and two baselines, side by side, on real data.
+"""Convergence: IDInit against the default init and the practitioners' inits, side by side, on real data.
 
-    python benchmarks/convergence.py --quick                      # a few minutes: smoke test
-    python benchmarks/convergence.py                              # the full run (about an hour on 2 CPU cores)
+    python benchmarks/convergence.py --quick                      # one seed, 30 steps, every method and family
+    python benchmarks/convergence.py                              # the full run (hours on 2 CPU cores; resumable)
     python benchmarks/convergence.py --text_dir ../shared/data/text/sotu --image_dir ../shared/data/images/fashion-mnist
     python benchmarks/convergence.py --width 512 --steps 5000 ...  # GPU-sized, same script
 
-For each family (GPT-2 causal LM, BERT masked LM, ViT classification), each depth and each seed, every method
-trains from the same seed on the same batches in the same order, with AdamW, warm-up + cosine and clipping.
+For each family (GPT-2 and Llama causal LM, BERT masked LM, ViT classification), each depth and each seed, every
+method trains from the same seed on the same batches in the same order, with AdamW, warm-up + cosine and clipping.
 At the shallow depth every method runs (IDInit's open variants included); at the deeper ones the core methods
-(default, IDInit, zero-initialized branch outputs, depth-scaled normal; --deep_methods). Reports, per (family, depth, method):
-final validation loss/accuracy (mean ± std over seeds), final held-out test loss, and steps-to-target: the
-first evaluated step at which the method reaches the default init's final validation loss *of the same seed*,
+(default, IDInit and every practitioner's init of baselines.py; --deep_methods). Reports, per (family, depth,
+method): final validation loss/accuracy (mean ± std over seeds), final held-out test loss, and steps-to-target:
+the first evaluated step at which the method reaches the default init's final validation loss *of the same seed*,
 as a ratio to the default's number of steps. Writes results/convergence.json, results/convergence_<family>.png.
 
-Runs accumulate: with --update a run is added to the existing results/convergence.json instead of replacing it, and
---merge adds the runs of other result files (e.g. one per machine or per family) without training. Every run
-records its own data and settings; a (family, data, depth) group only ever holds runs of one setting, so a
-newer setting replaces the older group as a whole, and every comparison (steps-to-target, mean ± std) is made
-within one group.
+Resumable (runs.py): each run is added to results/convergence.json as soon as it ends, with its machine and wall
+time, and a rerun skips every run the file already holds (same family, data, depth, seed, method and settings),
+so an interrupted command is continued by running it again; --redo measures them again. --merge adds the runs of
+other result files (e.g. one per machine or per family) without training. Every run records its own data and
+settings; a (family, data, depth) group only ever holds runs of one setting, so a newer setting replaces the
+older group as a whole, and every comparison (steps-to-target, mean ± std) is made within one group.
 """
 
 import argparse
-import json
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,26 +31,24 @@ import torch
 from common import (
     CORE_METHODS,
     FAMILIES,
-    IMAGES,
     METHODS,
-    Batches,
     RunSettings,
-    build,
-    evaluate,
+    is_image,
     load_images,
     load_text,
     method_name,
     method_order,
     method_spec,
     steps_to_target,
-    train_run,
 )
+from runs import measure, planned, read_json, run_key, session, write_json
 
 RESULTS = Path(__file__).parent / "results"
+#: --quick: what it changes unless a flag says otherwise (one seed, a few dozen steps, every core method and family)
+QUICK = dict(depths=[2], seeds=[0], steps=30, eval_every=10, eval_batches=2, warmup=5, methods=list(CORE_METHODS))
 
 
-
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--depths", nargs="+", type=int, default=[4, 16])
@@ -71,16 +67,21 @@ def parse_args():
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--text_dir", default=None, help="folder of *.txt files (default: CPython's pydoc_data)")
     parser.add_argument("--image_dir", default=None, help="Fashion-MNIST IDX folder (default: sklearn digits)")
-    parser.add_argument("--quick", action="store_true", help="1 seed, depths 2 and 4, 60 steps, core methods")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"defaults for a smoke run: {', '.join(f'{k}={v}' for k, v in QUICK.items() if k != 'methods')}, "
+                             "the core methods (every family unless --families); other flags still apply")
     parser.add_argument("--output_dir", default=str(RESULTS), help="where the JSON and PNG files go")
+    parser.add_argument("--redo", action="store_true",
+                        help="measure again the runs the results file already holds (default: skip them)")
     parser.add_argument("--update", action="store_true",
-                        help="add these runs to the existing convergence.json instead of replacing it")
+                        help="(kept for older commands: runs are always added to the existing results)")
     parser.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                         help="train nothing: merge the runs of these convergence.json files into --output_dir's")
-    args = parser.parse_args()
-    if args.quick:
-        args.depths, args.seeds, args.steps, args.eval_every, args.warmup = [2, 4], [0], 60, 10, 10
-        args.methods = args.methods or list(CORE_METHODS)
+    argv = sys.argv[1:] if argv is None else argv
+    if "--quick" in argv:
+        parser.set_defaults(**QUICK)
+    args = parser.parse_args(argv)
+    args.command = "python benchmarks/convergence.py " + " ".join(argv)
     for name, value in (("--steps", args.steps), ("--eval_every", args.eval_every), ("--width", args.width)):
         if value <= 0:
             parser.error(f"{name} must be > 0; got {value}")
@@ -170,8 +171,8 @@ def plot(runs, family, path):
     plt.close(fig)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     output = Path(args.output_dir)
     if args.merge:  # no training: fold other result files into this one
         runs = load_runs(output / "convergence.json")
@@ -185,42 +186,34 @@ def main():
     settings = RunSettings(steps=args.steps, eval_every=args.eval_every, eval_batches=args.eval_batches,
                            batch_size=args.batch_size, block_size=args.block_size, width=args.width, lr=args.lr,
                            warmup=args.warmup)
-    text = load_text(args.text_dir) if set(args.families) - IMAGES else None
-    images = load_images(args.image_dir) if IMAGES & set(args.families) else None
-    earlier = load_runs(output / "convergence.json") if args.update else []
-    sessions = load_sessions(output / "convergence.json") if args.update else []
-    runs = []
-    started = time.time()
+    text = load_text(args.text_dir) if any(not is_image(f) for f in args.families) else None
+    images = load_images(args.image_dir) if any(is_image(f) for f in args.families) else None
+    runs = load_runs(output / "convergence.json")
+    sessions = load_sessions(output / "convergence.json")
+    command = args.command
+    started, skipped, measured = time.time(), 0, 0
     for family in args.families:
-        splits = images if family in IMAGES else text
-        batch_size = 4 * args.batch_size if family in IMAGES else args.batch_size
-        run_settings = {**vars(settings), "batch_size": batch_size}
+        splits = images if is_image(family) else text
         for depth in args.depths:
             for seed in args.seeds:
                 for method in methods_for(family, depth, args):
-                    model = build(family, method, depth, args.width, args.block_size, splits.image_size, seed)
-                    batches = Batches(splits, family, batch_size, args.block_size, seed)
-                    run = train_run(model, batches, settings)
-                    run["test_loss"], run["test_acc"] = evaluate(model, batches.evaluation("test", args.eval_batches))
-                    run.update(family=family, data=splits.source, depth=depth, seed=seed, method=method,
-                               settings=run_settings)
-                    runs.append(run)
-                    print(f"{family:4} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
-                          f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['seconds']:.0f}s)", flush=True)
-                    # a stopped run keeps its results
-                    write(output, merge(earlier, runs), sessions + [session(args, started, complete=False)])
-    write(output, merge(earlier, runs), sessions + [session(args, started, complete=True)])
-    meta = session(args, started, complete=True)
-    print(f"\n{meta['machine']}; commit {meta['commit']}; {meta['minutes']:.1f} min")
-    print(format_table(summarize(merge(earlier, runs))))
-
-
-def session(args, started, *, complete):
-    """What one invocation was: where, which commit, how long, with which flags."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return {"machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-            "commit": commit, "minutes": (time.time() - started) / 60, "complete": complete,
-            "command": "python benchmarks/convergence.py " + " ".join(sys.argv[1:]), "families": args.families}
+                    finished = {run_key(r) for r in runs}
+                    if not args.redo and run_key(planned(family, method, depth, seed, splits, settings)) in finished:
+                        skipped += 1
+                        continue
+                    run = measure(family, method, depth, seed, splits, settings)
+                    print(f"{family:5} L={depth:<3} seed={seed} {method:32} val {run['curve'][-1][1]:.4f} "
+                          f"acc {run['curve'][-1][2]:.3f} test {run['test_loss']:.4f} ({run['wall_seconds']:.0f}s)",
+                          flush=True)
+                    runs, measured = merge(runs, [run]), measured + 1
+                    # the run is in the file as soon as it ends: a stopped benchmark keeps it, a rerun skips it
+                    save(output, runs, [*sessions, session(command, started, complete=False, families=args.families)])
+    done = session(command, started, complete=True, families=args.families)
+    if measured:  # record the session, redraw the plots
+        write(output, runs, [*sessions, done])
+    print(f"\n{done['machine']}; commit {done['commit']}; {done['minutes']:.1f} min; {measured} runs measured, "
+          f"{skipped} finished ones skipped")
+    print(format_table(summarize(runs)))
 
 
 def merge(runs: list[dict], new: list[dict]) -> list[dict]:
@@ -235,27 +228,27 @@ def merge(runs: list[dict], new: list[dict]) -> list[dict]:
 
 def load_runs(path: Path) -> list[dict]:
     """The runs of a convergence.json (none if it does not exist); each carries its own data and settings."""
-    if not path.exists():
-        return []
-    return json.loads(path.read_text())["runs"]
+    data = read_json(path)
+    return data["runs"] if data else []
 
 
 def load_sessions(path: Path) -> list[dict]:
     """Where, when and with which command each earlier invocation ran."""
-    if not path.exists():
-        return []
-    return json.loads(path.read_text())["meta"]["sessions"]
+    data = read_json(path)
+    return data["meta"]["sessions"] if data else []
+
+
+def save(output: Path, runs: list[dict], sessions: list[dict]) -> None:
+    """Write convergence.json atomically (runs.write_json): a stopped benchmark never leaves a half-written file."""
+    meta = {"sessions": sessions, "complete": all(s.get("complete", True) for s in sessions)}
+    write_json(output / "convergence.json", {"meta": meta, "table": summarize(runs), "runs": runs})
 
 
 def write(output: Path, runs: list[dict], sessions: list[dict]) -> None:
-    """Write the JSON and the plots atomically: a stopped benchmark never leaves a half-written file."""
-    output.mkdir(parents=True, exist_ok=True)
+    """Write the JSON and redraw the plots."""
+    save(output, runs, sessions)
     for family in sorted({r["family"] for r in runs}):
         plot(runs, family, output / f"convergence_{family}.png")
-    meta = {"sessions": sessions, "complete": all(s.get("complete", True) for s in sessions)}
-    partial = output / "convergence.json.partial"
-    partial.write_text(json.dumps({"meta": meta, "table": summarize(runs), "runs": runs}, indent=1))
-    partial.replace(output / "convergence.json")
 
 
 def format_table(table):

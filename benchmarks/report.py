@@ -3,17 +3,22 @@
     python benchmarks/report.py
     python benchmarks/report.py --results_dir other/results --root other/checkout
 
-Reads results/convergence.json and results/stability.json (whichever exist) and replaces the text between
-``<!-- results:begin -->`` and ``<!-- results:end -->`` in README.md; writes the full tables to docs/results.md.
-Nothing here is typed by hand: every number comes from those files.
+Reads results/convergence.json, results/budget.json, results/stability.json, results/init_speed.json and
+results/diagnostics.json (whichever exist) and replaces the text between ``<!-- results:begin -->`` and
+``<!-- results:end -->`` in README.md; writes the full tables to docs/results.md. Nothing here is typed by hand:
+every number comes from those files, and every plot is redrawn from them.
 """
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
+import budget
 import diagnostics
 import init_speed
+from baselines import BASELINES
+from common import is_image, steps_to_target
 from convergence import format_table, plot
 from stability import heatmap
 
@@ -42,16 +47,52 @@ def goals(table):
     return lines
 
 
-def compact_table(table):
+def best_baseline(group: dict) -> str | None:
+    """The practitioner's init (baselines.py) with the lowest mean final validation loss among a group's table
+    rows (chosen on validation, like the defaults), or None if none ran."""
+    present = [m for m in group if m in BASELINES]
+    return min(present, key=lambda m: group[m]["val_loss"]) if present else None
+
+
+def versus_baseline(runs, family, data, depth, baseline):
+    """IDInit against ``baseline`` in one group, seed by seed: the ratio of IDInit's first evaluated step at or
+    below the baseline's final validation loss to the baseline's steps (None: not reached), and IDInit's final
+    validation loss minus the baseline's."""
+    final = {(r["method"], r["seed"]): r for r in runs if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+    ratios, gaps = [], []
+    for (method, seed), run in sorted(final.items()):
+        if method != "idinit" or (baseline, seed) not in final:
+            continue
+        other = final[baseline, seed]
+        reached = steps_to_target(run["curve"], other["curve"][-1][1])
+        ratios.append(reached / other["curve"][-1][0] if reached is not None else None)
+        gaps.append(run["curve"][-1][1] - other["curve"][-1][1])
+    return ratios, gaps
+
+
+def ratio_text(ratios, gaps) -> str:
+    """"0.80 (worst seed 0.90)", or where some seed never got there, on how many and by how much."""
+    if not ratios:
+        return "–"
+    reached = [r for r in ratios if r is not None]
+    if len(reached) == len(ratios):
+        return f"{statistics.mean(reached):.2f} (worst seed {max(reached):.2f})"
+    return (f"not reached on {len(ratios) - len(reached)}/{len(ratios)} seeds (final validation loss "
+            f"{statistics.mean(gaps):+.3f})")
+
+
+def compact_table(table, runs):
     """One row per (family, data, depth): final loss on the held-out test split (mean ± std over seeds) of the
-    default init, IDInit and the zero-branch-out baseline, and IDInit's steps to the default's final validation
-    loss (validation curves). The README's table. Defaults are chosen on validation, reported on test."""
-    rows = ["| family | data | layers | default | IDInit | zero-branch-out | IDInit: steps to default's final loss |",
-            "|---|---|---|---|---|---|---|"]
+    default init, IDInit and the best practitioner's init (lowest validation loss among baselines.py's), and
+    IDInit's steps to the default's and to that baseline's final validation loss (validation curves, ratio to their
+    steps). The README's table. Defaults and the best baseline are chosen on validation, reported on test."""
+    rows = ["| family | data | layers | default | IDInit | best practitioner's init | IDInit: steps to default's "
+            "final loss | IDInit: steps to the best baseline's final loss |", "|---|---|---|---|---|---|---|---|"]
     for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table}):
         group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
         loss = {m: f"{group[m]['test_loss']:.3f} ± {group[m]['test_loss_std']:.3f}" if m in group else "–"
-                for m in ("default", "idinit", "zero-branch-out")}
+                for m in group}
+        best = best_baseline(group)
         idinit = group.get("idinit")
         if idinit is None:
             steps = "–"
@@ -59,8 +100,83 @@ def compact_table(table):
             steps = f"not reached by every seed ({idinit['reached_in']})"
         else:
             steps = f"{idinit['steps_ratio']:.2f} (worst seed {idinit['steps_ratio_max']:.2f})"
-        rows.append(f"| {family} | {data} | {depth} | {loss['default']} | {loss['idinit']} | {loss['zero-branch-out']} | {steps} |")
+        versus = ratio_text(*versus_baseline(runs, family, data, depth, best)) if best else "–"
+        rows.append(f"| {family} | {data} | {depth} | {loss.get('default', '–')} | {loss.get('idinit', '–')} | "
+                    f"{f'{best}: {loss[best]}' if best else '–'} | {steps} | {versus} |")
     return "\n".join(rows)
+
+
+#: the issue's bar against the practitioners' inits: steps to the best one's final loss, on every seed
+BASELINE_STEPS_GOAL = 0.85
+
+
+def baseline_goals(table, runs):
+    """The issue's goals against the practitioners' inits, per (family, data, depth) where baselines ran: IDInit's
+    final validation loss below every one of them (and by how much it is not), and, at the deepest depth, its
+    steps to the best one's final validation loss ≤ 0.85 on every seed."""
+    lines = []
+    for family, data in sorted({(r["family"], r["data"]) for r in table}):
+        depths = sorted({r["depth"] for r in table if (r["family"], r["data"]) == (family, data)})
+        for depth in depths:
+            group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+            best = best_baseline(group)
+            if best is None or "idinit" not in group:
+                continue
+            mine = group["idinit"]["val_loss"]
+            ahead = sorted((m for m in group if m in BASELINES and group[m]["val_loss"] <= mine),
+                           key=lambda m: group[m]["val_loss"])
+            detail = ("; lower: " + ", ".join(f"{m} {group[m]['val_loss']:.4f} (by {mine - group[m]['val_loss']:.4f})"
+                                              for m in ahead)) if ahead else ""
+            lines.append(f"- {family} ({data}), {depth} layers: IDInit's final validation loss ({mine:.4f}) below every "
+                         f"practitioner's init that ran ({', '.join(m for m in BASELINES if m in group)}): "
+                         f"**{'no' if ahead else 'yes'}**{detail}.")
+            if depth == depths[-1]:
+                ratios, gaps = versus_baseline(runs, family, data, depth, best)
+                fast = bool(ratios) and all(r is not None and r <= BASELINE_STEPS_GOAL for r in ratios)
+                reached = [r for r in ratios if r is not None]
+                detail = (f"mean {statistics.mean(reached):.2f}, worst seed {max(reached):.2f}"
+                          if ratios and len(reached) == len(ratios) else ratio_text(ratios, gaps))
+                lines.append(f"- {family} ({data}), {depth} layers: IDInit reaches the best practitioner's init's "
+                             f"({best}) final validation loss in ≤ {BASELINE_STEPS_GOAL:.0%} of its steps on every "
+                             f"seed: **{'yes' if fast else 'no'}** ({detail}).")
+    return lines
+
+
+def budget_section(data, results: Path) -> tuple[list[str], list[str]]:
+    """README lines and docs/results.md lines of results/budget.json (benchmarks/budget.py), plots redrawn."""
+    meta, runs = data["meta"], data["runs"]
+    rows = budget.savings(runs)
+    width, steps = budget.base_point(meta)
+    budget.plot(rows, width, steps, results)
+    sessions = [s for s in meta["sessions"] if "machine" in s]
+    settings = runs[0]["settings"] if runs else {}
+    families = sorted({r["family"] for r in runs})
+    methods = sorted({r["method"] for r in runs}, key=lambda m: (m != "default", m != "idinit", m))
+    machines = sorted({r["machine"]["cpu"] + f", {r['machine']['threads']} threads, torch {r['machine']['torch']}"
+                       for r in runs if "machine" in r})
+    hours = sum(r.get("wall_seconds", r["seconds"]) for r in runs) / 3600
+    where = (f"{len(runs)} runs ({hours:.1f} hours of wall time) on {'; '.join(machines) or 'unrecorded machines'}, "
+             f"commits {', '.join(sorted({'`' + s['commit'] + '`' for s in sessions}))}"
+             + ("; **partial**: a session stopped before its planned runs finished" if not all(
+                 s.get("complete", True) for s in sessions) else "") + ". Families " + ", ".join(families)
+             + f"; methods {', '.join(methods)}; {runs[0]['depth'] if runs else '?'} layers, context "
+             f"{settings.get('block_size')}, batch {settings.get('batch_size')}, AdamW lr {settings.get('lr', 0):g}, "
+             f"{settings.get('warmup')} warm-up steps then cosine to the end of each budget, on {runs[0]['data'] if runs else '?'}. "
+             "Made by: " + "; ".join(f"`{s['command']}`" for s in sessions) + ".")
+    lines = budget.summary_lines(rows, width, steps)
+    readme = ["### Longer budgets and wider models", "", where, "",
+              "IDInit's step saving (> 0: the fraction of the other method's steps IDInit does not need to reach its "
+              "final validation loss; < 0: the fraction of IDInit's steps the other needs to reach IDInit's):", "",
+              *lines, "", "![budget axis](benchmarks/results/budget_axis.png)",
+              "![width axis](benchmarks/results/width_axis.png)"]
+    table = ["| family | width | steps | against | IDInit's saving per seed | mean | IDInit val | its val |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        table.append(f"| {r['family']} | {r['width']} | {r['steps']} | {r['against']} | "
+                     f"{', '.join(f'{x:+.2f}' for x in r['savings'])} | {r['saving']:+.2f} | {r['idinit_val']:.4f} | "
+                     f"{r['against_val']:.4f} |")
+    full = ["## Longer budgets and wider models", "", where, "", *lines, "", "\n".join(table)]
+    return readme, full
 
 
 def variant_base(method: str) -> str:
@@ -99,7 +215,7 @@ def settings_lines(table):
         s, seeds = rows[0]["settings"], max(r["seeds"] for r in rows)
         depths = sorted({r["depth"] for r in rows})
         lines.append(f"- {family} on {data}: depths {depths}, width {s['width']}, {s['steps']} steps, batch "
-                     f"{s['batch_size']}" + (f" × {s['block_size']} tokens" if family != "vit" else "")
+                     f"{s['batch_size']}" + (f" × {s['block_size']} tokens" if not is_image(family) else "")
                      + f", AdamW lr {s['lr']:g} (weight decay {s['weight_decay']:g}), {s['warmup']} warm-up steps + "
                      f"cosine, clipping {s['max_grad_norm']:g}, evaluated every {s['eval_every']} steps on "
                      f"{s['eval_batches']} batches; {seeds} seeds.")
@@ -161,19 +277,24 @@ def main():
             plot(convergence["runs"], family, results / f"convergence_{family}.png")
         block += ["### Convergence", "", *where_lines(meta), "", *settings_lines(table), "",
                   "Final loss on the held-out test split, mean ± std over seeds (lower is better); steps from the "
-                  "validation curves:", "", compact_table(table), "",
-                  *goals(table), ""]
+                  "validation curves:", "", compact_table(table, convergence["runs"]), "",
+                  *goals(table), *baseline_goals(table, convergence["runs"]), ""]
         block += [f"![{f}](benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})]
         block += ["", "Every method that was run (IDInit variants included) and how the defaults are chosen: "
                   "[docs/results.md](docs/results.md), [docs/defaults.md](docs/defaults.md)."]
         commands = [f"    {s['command']}" if "command" in s else f"    # note: {s['note']}" for s in meta["sessions"]]
         full += ["## Convergence", "", *where_lines(meta), "", *settings_lines(table), "", format_table(table), "",
-                 *goals(table), "", "### IDInit's open options, on the validation split", "",
+                 *goals(table), *baseline_goals(table, convergence["runs"]), "", "### IDInit's open options, on the validation split", "",
                  "Each variant against IDInit with its defaults, same seeds and batches "
                  "([defaults.md](defaults.md) turns this into the defaults):", "", variants_table(convergence["runs"]),
                  "", "The sessions behind these numbers (run in this order; `--update` adds to the "
                  "results, a newer setting of a (family, data, depth) group replaces the older one):", "",
                  *commands, ""]
+    budget_data = read("budget.json")
+    if budget_data and budget_data["runs"]:
+        readme_lines, full_lines = budget_section(budget_data, results)
+        block += ["", *readme_lines]
+        full += ["", *full_lines, ""]
     if stability:
         wheres = []
         for sweep in ("lr", "depth"):

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
-"""Pretrain the same small GPT-2 twice, with the default init and with IDInit, and compare validation losses.
+"""Pretrain the same small GPT-2 three times: the default init, IDInit, and GPT-NeoX's init; compare validation losses.
 
-    python examples/compare_inits.py                 # ~2-3 minutes on 2 CPU cores, offline
+    python examples/compare_inits.py                 # ~3-4 minutes on 2 CPU cores, offline
     python examples/compare_inits.py --steps 600 --n_layer 6 --n_embd 256   # a longer comparison
 
-Both runs go through ``scripts/pretrain_clm.py`` (the real command line) on the embedded corpus (CPython's
+Every run goes through ``scripts/pretrain_clm.py`` (the real command line) on the embedded corpus (CPython's
 ``pydoc_data.topics``), with the same seed, hence the same data order, and the same tokenizer: the first run
-trains it, the second reuses it. The only difference is ``--init_method``. It prints both validation losses side
-by side at every evaluation and writes ``<output_dir>/compare_inits.png`` with both loss curves.
+trains it, the others reuse it. The only difference is the init: ``--init_method default``, ``--init_method
+idinit``, and GPT-NeoX / Pythia's ``small_init`` + ``wang_init`` (what a practitioner would otherwise use: every
+weight normal with std √(2/(5d)), branch outputs std 2/(L·√d); ``benchmarks/baselines.py``). It prints the validation
+losses side by side at every evaluation and writes ``<output_dir>/compare_inits.png`` with the loss curves.
 
 One seed and one short run say little about convergence; this is a demonstration of the pipeline, not a
 benchmark (use several seeds and longer runs before drawing conclusions).
@@ -28,7 +30,30 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from idinit_hf.training.loop import read_log  # noqa: E402
 from idinit_hf.training.plotting import plot_loss_curves  # noqa: E402
 
-INITS = ("default", "idinit")
+#: run label → ``--init_method``; the ``neox`` run is the library default, rewritten right after the script builds it
+INITS = {"default": "default", "idinit": "idinit", "neox": "default"}
+#: GPT-NeoX's init is a benchmark method, not a library feature: benchmarks/baselines.py applies it to any registry
+#: family by role. This launcher runs pretrain_clm.py unchanged, except that the model it builds gets those weights
+#: before training starts (set_seed comes first, so the draws are the same on every run of the example).
+NEOX_LAUNCHER = """
+import runpy, sys
+sys.path.insert(0, {benchmarks!r})
+import idinit_hf.training.modeling as modeling
+from baselines import neox_init_
+
+stock_build_model = modeling.build_model
+
+
+def build_model(task, config):
+    model = stock_build_model(task, config)
+    neox_init_(model)
+    return model
+
+
+modeling.build_model = build_model
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+""".format(benchmarks=str(ROOT / "benchmarks"))
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,12 +73,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def pretrain(init: str, args: argparse.Namespace, tokenizer_from: Path | None) -> Path:
+def pretrain(label: str, args: argparse.Namespace, tokenizer_from: Path | None) -> Path:
     """One run of scripts/pretrain_clm.py; returns its output folder."""
-    out = Path(args.output_dir) / init
+    out = Path(args.output_dir) / label
+    launcher = [sys.executable, "-c", NEOX_LAUNCHER] if label == "neox" else [sys.executable]
     command = [
-        sys.executable, str(ROOT / "scripts" / "pretrain_clm.py"),
-        "--init_method", init,
+        *launcher, str(ROOT / "scripts" / "pretrain_clm.py"),
+        "--init_method", INITS[label],
         "--config_overrides", f"n_layer={args.n_layer},n_embd={args.n_embd},n_head={args.n_head},"
                               f"n_positions={args.block_size}",
         "--block_size", str(args.block_size),
@@ -76,7 +102,7 @@ def pretrain(init: str, args: argparse.Namespace, tokenizer_from: Path | None) -
            # one thread unless told otherwise: on a busy 2-core machine two OpenMP threads per process stalled
            # each step ~10x (measured: 700 vs 6 600 tokens/s); set OMP_NUM_THREADS to use more cores
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    print(f"--- pretraining with init_method={init} -> {out}", flush=True)
+    print(f"--- pretraining with the {label} init -> {out}", flush=True)
     subprocess.run(command, env=env, check=True)
     return out
 
@@ -84,18 +110,19 @@ def pretrain(init: str, args: argparse.Namespace, tokenizer_from: Path | None) -
 def main() -> None:
     args = parse_args()
     runs = {}
-    for init in INITS:
-        runs[init] = pretrain(init, args, tokenizer_from=runs.get(INITS[0]))
+    for label in INITS:
+        runs[label] = pretrain(label, args, tokenizer_from=runs.get("default"))
 
     logs = {init: read_log(out / "log.jsonl") for init, out in runs.items()}
     evals = {init: {r["step"]: r for r in log if r["kind"] == "eval"} for init, log in logs.items()}
     print(f"\nvalidation loss (perplexity), GPT-2 {args.n_layer}x{args.n_embd}, seed {args.seed}:")
-    print(f"{'step':>6} | " + " | ".join(f"{init:>20}" for init in INITS))
+    print(f"{'step':>6} | " + " | ".join(f"{label:>20}" for label in INITS))
     for step in sorted(set.intersection(*(set(e) for e in evals.values()))):
         cells = [f"{evals[i][step]['eval_loss']:8.4f} ({evals[i][step]['perplexity']:8.1f})" for i in INITS]
         print(f"{step:>6} | " + " | ".join(f"{c:>20}" for c in cells))
     plot = plot_loss_curves(logs, Path(args.output_dir) / "compare_inits.png",
-                            title=f"GPT-2 {args.n_layer}x{args.n_embd} on pydoc_data.topics: default vs IDInit")
+                            title=f"GPT-2 {args.n_layer}x{args.n_embd} on pydoc_data.topics: default, IDInit, "
+                                  "GPT-NeoX init")
     summary = {init: json.loads((out / "all_results.json").read_text()) for init, out in runs.items()}
     (Path(args.output_dir) / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\nloss curves: {plot}\nper-run results: {Path(args.output_dir) / 'summary.json'}")

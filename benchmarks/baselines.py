@@ -1,0 +1,336 @@
+"""The initializations practitioners use (issue 19), as benchmark methods: functions of the family's roles.
+
+Each function takes a model of any registry family that the library built with its default init, rewrites the
+weights its rule names and leaves the rest as the library made them. Nothing here looks at parameter names:
+where a rule needs a layer, it asks the family's role table (:func:`role_slots`: each ``Slot`` of
+``idinit_hf.FAMILIES`` found in the model, with its role, layout and parameters), the family's residual blocks
+(``Family.is_block``, for the layer index ``l`` and the depth ``L``) or the stock transformers API
+(``get_input_embeddings`` / ``get_output_embeddings``, for the token table and the LM head).
+Notation: d = hidden size, L = number of residual blocks, l = 0-based block index, k = head size; N(0, s) is a
+normal of standard deviation s (the issue's notation). Biases of the layers a rule writes are set to 0 (the
+library default already has them 0 in every family).
+
+==================  ==========================================================================================
+method              rule (source)
+==================  ==========================================================================================
+``zero-branch-out`` default, then branch outputs (attention out, MLP out) = 0 (modded-nanogpt; Zero-out)
+``depth-scaled``    default (inputs N(0, 0.02) in every family), branch outputs N(0, 0.02/√(2L)) (Megatron-LM
+                    ``scaled_init_method_normal``; GPT-2's own default already is this)
+``neox``            GPT-NeoX / Pythia ``small_init`` + ``wang_init``: every non-norm weight N(0, √(2/(5d))),
+                    branch outputs N(0, 2/(L·√d)) (EleutherAI gpt-neox ``megatron/model/init_functions.py``)
+``depth-init``      torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``): q/k/v and gate N(0, 0.02),
+                    attention out, MLP down (and up where a gate exists) N(0, 0.02/√(2(l+1))), untied token
+                    table N(0, 1), untied LM head N(0, d^-½) truncated at ±3σ
+``mimetic``         Trockman & Kolter 2023: per head W_q W_kᵀ ≈ α₁Z + β₁I, per layer W_v W_o ≈ α₂Z − β₂I;
+                    attention only
+``olmo2``           OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ, no depth scaling
+==================  ==========================================================================================
+
+Where each applies (:data:`BASELINES`): every method above applies to all four families (GPT-2, BERT, ViT,
+Llama), since each family has the roles its rule names. The parts that need a layer a family lacks fall back
+to the library default, and the table says so:
+
+==================  ======  ======  =====  =====  ===============================================================
+method              gpt2    bert    vit    llama  notes
+==================  ======  ======  =====  =====  ===============================================================
+``depth-init``      yes     yes     yes    yes    token table N(0, 1) and LM head d^-½ only where they are untied
+                                                  (Llama here); GPT-2 and BERT tie them, and a N(0, 1) table
+                                                  would also be the output layer, so the tied table keeps the
+                                                  library's N(0, 0.02). ViT has no token table. Position and
+                                                  token-type tables, the pooler, other heads: library default
+                                                  (torchtitan's models have none). The up projection is
+                                                  depth-scaled only next to a gate (torchtitan's w3); a plain MLP's
+                                                  input is torchtitan's w1 (N(0, 0.02)).
+``mimetic``         yes     yes     yes    yes    GPT-2's fused Q|K|V is split into its blocks; Llama's
+                                                  grouped-query attention: see :func:`mimetic_init_`
+``neox``, ``olmo2`` yes     yes     yes    yes    "every weight" includes embeddings, positions, ViT's class token,
+                                                  patch embedding, pooler and heads; a tied LM head is the table
+==================  ======  ======  =====  =====  ===============================================================
+
+Sources. The rules are the issue's; where a detail needed a source, what was checked here (offline, with the
+project's search tools) is said, the rest is from the projects' code as we know it and was not re-read here:
+
+* GPT-NeoX: ``small_init_init_method(dim)`` std = √(2/(5·dim)) (Nguyen & Salazar 2019, "Transformers without
+  Tears"), ``wang_init_method(n_layers, dim)`` std = 2/(n_layers·√dim), checked against NXAI's xLSTM, which copies
+  both from gpt-neox's ``megatron/model/init_functions.py`` (``xlstm/components/init.py``). Pythia's configs use
+  ``small_init`` for every other layer (embeddings and the untied output layer included) and ``wang_init`` for the
+  branch outputs (attention dense, MLP 4h→h).
+* torchtitan's Llama: ``trunc_normal_(w, std=0.02)`` with torch's default bounds (±2, absolute: ±100σ, no
+  truncation in practice) for wq/wk/wv/w1, ``init_std = 0.02 / (2 * (layer_id + 1)) ** 0.5`` for wo, w2, w3 under
+  ``depth_init``; ``normal_(tok_embeddings)`` (std 1); output ``trunc_normal_(std=dim**-0.5, a=-3σ, b=3σ)``.
+* Megatron-LM ``scaled_init_method_normal(sigma, num_layers)``: std = σ/√(2·num_layers), σ = 0.02 elsewhere. The
+  ``depth-scaled`` method keeps the library default for the inputs; that default is N(0, 0.02) in all four
+  families (``initializer_range`` = 0.02; ViT's ``trunc_normal_`` at ±2 absolute is not truncated at that std):
+  ``tests/test_baselines.py`` checks it.
+* Mimetic (Trockman & Kolter, ICML 2023, arXiv 2305.09828). The abstract (ar5iv, ICML proceedings text) states
+  the scheme: W_q W_kᵀ ≈ identity and W_v W_proj ≈ −identity, closed form; the paper body's constants could not
+  be retrieved offline here. Public reimplementations found by code search use α₁ = β₁ = 0.7 per head (Q, K from
+  the top-k singular vectors of α₁Z + β₁I, one Z per head) and α₂ = β₂ = 0.4 for the full d×d value-projection
+  product, Z with variance 1/d (one draws Z uniform on ±√(3/d), same variance; we draw it normal as the issue
+  says); one alternative uses β = 0.05 per head for V·O only (modded-nanogpt PR #214). Those constants are the
+  defaults here and keyword arguments of :func:`mimetic_init_`. One of those reimplementations assigns the SVD
+  factors of the V·O product in the order that makes W_o W_v = √S Vᴴ U √S instead of α₂Z − β₂I (same trace, not
+  the same matrix); here W_o W_v = α₂Z − β₂I exactly in multi-head attention. Those constants were tuned on
+  vision transformers; a secondary summary of the paper (lovo.ai) reports other signs in pretrained GPT-2's
+  products (negative query-key diagonal, value-projection turning positive with depth), so for language models
+  they are a reading, not the paper's tuned values.
+* OLMo 2 (OLMo 2 report, OLMo-core ``InitMethod.normal``): every parameter N(0, 0.02) truncated at ±3σ; HF's Llama
+  default is the same normal without truncation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+import idinit_hf
+from idinit_hf.diagnostics import role_modules
+from idinit_hf.diagnostics import role_slots as located_slots
+from idinit_hf.families import Family
+from idinit_hf.roles import QUERY, Role, Slot
+
+INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
+OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)  # the last layer of each residual branch
+WEIGHTS = tuple(role for role in Role if role is not Role.NORM)  # "every weight": norms stay 1 / 0
+STD = 0.02  # the fixed std of Megatron, torchtitan and OLMo 2 (= transformers' initializer_range default)
+
+# ---- what the rules need to know of a model ------------------------------------------------------------------------
+
+
+def family_of(model: nn.Module) -> Family:
+    family = idinit_hf.family_for(model.config)
+    if family is None:
+        raise ValueError(f"no role table for model_type={model.config.model_type!r}")
+    return family
+
+
+def role_slots(model: nn.Module, *roles: Role) -> list[tuple[nn.Module, Slot]]:
+    """(module, slot) for every slot of the family's table with one of ``roles`` present in ``model``, in module
+    order (the library's :func:`idinit_hf.diagnostics.role_slots`: the same table its own init pass walks)."""
+    return [(located.module, located.slot) for located in located_slots(model, *roles)]
+
+
+def blocks(model: nn.Module) -> list[nn.Module]:
+    """The family's residual blocks, in module order (block l is the l-th)."""
+    family = family_of(model)
+    return [module for module in model.modules() if family.is_block(module)]
+
+
+def block_index(model: nn.Module) -> dict[int, int]:
+    """``id(module) → l`` for every module inside a residual block (the block's position among the blocks)."""
+    return {id(inner): index for index, block in enumerate(blocks(model)) for inner in block.modules()}
+
+
+def hidden_size(model: nn.Module) -> int:
+    return int(model.config.hidden_size)
+
+
+def _tied_to_input(model: nn.Module, param: nn.Parameter) -> bool:
+    """Whether ``param`` is the input token table (a tied LM head): it is written as the table, never twice."""
+    table = model.get_input_embeddings()
+    return isinstance(table, nn.Embedding) and param is table.weight
+
+
+def role_parameters(model: nn.Module, *roles: Role) -> Iterator[tuple[nn.Module, Slot, nn.Parameter]]:
+    """(module, slot, parameter) of every weight of ``roles`` (the slot's ``params``: ``weight``, or ViT's class
+    token and position table), in module order; a head tied to the token table is skipped (it is the table)."""
+    for module, slot in role_slots(model, *roles):
+        for name in slot.params:
+            param = getattr(module, name, None)
+            if not isinstance(param, nn.Parameter):
+                continue
+            if slot.role is not Role.EMBEDDING and _tied_to_input(model, param):
+                continue
+            yield module, slot, param
+
+
+def _zero_biases(model: nn.Module, *roles: Role) -> None:
+    for module in role_modules(model, *roles):
+        bias = getattr(module, "bias", None)
+        if isinstance(bias, nn.Parameter):
+            bias.zero_()
+
+
+def _padding_row_zero(module: nn.Module, param: nn.Parameter) -> None:
+    """An ``nn.Embedding`` with a padding index keeps that row 0 (what torch's and transformers' inits do)."""
+    if isinstance(module, nn.Embedding) and module.padding_idx is not None and param is module.weight:
+        param[module.padding_idx].zero_()
+
+
+def _normal_(module: nn.Module, param: nn.Parameter, std: float, cutoff: float | None = None) -> None:
+    """N(0, std), truncated at ±cutoff·std if given."""
+    if cutoff is None:
+        param.normal_(0.0, std)
+    else:
+        nn.init.trunc_normal_(param, 0.0, std, -cutoff * std, cutoff * std)
+    _padding_row_zero(module, param)
+
+
+# ---- the methods ---------------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def zero_branch_out_(model: nn.Module) -> None:
+    """Zero-out (modded-nanogpt): default init, then the residual-branch output projections = 0, biases 0."""
+    for module in role_modules(model, *OUTPUTS):
+        module.weight.zero_()
+        if module.bias is not None:
+            module.bias.zero_()
+
+
+@torch.no_grad()
+def megatron_init_(model: nn.Module) -> None:
+    """Megatron-LM ``scaled_init_method_normal``: branch outputs N(0, 0.02/√(2L)) on top of the default init
+    (inputs N(0, 0.02) in every family). For GPT-2 this is what the library's default already does."""
+    std = STD / math.sqrt(2 * len(blocks(model)))
+    for module in role_modules(model, *OUTPUTS):
+        module.weight.normal_(0.0, std)
+
+
+@torch.no_grad()
+def neox_init_(model: nn.Module) -> None:
+    """GPT-NeoX / Pythia: ``small_init`` N(0, √(2/(5d))) on every non-norm weight (input projections, gate,
+    embeddings, ViT's patch embedding, class token and positions, pooler, heads) and ``wang_init`` N(0, 2/(L·√d))
+    on the branch outputs; biases 0."""
+    d, depth = hidden_size(model), len(blocks(model))
+    small, wang = math.sqrt(2 / (5 * d)), 2 / (depth * math.sqrt(d))
+    for module, slot, param in role_parameters(model, *WEIGHTS):
+        _normal_(module, param, wang if slot.role in OUTPUTS else small)
+    _zero_biases(model, *WEIGHTS)
+
+
+@torch.no_grad()
+def depth_init_(model: nn.Module) -> None:
+    """torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``), per block l:
+
+    * q, k, v and the gate: N(0, 0.02) (torchtitan's ``trunc_normal_`` at ±2 absolute: no truncation);
+    * attention out, MLP down, and MLP up where the MLP has a gate: N(0, 0.02/√(2(l+1))); a plain MLP's input
+      (no gate) is torchtitan's w1: N(0, 0.02);
+    * the token table N(0, 1) and the LM head N(0, d^-½) truncated at ±3σ, where the two are not tied;
+    * everything else (norms, tied tables, position tables, pooler, other heads): the library default. Biases 0.
+    """
+    index = block_index(model)
+    gated = {index[id(module)] for module in role_modules(model, Role.MLP_GATE)}
+    for module, slot, param in role_parameters(model, *INPUTS, *OUTPUTS):
+        layer = index[id(module)]
+        scaled = slot.role in OUTPUTS or (slot.role is Role.MLP_IN and layer in gated)
+        _normal_(module, param, STD / math.sqrt(2 * (layer + 1)) if scaled else STD, cutoff=2 / STD)
+    _zero_biases(model, *INPUTS, *OUTPUTS)
+    table, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if isinstance(table, nn.Embedding) and (head is None or head.weight is not table.weight):
+        _normal_(table, table.weight, 1.0)
+        if head is not None:
+            _normal_(head, head.weight, hidden_size(model) ** -0.5, cutoff=3.0)
+            if getattr(head, "bias", None) is not None:
+                head.bias.zero_()
+
+
+@torch.no_grad()
+def olmo2_init_(model: nn.Module) -> None:
+    """OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ (±0.06), no depth scaling; biases 0."""
+    for module, _, param in role_parameters(model, *WEIGHTS):
+        _normal_(module, param, STD, cutoff=3.0)
+    _zero_biases(model, *WEIGHTS)
+
+
+def attention_layout(model: nn.Module) -> tuple[int, int, int]:
+    """(query heads, key/value heads, head size) from the config (``num_key_value_heads`` absent: one per query
+    head); the head size from the hidden size unless the config sets ``head_dim``."""
+    config = model.config
+    heads = int(config.num_attention_heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(config, "head_dim", None) or hidden_size(model) // heads)
+    return heads, kv_heads, head_dim
+
+
+def _matrix(module: nn.Module, slot: Slot) -> torch.Tensor:
+    """The ``out × in`` view of a weight (writable): GPT-2's ``Conv1D`` stores ``in × out``."""
+    return module.weight.t() if slot.transposed else module.weight
+
+
+def attention_matrices(model: nn.Module, block: nn.Module) -> tuple[torch.Tensor, ...]:
+    """The ``out × in`` views (writable) of Q, K, V and the output projection of one block's attention: the
+    attention inputs in the order of the family's table (Q, K, V in every family; a fused Q|K|V weight is split
+    into its three blocks) and its attention output."""
+    inside = {id(module) for module in block.modules()}
+    inputs = [(m, s) for m, s in role_slots(model, Role.ATTENTION_IN) if id(m) in inside]
+    outputs = [(m, s) for m, s in role_slots(model, Role.ATTENTION_OUT) if id(m) in inside]
+    views = []
+    for module, slot in inputs:
+        matrix = _matrix(module, slot)
+        views += list(matrix.split(matrix.shape[1])) if slot.fused else [matrix]
+    if len(views) != 3 or len(outputs) != 1:
+        raise ValueError(f"mimetic init needs one self-attention per block (Q, K, V and an output); found "
+                         f"{len(views)} input projections and {len(outputs)} outputs in {type(block).__name__}")
+    if inputs[0][1].heads != QUERY:
+        raise ValueError(f"mimetic init: the first attention input of {type(block).__name__} is not the query")
+    return (*views, _matrix(*outputs[0]))
+
+
+def _mimetic_target(d: int, alpha: float, beta: float) -> torch.Tensor:
+    """αZ + βI, Z a fresh d × d matrix of N(0, 1/√d) entries (variance 1/d)."""
+    return alpha * torch.randn(d, d) / math.sqrt(d) + beta * torch.eye(d)
+
+
+def _factor(target: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(left, right) with left @ right the best rank-``rank`` approximation of ``target`` (d × d): left = U√S,
+    right = √S Vᴴ over the top ``rank`` singular values."""
+    u, s, vh = torch.linalg.svd(target)
+    root = s[:rank].sqrt()
+    return u[:, :rank] * root, root[:, None] * vh[:rank]
+
+
+@torch.no_grad()
+def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7, alpha_vo: float = 0.4,
+                  beta_vo: float = 0.4) -> None:
+    """Mimetic initialization (Trockman & Kolter 2023) of every block's self-attention; everything else default.
+
+    With ``out × in`` matrices (q = W_q x), Z a d × d matrix of N(0, 1/√d) entries drawn afresh each time:
+
+    * query-key, per query head h: W_qʰᵀ W_kʰ = the best rank-k approximation of α₁Z + β₁I (W_qʰᵀ = U√S,
+      W_kʰ = √S Vᴴ, top k singular values). Grouped-query attention (Llama): the first query head of each group
+      sets the group's shared W_k this way; the others get the least-squares W_qʰ for their own α₁Z + β₁I given
+      that W_k (W_qʰᵀ = (α₁Z + β₁I) pinv(W_k)).
+    * value-output: W_o W_v = the best rank-r approximation of α₂Z − β₂I, r = key/value heads × k (= d in
+      multi-head attention: exact). Grouped-query attention: W_v gets the r rows, and the output columns of every
+      query head of a group share their group's columns divided by the group size, so that if every head attended
+      to one token alike the attention branch would map x to (α₂Z − β₂I)x.
+    * biases of Q, K, V and the output: 0.
+    """
+    heads, kv_heads, k = attention_layout(model)
+    group = heads // kv_heads
+    for block in blocks(model):
+        wq, wk, wv, wo = attention_matrices(model, block)
+        d = wq.shape[1]
+        for g in range(kv_heads):
+            rows_k = slice(g * k, (g + 1) * k)
+            for h in range(g * group, (g + 1) * group):
+                rows_q = slice(h * k, (h + 1) * k)
+                if h == g * group:
+                    left, right = _factor(_mimetic_target(d, alpha_qk, beta_qk), k)
+                    wq[rows_q] = left.t().to(wq.dtype)
+                    wk[rows_k] = right.to(wk.dtype)
+                else:
+                    least_squares = _mimetic_target(d, alpha_qk, beta_qk) @ torch.linalg.pinv(wk[rows_k].float())
+                    wq[rows_q] = least_squares.t().to(wq.dtype)
+        left, right = _factor(_mimetic_target(d, alpha_vo, -beta_vo), kv_heads * k)
+        wv.copy_(right)
+        for h in range(heads):
+            g = h // group
+            wo[:, h * k:(h + 1) * k] = left[:, g * k:(g + 1) * k] / group
+    _zero_biases(model, Role.ATTENTION_IN, Role.ATTENTION_OUT)
+
+
+#: name (``--methods``) → the function that rewrites a default-initialized model. Each applies to every family
+#: (the module's table says what falls back to the library default where).
+BASELINES: dict[str, Callable[[nn.Module], None]] = {
+    "zero-branch-out": zero_branch_out_,
+    "depth-scaled": megatron_init_,
+    "neox": neox_init_,
+    "depth-init": depth_init_,
+    "mimetic": mimetic_init_,
+    "olmo2": olmo2_init_,
+}

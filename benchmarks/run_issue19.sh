@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Issue 19's runs, in order, one process at a time, one torch thread. Resumable: every run is saved as it ends
+# and a rerun of this script skips the finished ones, so the same command continues where it stopped.
+#
+#   nohup bash benchmarks/run_issue19.sh > benchmarks/logs/issue19.log 2>&1 &
+#   STAGES="c d" bash benchmarks/run_issue19.sh        # some stages only
+#
+#   a. head to head at 16 layers: every family/data of results/convergence.json, in the settings of its existing
+#      runs (those default / idinit / zero-branch-out runs are reused), every practitioner's init, 3 seeds
+#   b. the same at 8 layers
+#   c. budget axis (budget.py): GPT-2 and Llama, 8 layers, width 128, State of the Union text; every baseline at
+#      300 steps, then default, IDInit, neox and the best baseline of (a) at 300 / 1000 / 3000 steps; 2 seeds
+#   d. width axis: widths 64 / 128 / 256 at 1000 steps, same methods, 2 seeds
+#
+# Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
+# "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-python}
+STAGES=${STAGES:-a b c d}
+DATA_CWD=${DATA_CWD:-$ROOT}
+export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
+cd "$DATA_CWD"
+test -d ../shared/data || { echo "DATA_CWD=$DATA_CWD: no ../shared/data next to it" >&2; exit 2; }
+
+BASELINES="zero-branch-out depth-scaled neox depth-init mimetic olmo2"
+METHODS="default idinit $BASELINES"
+CONVERGENCE="$PY $ROOT/benchmarks/convergence.py"
+BUDGET="$PY $ROOT/benchmarks/budget.py --families gpt2 llama --text_dir ../shared/data/text/sotu --seeds 0 1"
+TEXT="--steps 300 --eval_every 25 --eval_batches 4 --batch_size 8 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+BERT="--steps 800 --eval_every 50 --eval_batches 12 --batch_size 32 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+
+head_to_head() {  # $1 = depth
+    $CONVERGENCE --families gpt2 llama --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT
+    $CONVERGENCE --families vit --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT
+    $CONVERGENCE --families vit --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT \
+        --image_dir ../shared/data/images/fashion-mnist
+    $CONVERGENCE --families bert --depths "$1" --seeds 0 1 2 --methods $METHODS $BERT
+}
+
+best_baselines() {  # neox, and the practitioner's init with the lowest mean validation loss at 16 layers (a)
+    $PY - "$ROOT/benchmarks/results/convergence.json" <<'EOF'
+import json, statistics, sys
+sys.path.insert(0, sys.argv[1].rsplit("/results/", 1)[0])
+from baselines import BASELINES
+runs = [r for r in json.load(open(sys.argv[1]))["runs"] if r["family"] in ("gpt2", "llama") and r["depth"] == 16]
+best = {"neox"}
+for family in ("gpt2", "llama"):
+    finals = {}
+    for r in runs:
+        if r["family"] == family and r["method"] in BASELINES:
+            finals.setdefault(r["method"], []).append(r["curve"][-1][1])
+    if finals:
+        best.add(min(finals, key=lambda m: statistics.mean(finals[m])))
+print(" ".join(sorted(best)))
+EOF
+}
+
+for stage in $STAGES; do
+    echo "=== stage $stage: $(date -Is)"
+    case $stage in
+        a) head_to_head 16 ;;
+        b) head_to_head 8 ;;
+        c) $BUDGET --budgets 300 --widths --methods $METHODS
+           $BUDGET --budgets 300 1000 3000 --widths --methods default idinit $(best_baselines) ;;
+        d) $BUDGET --budgets --widths 64 128 256 --methods default idinit $(best_baselines) ;;
+        *) echo "unknown stage $stage (a, b, c, d)" >&2; exit 2 ;;
+    esac
+done
+echo "=== done: $(date -Is)"
