@@ -42,3 +42,14 @@ def test_the_block_is_an_identity_with_either_residual(parallel):
     report = idinit_hf.identity_report(model, inputs("gpt_neox"))
     assert len(report.blocks) == 3 and report.max_identity_error() <= 1e-4
     assert all(block.attention_branch > 0 and block.mlp_branch > 0 for block in report.blocks)  # no branch is dead
+
+
+def test_the_measured_defaults_are_an_idi_lm_head_and_zero_queries_and_the_config_wins():
+    """docs/defaults.md (issue 20): GPT-NeoX starts with an IDIτ untied LM head and Q = 0; a config value wins."""
+    model = build()
+    assert torch.equal(model.lm_head.weight.detach().round(decimals=3), torch.eye(D).repeat(16, 1))  # 256 x 16
+    query = model.gpt_neox.layers[0].attention.query_key_value.weight.detach().view(HEADS, 3, HEAD_DIM, D)[:, 0]
+    assert not torch.any(query)
+    stock_choices = build(idinit_heads="default", idinit_query_scale=1.0)
+    assert 0.01 < float(stock_choices.lm_head.weight.detach().std()) < 0.03
+    assert idinit_hf.verify(model).ok and idinit_hf.verify(stock_choices).ok
