@@ -90,6 +90,7 @@ import idinit_hf
 from idinit_hf.diagnostics import role_modules
 from idinit_hf.diagnostics import role_slots as located_slots
 from idinit_hf.families import Family
+from idinit_hf.init import qkv_rows
 from idinit_hf.roles import QUERY, Role, Slot
 
 INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
@@ -238,7 +239,11 @@ def olmo2_init_(model: nn.Module) -> None:
 
 def attention_layout(model: nn.Module) -> tuple[int, int, int]:
     """(query heads, key/value heads, head size) from the config (``num_key_value_heads`` absent: one per query
-    head); the head size from the hidden size unless the config sets ``head_dim``."""
+    head); the head size from the hidden size unless the config sets ``head_dim``. A per-head fused Q|K|V says its
+    own (Falcon's multi-query attention has one key/value head, which its config does not name)."""
+    fused = [loc.qkv for loc in located_slots(model, Role.ATTENTION_IN) if loc.qkv is not None]
+    if fused:
+        return fused[0][:3]
     config = model.config
     heads = int(config.num_attention_heads)
     kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
@@ -261,13 +266,35 @@ def attention_matrices(model: nn.Module, block: nn.Module) -> tuple[torch.Tensor
     views = []
     for module, slot in inputs:
         matrix = _matrix(module, slot)
+        if slot.qkv is not None:  # a per-head fused Q|K|V (GPT-NeoX, Falcon, Phi-3, ...): copies, see _store_fused
+            views += [matrix[rows] for rows in _fused_rows(model, module)]
+            continue
         views += list(matrix.split(matrix.shape[1])) if slot.fused else [matrix]
     if len(views) != 3 or len(outputs) != 1:
         raise ValueError(f"mimetic init needs one self-attention per block (Q, K, V and an output); found "
                          f"{len(views)} input projections and {len(outputs)} outputs in {type(block).__name__}")
-    if inputs[0][1].heads != QUERY:
+    if inputs[0][1].heads != QUERY and inputs[0][1].qkv is None:
         raise ValueError(f"mimetic init: the first attention input of {type(block).__name__} is not the query")
     return (*views, _matrix(*outputs[0]))
+
+
+def _fused_rows(model: nn.Module, module: nn.Module) -> list[torch.Tensor]:
+    """The stored rows of the query, the key and the value of a per-head fused Q|K|V ``module``, each in its own
+    projection's row order (``idinit_hf.init.qkv_rows``): their rows are not one strided view."""
+    located = next(loc for loc in located_slots(model, Role.ATTENTION_IN) if loc.module is module)
+    heads, kv_heads, head_dim, shards = located.qkv
+    part, index = qkv_rows(located.slot.qkv.layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
+    return [torch.nonzero(part == which).flatten()[index[part == which].argsort()] for which in range(3)]
+
+
+def _store_fused(model: nn.Module, block: nn.Module, wq: torch.Tensor, wk: torch.Tensor, wv: torch.Tensor) -> None:
+    """Write Q, K and V back into a per-head fused Q|K|V of ``block`` (:func:`attention_matrices` gave copies)."""
+    inside = {id(module) for module in block.modules()}
+    for module, slot in role_slots(model, Role.ATTENTION_IN):
+        if id(module) in inside and slot.qkv is not None:
+            matrix = _matrix(module, slot)
+            for rows, values in zip(_fused_rows(model, module), (wq, wk, wv), strict=True):
+                matrix[rows] = values
 
 
 def _mimetic_target(d: int, alpha: float, beta: float) -> torch.Tensor:
@@ -321,6 +348,7 @@ def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7,
         for h in range(heads):
             g = h // group
             wo[:, h * k:(h + 1) * k] = left[:, g * k:(g + 1) * k] / group
+        _store_fused(model, block, wq, wk, wv)
     _zero_biases(model, Role.ATTENTION_IN, Role.ATTENTION_OUT)
 
 

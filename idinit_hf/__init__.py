@@ -17,21 +17,21 @@ from .diagnostics import (
     verify,
 )
 from .families import FAMILIES, family_for, read_options, supported_model_types
-from .init import fused_blocks, idi_, idi_heads_, idic_, idiz_, idizc_, loosen_
+from .init import fused_blocks, idi_, idi_heads_, idi_parts_, idi_qkv_, idic_, idiz_, idizc_, loosen_
 from .install import apply_, install, installed, uninstall
 from .mixin import IDInitMixin
 from .models import AUTO_CLASSES, IDINIT_CLASS_NAMES, idinit_class  # noqa: F401 (in models.__all__)
 from .models import __all__ as _model_names
 from .options import INIT_METHODS, OPTIONS, IDInitOptions, validate_options
-from .roles import Role, Rule, Slot
+from .roles import FusedQKV, Role, Rule, Slot
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks",
+    "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks", "idi_qkv_", "idi_parts_",
     "install", "uninstall", "installed", "apply_",
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",
-    "Role", "Rule", "Slot", "FAMILIES", "family_for", "supported_model_types",
+    "Role", "Rule", "Slot", "FusedQKV", "FAMILIES", "family_for", "supported_model_types",
     "verify", "VerifyReport", "identity_report", "IdentityReport", "jacobian_spectrum", "JacobianReport",
     *_model_names,
 ]

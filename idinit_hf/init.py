@@ -43,6 +43,13 @@ __all__ = [
     "loosen_heads_",
     "heads_replicated",
     "GQA_RULES",
+    "QKV_LAYOUTS",
+    "QUERY_PART",
+    "KEY_PART",
+    "VALUE_PART",
+    "qkv_rows",
+    "idi_qkv_",
+    "idi_parts_",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -347,3 +354,113 @@ def idi_pattern(out_features: int, in_features: int, tau: float = 1.0, *, wide: 
 def idiz_pattern(out_features: int, in_features: int, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
     """The IDIZε pattern as a new float32 ``out x in`` tensor (a reference to compare weights with)."""
     return idiz_(torch.empty(out_features, in_features), epsilon, pattern=pattern)
+
+
+# ---- fused projections (issue 20): Q|K|V in one weight, gate|up in one weight ---------------------------------------
+
+#: Row orders of a fused Q|K|V projection (``out x in`` with ``out = (H + 2·KV)·d_h``; :func:`qkv_rows`):
+#: ``"blocks"``: all query heads, then all key heads, then all value heads (Phi-3's ``qkv_proj``);
+#: ``"interleaved"``: for each key/value head ``g``, its ``H/KV`` query heads, then ``k_g``, then ``v_g`` (GPT-NeoX,
+#: BLOOM, Persimmon: ``q_h | k_h | v_h`` with KV = H; Falcon: its new decoder architecture, and multi-query, KV = 1);
+#: ``"sharded"``: ``shards`` equal row blocks, block ``s`` holding the ``s``-th slice of the query, the value and the
+#: key rows, in that order (CodeGen's ``qkv_proj``, written for 4 model-parallel shards: ``q_s | v_s | k_s``).
+QKV_LAYOUTS = ("blocks", "interleaved", "sharded")
+#: The parts of a fused Q|K|V projection, as :func:`qkv_rows` numbers them.
+QUERY_PART, KEY_PART, VALUE_PART = 0, 1, 2
+
+
+def _arange(part: int, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.full((count,), part, dtype=torch.long), torch.arange(start, start + count)
+
+
+def qkv_rows(layout: str, *, heads: int, kv_heads: int, head_dim: int, shards: int = 1
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which projection and which of its rows every row of a fused Q|K|V weight holds (``layout``: :data:`QKV_LAYOUTS`).
+
+    Returns ``(part, index)``, two integer tensors of length ``(heads + 2·kv_heads)·head_dim``: stored row ``r`` is row
+    ``index[r]`` of the separate query (``part[r] == QUERY_PART``), key or value projection (``H·d_h`` resp.
+    ``KV·d_h`` rows, heads in order). Every row of each separate projection appears exactly once.
+    """
+    _check_choice(layout, QKV_LAYOUTS, "layout")
+    if min(heads, kv_heads, head_dim, shards) <= 0 or heads % kv_heads:
+        raise ValueError(f"qkv_rows: heads={heads} must be a positive multiple of kv_heads={kv_heads}; "
+                         f"head_dim={head_dim} and shards={shards} must be positive")
+    q_rows, kv_rows = heads * head_dim, kv_heads * head_dim
+    pieces: list[tuple[int, int, int]] = []  # (part, first row, number of rows), in stored order
+    if layout == "blocks":
+        pieces = [(QUERY_PART, 0, q_rows), (KEY_PART, 0, kv_rows), (VALUE_PART, 0, kv_rows)]
+    elif layout == "interleaved":
+        group = heads // kv_heads * head_dim
+        for g in range(kv_heads):
+            pieces += [(QUERY_PART, g * group, group), (KEY_PART, g * head_dim, head_dim),
+                       (VALUE_PART, g * head_dim, head_dim)]
+    else:
+        if q_rows % shards or kv_rows % shards:
+            raise ValueError(f"qkv_rows: {q_rows} query and {kv_rows} key/value rows do not split into {shards} shards")
+        q_shard, kv_shard = q_rows // shards, kv_rows // shards
+        for s in range(shards):
+            pieces += [(QUERY_PART, s * q_shard, q_shard), (VALUE_PART, s * kv_shard, kv_shard),
+                       (KEY_PART, s * kv_shard, kv_shard)]
+    parts, index = zip(*(_arange(*piece) for piece in pieces), strict=True)
+    return torch.cat(parts), torch.cat(index)
+
+
+@torch.no_grad()
+def idi_qkv_(tensor: torch.Tensor, tau: float = 1.0, *, layout: str, heads: int, kv_heads: int, head_dim: int,
+             shards: int = 1, query_scale: float = 1.0, gqa: str = "repeat") -> torch.Tensor:
+    r"""IDIτ on a fused Q|K|V projection: the weights separate Q, K and V projections would get, in the fused order.
+
+    With :func:`qkv_rows` giving stored row ``r`` as row ``i`` of projection ``p`` (our reading: the paper builds
+    each of Q, K and V on its own, §1):
+
+    .. math::
+        W_{r,j} = \begin{cases} \tau \cdot \text{query\_scale} & p = Q,\ j = i \bmod in \\
+                                \tau & p \in \{K, V\},\ j = c(i) \\ 0 & \text{otherwise} \end{cases}
+
+    with ``c(i) = i mod in`` (``gqa="repeat"``: key head ``g`` reads the dimensions of query head ``g``) or
+    ``c(i) = (⌊i/d_h⌋·(H/KV)·d_h + i mod d_h) mod in`` (``"group"``: those of query head ``g·H/KV``, the first that
+    uses it, as :func:`idi_heads_`). So query head ``h`` and its key head read the same input dimensions, and the
+    value rows copy them. ``query_scale = 0`` leaves the query rows 0 (uniform attention at init, docs/method.md §9).
+    """
+    _check_matrix(tensor, "idi_qkv_")
+    _check_finite(tau, "tau", positive=True)
+    _check_finite(query_scale, "query_scale", positive=False)
+    _check_choice(gqa, GQA_RULES, "gqa")
+    part, index = qkv_rows(layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
+    if part.numel() != tensor.shape[0]:
+        raise ValueError(f"idi_qkv_: {heads} query and {kv_heads} key/value heads of {head_dim} make "
+                         f"{part.numel()} rows, not the {tensor.shape[0]} of shape {tuple(tensor.shape)}")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    n_in = tensor.shape[1]
+    group = 1 if gqa == "repeat" else heads // kv_heads
+    columns = torch.where(part == QUERY_PART, index, (index // head_dim) * group * head_dim + index % head_dim) % n_in
+    values = torch.where(part == QUERY_PART, tau * query_scale, tau)
+    rows = torch.arange(part.numel())
+    if query_scale == 0:  # no write to the query rows at all: they stay exactly 0
+        keep = part != QUERY_PART
+        rows, columns, values = rows[keep], columns[keep], values[keep]
+    device = tensor.device
+    tensor[rows.to(device), columns.to(device)] = values.to(device=device, dtype=tensor.dtype)
+    return tensor
+
+
+@torch.no_grad()
+def idi_parts_(tensor: torch.Tensor, tau: float = 1.0, *, parts: int, wide: str = "partial") -> torch.Tensor:
+    r"""IDIτ on each of ``parts`` equal row blocks of a fused projection of one input (Phi-3's ``gate_up_proj`` =
+    gate | up): block ``b`` gets its own identity, so that row ``i`` of every block reads input ``i mod in``, as
+    separate projections would (IDIτ on the whole weight would not line them up unless ``out/parts`` is a multiple of
+    ``in``):
+
+    .. math::
+        W_{b \cdot n + m,\, j} = \tau \iff m \equiv j \pmod{in}, \qquad n = out / \text{parts}
+
+    Loosening (§2) goes on each block on its own: :func:`loosen_` of each view of :func:`fused_blocks`.
+    """
+    _check_matrix(tensor, "idi_parts_")
+    if parts <= 0 or tensor.shape[0] % parts:
+        raise ValueError(f"idi_parts_: {tensor.shape[0]} rows do not split into parts={parts} equal blocks")
+    for block in fused_blocks(tensor, [tensor.shape[0] // parts] * parts):
+        idi_(block, tau, wide=wide)
+    return tensor

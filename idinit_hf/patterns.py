@@ -35,6 +35,7 @@ _SLOTS = "_idinit_slots"  # tuple[Slot, ...] on the module that holds the parame
 _NAME = "_idinit_name"  # its dotted name, relative to the base model (same in BertModel and BertForMaskedLM)
 _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
 _HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/value projection
+_QKV = "_idinit_qkv"  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V projection
 
 
 def is_initialized(tensor: Any) -> bool:
@@ -82,6 +83,7 @@ class LocatedSlot:
     module: nn.Module
     slot: Slot
     heads: tuple[int, int] | None  # (head_dim, query heads per key/value head) of a key/value projection
+    qkv: tuple[int, int, int, int] | None = None  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V
 
 
 def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
@@ -100,7 +102,8 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
             path = ".".join(filter(None, (owner_path, slot.path)))
             # the attention module knows its head layout, the Linear does not
             heads = (int(owner.head_dim), int(owner.num_key_value_groups)) if slot.heads == KEY_VALUE else None
-            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads))
+            qkv = slot.qkv.read(owner) if slot.qkv is not None else None
+            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, qkv))
     return found
 
 
@@ -115,6 +118,8 @@ def tag_roles(model: nn.Module, family: Family) -> int:
             setattr(target, _NAME, located.name)
             if located.heads is not None:
                 setattr(target, _HEADS, located.heads)
+            if located.qkv is not None:
+                setattr(target, _QKV, located.qkv)
             count += 1
     return count
 
@@ -135,6 +140,7 @@ def layer_facts(module: nn.Module, located: LocatedSlot | None = None) -> dict[s
         "is_conv": isinstance(module, nn.modules.conv._ConvNd),
         "padding_idx": getattr(module, "padding_idx", None),
         "heads": located.heads if located is not None else getattr(module, _HEADS, None),
+        "qkv": located.qkv if located is not None else getattr(module, _QKV, None),
     }
 
 
@@ -174,6 +180,7 @@ def write_pattern(
     is_conv: bool,
     padding_idx: int | None,
     heads: tuple[int, int] | None = None,
+    qkv: tuple[int, int, int, int] | None = None,
 ) -> None:
     """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
 
@@ -191,7 +198,7 @@ def write_pattern(
             else:
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
-            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads)
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, qkv)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
@@ -199,7 +206,7 @@ def write_pattern(
 
 
 def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool,
-                    heads: tuple[int, int] | None) -> None:
+                    heads: tuple[int, int] | None, qkv: tuple[int, int, int, int] | None = None) -> None:
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
@@ -209,6 +216,17 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
             idinit.loosen_(param, **loosen)
         return
     matrix = as_matrix(param, slot)
+    if slot.qkv is not None:  # per-head fused Q|K|V: what separate projections would hold, in the fused row order
+        n_heads, kv_heads, head_dim, shards = qkv
+        idinit.idi_qkv_(matrix, options.tau, layout=slot.qkv.layout, heads=n_heads, kv_heads=kv_heads,
+                        head_dim=head_dim, shards=shards, query_scale=options.query_scale, gqa=options.gqa)
+        return
+    if slot.parts > 1:  # gate | up: each part its own IDIτ, loosened where its rows replicate
+        idinit.idi_parts_(matrix, options.tau, parts=slot.parts, wide=options.wide)
+        for block in idinit.fused_blocks(matrix, [matrix.shape[0] // slot.parts] * slot.parts):
+            if _replicated(block):
+                idinit.loosen_(block, **loosen)
+        return
     if slot.fused:
         n_in = matrix.shape[1]
         n_blocks = matrix.shape[0] // n_in

@@ -17,7 +17,7 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
 
 
 class Role(str, Enum):
@@ -33,6 +33,7 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    NORM_1P = "norm_1p"  # a norm whose gain is 1 + w (Nemotron's LayerNorm1P): w = 0 is the unit gain of NORM
 
 
 class Rule(str, Enum):
@@ -53,6 +54,9 @@ FIXED_RULES: dict[Role, Rule] = {
     Role.MLP_IN: Rule.IDI,
     Role.MLP_OUT: Rule.IDIZ,
     Role.NORM: Rule.DEFAULT,
+    # the method's norms have gain 1 and shift 0 (§5); with a gain of 1 + w that is w = 0, where the library writes
+    # w = 1 (Nemotron's _init_weights: a gain of 2)
+    Role.NORM_1P: Rule.ZERO,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
 OPTION_RULES: dict[Role, str] = {
@@ -78,6 +82,39 @@ def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
 
 
 @dataclass(frozen=True)
+class FusedQKV:
+    """The row order of a fused Q|K|V projection, and where its owner module keeps its head counts.
+
+    Attributes:
+        layout: one of :data:`idinit_hf.init.QKV_LAYOUTS` (``"blocks"``, ``"interleaved"``, ``"sharded"``).
+        heads: dotted attribute path, from the owner, to the number of query heads (``"config.num_attention_heads"``).
+        kv_heads: the same for the number of key/value heads; ``""`` = as many as query heads.
+        head_dim: the same for the width of one head.
+        shards: the same for the number of row shards of the ``"sharded"`` layout (CodeGen's ``"mp_num"``).
+    """
+
+    layout: str
+    heads: str
+    head_dim: str
+    kv_heads: str = ""
+    shards: str = ""
+
+    def read(self, owner: nn.Module) -> tuple[int, int, int, int]:
+        """``(heads, kv_heads, head_dim, shards)`` of ``owner`` (an attention module)."""
+
+        def value(path: str, default: int) -> int:
+            if not path:
+                return default
+            found = owner
+            for attribute in path.split("."):
+                found = getattr(found, attribute)
+            return int(found)
+
+        heads = value(self.heads, 0)
+        return heads, value(self.kv_heads, heads), value(self.head_dim, 0), value(self.shards, 1)
+
+
+@dataclass(frozen=True)
 class Slot:
     """Where a role lives: the module at ``path`` inside every module of type ``owner``.
 
@@ -96,6 +133,11 @@ class Slot:
             its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
+        qkv: a fused Q|K|V projection with a per-head row order (:class:`FusedQKV`: GPT-NeoX, Falcon, Phi-3, …):
+            each of its query, key and value rows gets the IDIτ row a separate projection would have
+            (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale``.
+        parts: the output dimension stacks this many equal projections of the same input (Phi-3's
+            ``gate_up_proj`` = gate | up): each gets its own IDIτ (:func:`idinit_hf.init.idi_parts_`) and loosening.
     """
 
     owner: type[nn.Module] | str
@@ -106,6 +148,8 @@ class Slot:
     fused: bool = False
     tied: bool = False
     heads: str = ""
+    qkv: FusedQKV | None = None
+    parts: int = 1
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)

@@ -154,7 +154,8 @@ def test_megatron_inputs_are_normal_002(family):
     inputs = [p.detach().flatten() for role, _, _, p in weights(net)
               if role in (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE, Role.EMBEDDING)]
     rms = float(torch.cat(inputs).square().mean().sqrt())
-    assert abs(rms / 0.02 - 1) < TOLERANCE
+    std = getattr(net.config, "initializer_range", 0.02)  # the library's: 0.02, StarCoder2 0.018, Nemotron 0.0134
+    assert abs(rms / std - 1) < TOLERANCE
 
 
 def _identity_correlation(matrix: torch.Tensor) -> float:
@@ -176,7 +177,11 @@ def _attention_products(net: nn.Module):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_mimetic_query_key_near_identity_and_value_output_near_minus_identity(family):
     """Per head W_qᵀW_k ≈ 0.7Z + 0.7I (rank k: correlation with I ≈ 0.3), per block W_oW_v ≈ 0.4Z - 0.4I; the
-    default init's products are uncorrelated with I (|r| < 0.05 on every seed tried)."""
+    default init's products are uncorrelated with I (|r| < 0.05 on every seed tried). W_oW_v has the rank of the
+    key/value rows: with fewer key/value heads its correlation with -I shrinks (-0.70 at full rank, -0.57 at half,
+    -0.30 at 1/8: Falcon's multi-query attention), so the bound is -0.5·√(rank/d)."""
+    heads, kv_heads, k = baselines.attention_layout(model(family))
+    value_output_bound = -0.5 * (kv_heads * k / (heads * k)) ** 0.5
     for method, sign in (("mimetic", 1), ("default", 0)):
         net = model(family) if method == "default" else model(family, method)
         for query_key, value_output in _attention_products(net):
@@ -184,7 +189,7 @@ def test_mimetic_query_key_near_identity_and_value_output_near_minus_identity(fa
                 r = _identity_correlation(product)
                 assert r > 0.2 if sign else abs(r) < 0.1, (method, r)
             r = _identity_correlation(value_output)
-            assert r < -0.5 if sign else abs(r) < 0.1, (method, r)
+            assert r < value_output_bound if sign else abs(r) < 0.1, (method, r)
 
 
 @pytest.mark.parametrize("family", ["gpt2", "bert", "vit"])

@@ -33,7 +33,8 @@ def test_pre_ln_blocks_are_identity_maps_up_to_epsilon(family):
 
 @pytest.mark.parametrize("family", PRE_LN)
 def test_default_init_blocks_are_not_identity_maps(family):
-    assert idinit_hf.identity_report(build(family), inputs(family)).max_identity_error() > 1e-2
+    # 10x IDInit's bound: BLOOM's default blocks move its layer-normed embeddings by only ~1% (0.008 at width 16)
+    assert idinit_hf.identity_report(build(family), inputs(family)).max_identity_error() > 1e-3
 
 
 @pytest.mark.parametrize("family", PRE_LN)

@@ -12,9 +12,22 @@ from typing import Any
 
 from ..options import IDInitOptions, validate_options
 from .bert import BERT
+from .bloom import BLOOM
+from .codegen import CODEGEN
+from .cohere import COHERE
+from .falcon import FALCON
 from .family import Family
 from .gpt2 import GPT2
+from .gpt_neo import GPT_NEO
+from .gpt_neox import GPT_NEOX
+from .gptj import GPTJ
 from .llama import LLAMA
+from .nemotron import NEMOTRON
+from .opt import OPT
+from .persimmon import PERSIMMON
+from .phi import PHI
+from .phi3 import PHI3
+from .starcoder2 import STARCODER2
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
@@ -23,6 +36,8 @@ __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types",
 logger = logging.getLogger(__name__)
 
 FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
+# issue 20: parallel blocks, fused projections and other non-Llama decoder layouts
+FAMILIES += (GPT_NEOX, PHI3, GPTJ, FALCON, OPT, GPT_NEO, STARCODER2, BLOOM, PHI, COHERE, NEMOTRON, PERSIMMON, CODEGEN)
 
 
 class UnsupportedArchitectureError(ValueError):

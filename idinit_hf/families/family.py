@@ -44,6 +44,8 @@ class Family:
         dropout: the config keys of dropout probabilities (benchmarks train without dropout).
         option_defaults: the open options whose default the benchmark chose for this architecture, as
             (field, value) pairs (docs/defaults.md); an option set in the config always wins.
+        derive: config keywords that follow from the others, applied last by :meth:`example_config` (GPT-Neo's
+            ``attention_types`` must list one attention kind per block, whatever depth a caller asks for).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Family:
     fit: Callable[[DataShape], dict[str, Any]] = field(default=_no_data, hash=False, compare=False)
     dropout: tuple[str, ...] = ()
     option_defaults: tuple[tuple[str, object], ...] = ()
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, hash=False, compare=False)
 
     @property
     def objective(self) -> Objective:
@@ -74,4 +77,7 @@ class Family:
         """A tiny config of ``model_type`` (default: the family's first), with ``overrides``."""
         from transformers import AutoConfig
 
-        return AutoConfig.for_model(model_type or self.model_types[0], **{**self.example, **overrides})
+        kwargs = {**self.example, **overrides}
+        if self.derive is not None:
+            kwargs.update(self.derive(kwargs))
+        return AutoConfig.for_model(model_type or self.model_types[0], **kwargs)

@@ -1,0 +1,42 @@
+"""Nemotron (and Jais 2): the sequential pre-norm block of the Llama layout with an ungated MLP and LayerNorms with a
+bias.
+
+Block: ``h = x + o_proj(attn(input_layernorm(x)))``, ``out = h + down_proj(relu²(up_proj(post_attention_layernorm(
+h))))``: IDIZε on ``o_proj`` and ``down_proj`` makes it the identity at init. Nemotron's ``LayerNorm1P`` multiplies
+by ``1 + w``: the method's norms have gain 1 and shift 0, i.e. ``w = 0`` (``Role.NORM_1P``), where the library writes
+``w = 1``, a gain of 2 (Megatron's own LayerNorm1P starts at ``w = 0``). The norms are found by their class, so the
+same table gives Jais 2's plain LayerNorms (gain ``w``) the library's 1 / 0. Grouped-query attention
+(``idinit_gqa``); the LM head is untied.
+"""
+
+from functools import partial
+
+from ..roles import KEY_VALUE, QUERY, Role, Slot
+from . import _causal
+from .family import Family
+
+NEMOTRON = Family(
+    name="nemotron",
+    model_types=("nemotron", "jais2"),
+    block="DecoderLayer",
+    norm_position="pre",
+    slots=(
+        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
+        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
+        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
+        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
+        Slot("MLP", "up_proj", Role.MLP_IN),
+        Slot("MLP", "down_proj", Role.MLP_OUT),
+        # every norm of the model (input, post-attention, final), by its class: Nemotron's 1 + w, Jais 2's plain w
+        Slot("LayerNorm1P", "", Role.NORM_1P, params=_causal.NORM),
+        Slot("LayerNorm", "", Role.NORM, params=_causal.NORM),
+        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        *_causal.HEADS,
+    ),
+    pretraining="AutoModelForCausalLM",
+    example=dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=4,
+                 intermediate_size=64, max_position_embeddings=32, **_causal.EXAMPLE_TOKENS),
+    scale=partial(_causal.scale, grouped=True, head_dim=True),
+    fit=_causal.fit,
+    dropout=("attention_dropout",),
+)
