@@ -17,7 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE", "gate_rule",
+           "writes_whole"]
 
 
 class Role(str, Enum):
@@ -33,6 +34,8 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    ROUTER = "router"  # a mixture of experts' router (E x d logits) and a shared expert's scalar gate
+    ATTENTION_SINK = "attention_sink"  # GPT-OSS's learned per-head sink logits: the library's init
 
 
 class Rule(str, Enum):
@@ -53,6 +56,7 @@ FIXED_RULES: dict[Role, Rule] = {
     Role.MLP_IN: Rule.IDI,
     Role.MLP_OUT: Rule.IDIZ,
     Role.NORM: Rule.DEFAULT,
+    Role.ATTENTION_SINK: Rule.DEFAULT,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
 OPTION_RULES: dict[Role, str] = {
@@ -61,6 +65,7 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.ROUTER: "router",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
@@ -96,6 +101,14 @@ class Slot:
             its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
+        experts: the parameter stacks one weight per expert along dim 0 (``E x out x in``; ``E x in x out`` with
+            ``transposed``, GPT-OSS): every expert gets the rule (``idinit_experts`` says how they differ).
+        gate_up: the output dimension fuses a gate and an up projection, ``"halves"`` (gate first) or
+            ``"interleaved"`` (gate on the even rows): the gate part follows the gate's rule (``idinit_gate``),
+            the up part the slot's role.
+        biases: the bias parameters a writing rule sets to 0 (``gate_up_proj_bias`` of GPT-OSS's experts).
+        option: an option (a field of the options) whose value ``"default"`` leaves this slot to the model's own
+            init (``"shared_experts"``, ``"experts"``).
     """
 
     owner: type[nn.Module] | str
@@ -106,6 +119,10 @@ class Slot:
     fused: bool = False
     tied: bool = False
     heads: str = ""
+    experts: bool = False
+    gate_up: str = ""
+    biases: tuple[str, ...] = ("bias",)
+    option: str = ""
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -115,6 +132,20 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
     """The rule IDInit applies to ``slot`` under ``options`` (the role → rule table above)."""
     if slot.tied and tied_embeddings:
         return Rule.TIED
+    if slot.option and getattr(options, slot.option) == "default":
+        return Rule.DEFAULT
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
     return Rule(getattr(options, OPTION_RULES[slot.role]))
+
+
+def gate_rule(options: IDInitOptions) -> Rule:
+    """The rule of a gate projection, and of the gate part of a fused gate|up weight (``idinit_gate``)."""
+    return Rule(getattr(options, OPTION_RULES[Role.MLP_GATE]))
+
+
+def writes_whole(slot: Slot, options: IDInitOptions) -> bool:
+    """Whether a writing rule sets every entry of the slot's parameters. Not so for a fused gate|up weight whose gate
+    is left to the library (``idinit_gate="default"``): the model's own init writes the whole tensor, then IDInit
+    the up part."""
+    return not (slot.gate_up and gate_rule(options) is Rule.DEFAULT)

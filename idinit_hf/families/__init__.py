@@ -12,9 +12,13 @@ from typing import Any
 
 from ..options import IDInitOptions, validate_options
 from .bert import BERT
+from .deepseek_v3 import DEEPSEEK_V3
 from .family import Family
 from .gpt2 import GPT2
+from .gpt_oss import GPT_OSS
 from .llama import LLAMA
+from .mixtral import MIXTRAL
+from .qwen2_moe import QWEN2_MOE
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
@@ -22,7 +26,7 @@ __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types",
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, MIXTRAL, QWEN2_MOE, DEEPSEEK_V3, GPT_OSS)
 
 
 class UnsupportedArchitectureError(ValueError):
