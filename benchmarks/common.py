@@ -25,7 +25,7 @@ from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
 from idinit_hf import testing
-from idinit_hf.diagnostics import role_modules
+from idinit_hf.diagnostics import role_slots
 from idinit_hf.families import family_for
 from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
@@ -170,17 +170,21 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
 AUTO = {name: testing.auto_class(name) for name in FAMILIES}
 
 
-def _branch_outputs(model: nn.Module) -> list[nn.Module]:
-    return role_modules(model, Role.ATTENTION_OUT, Role.MLP_OUT)
+def _branch_outputs(model: nn.Module) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+    """(weight, biases) of every residual-branch output layer: a Linear's ``weight``, or a mixture's stacked
+    ``down_proj`` (one weight per expert) with its biases."""
+    return [(getattr(located.module, located.slot.params[0]),
+             [b for name in located.slot.biases if (b := getattr(located.module, name, None)) is not None])
+            for located in role_slots(model, Role.ATTENTION_OUT, Role.MLP_OUT)]
 
 
 @torch.no_grad()
 def zero_branch_outputs(model: nn.Module, depth: int) -> None:
     """Baseline: default init, then the residual-branch output projections set to 0 (modern GPT recipes)."""
-    for module in _branch_outputs(model):
-        module.weight.zero_()
-        if module.bias is not None:
-            module.bias.zero_()
+    for weight, biases in _branch_outputs(model):
+        weight.zero_()
+        for bias in biases:
+            bias.zero_()
 
 
 @torch.no_grad()
@@ -189,8 +193,8 @@ def depth_scaled_branch_outputs(model: nn.Module, depth: int) -> None:
 
     For GPT-2 this is what the library's default already does; for BERT and ViT it is a change."""
     std = 0.02 / math.sqrt(2 * depth)
-    for module in _branch_outputs(model):
-        module.weight.normal_(0.0, std)
+    for weight, _ in _branch_outputs(model):
+        weight.normal_(0.0, std)
 
 
 #: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
