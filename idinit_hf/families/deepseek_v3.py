@@ -9,7 +9,9 @@ query's last one, ``q_b_proj`` or ``q_proj``, is scaled by ``idinit_query_scale`
 norms keep the library's 1. The first ``first_k_dense_replace`` blocks have a dense gated MLP; the others a
 ``…MoE`` of stacked experts (as Mixtral's), a sigmoid router with group-limited top-k (``e_score_correction_bias`` is
 a buffer: the library's 0), and ``shared_experts``, a dense gated MLP added without a gate (``idinit_shared_experts``).
-``model_types`` lists every model type of the installed transformers with exactly this layout
+DeepSeek-V2 (softmax router), GLM-4-MoE-Lite (``mlp_layer_types``) and Sarvam-MLA (DeepSeek-V3's classes, queries
+without a latent by default) share the layout. ``model_types`` lists every model type of the installed transformers
+with exactly this layout
 (``tests/families/test_moe_layouts.py``).
 """
 
@@ -30,11 +32,12 @@ MLA_SLOTS = (
     Slot("Attention", "kv_b_proj", Role.ATTENTION_IN),
     Slot("Attention", "o_proj", Role.ATTENTION_OUT),
 )
-#: The shared experts of the mixture (``…MoE``), a dense gated MLP added to the routed experts' output.
+#: The shared experts of the mixture, a dense gated MLP added to the routed experts' output (found from the block: the
+#: mixture is ``DeepseekV3MoE``, ``DeepseekV2Moe``, ``Glm4MoeLiteMoE``).
 SHARED_EXPERTS_SLOTS = (
-    Slot("MoE", "shared_experts.gate_proj", Role.MLP_GATE, option="shared_experts"),
-    Slot("MoE", "shared_experts.up_proj", Role.MLP_IN, option="shared_experts"),
-    Slot("MoE", "shared_experts.down_proj", Role.MLP_OUT, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_experts.gate_proj", Role.MLP_GATE, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_experts.up_proj", Role.MLP_IN, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_experts.down_proj", Role.MLP_OUT, option="shared_experts"),
 )
 
 
@@ -51,7 +54,7 @@ def _scale(depth: int, width: int) -> dict:
 
 DEEPSEEK_V3 = Family(
     name="deepseek_v3",
-    model_types=("deepseek_v3",),
+    model_types=("deepseek_v3", "deepseek_v2", "glm4_moe_lite", "sarvam_mla"),
     block="DecoderLayer",
     norm_position="pre",
     slots=(*MLA_SLOTS, ROUTER, *EXPERT_SLOTS, *SHARED_EXPERTS_SLOTS, *DENSE_MLP_SLOTS, *BLOCK_NORMS, *OUTER_SLOTS),

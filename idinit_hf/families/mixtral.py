@@ -12,9 +12,11 @@ a per-expert cyclic shift of the model dimensions, per-expert loosening, exact c
 gate/up projections).
 
 The names differ between model types and are all in the table (a slot whose module is absent is skipped): the mixture
-is ``mlp`` (Mixtral, Qwen3-MoE, OLMoE, PhiMoE) or ``block_sparse_moe`` (GraniteMoE), its router ``gate`` or ``router``;
-PhiMoE's norms are LayerNorms with a bias; Qwen3-MoE and OLMoE add q/k norms; Qwen3-MoE's ``mlp_only_layers`` (and
-``decoder_sparse_step``) put a dense gated MLP in some blocks. ``model_types`` lists every model type of the
+is ``mlp`` (Mixtral, Qwen3-MoE, OLMoE, PhiMoE, Mellum, MiniMax-M2) or ``block_sparse_moe`` (GraniteMoE), its router
+``gate`` or ``router``; PhiMoE's norms are LayerNorms with a bias; Qwen3-MoE, OLMoE, Mellum and MiniMax-M2 add q/k
+norms; Qwen3-MoE's ``mlp_only_layers`` / ``decoder_sparse_step`` and Mellum's ``mlp_layer_types`` put a dense gated
+MLP in some blocks; GraniteMoeShared adds a shared MLP (a fused gate|up ``nn.Linear``) to the mixture, without a
+gate (``idinit_shared_experts``). ``model_types`` lists every model type of the
 installed transformers with exactly this layout (``tests/families/test_mixtral.py`` finds them and checks the list).
 """
 
@@ -44,6 +46,12 @@ DENSE_MLP_SLOTS = (
     Slot("DecoderLayer", "mlp.up_proj", Role.MLP_IN),
     Slot("DecoderLayer", "mlp.down_proj", Role.MLP_OUT),
 )
+#: GraniteMoeShared's shared MLP (``shared_intermediate_size > 0``), added to the mixture's output without a gate: a
+#: fused gate|up ``nn.Linear`` (``2I x d``, gate = first half) and its down projection.
+SHARED_MLP_SLOTS = (
+    Slot("DecoderLayer", "shared_mlp.input_linear", Role.MLP_IN, gate_up="halves", option="shared_experts"),
+    Slot("DecoderLayer", "shared_mlp.output_linear", Role.MLP_OUT, option="shared_experts"),
+)
 BLOCK_NORMS = (
     Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_NORM),
     Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_NORM),
@@ -60,16 +68,17 @@ def _scale(depth: int, width: int) -> dict:
 
 MIXTRAL = Family(
     name="mixtral",
-    model_types=("mixtral", "qwen3_moe", "olmoe", "granitemoe", "phimoe"),
+    model_types=("mixtral", "qwen3_moe", "olmoe", "granitemoe", "granitemoeshared", "phimoe", "mellum",
+                 "minimax_m2"),
     block="DecoderLayer",
     norm_position="pre",
-    slots=(*ATTENTION_SLOTS, ROUTER, *EXPERT_SLOTS, *DENSE_MLP_SLOTS, *BLOCK_NORMS, *OUTER_SLOTS),
+    slots=(*ATTENTION_SLOTS, ROUTER, *EXPERT_SLOTS, *SHARED_MLP_SLOTS, *DENSE_MLP_SLOTS, *BLOCK_NORMS, *OUTER_SLOTS),
     pretraining="AutoModelForCausalLM",
     # Llama's example, 4 experts of which 2 per token, the load-balancing loss on (as MoE pretraining trains), and
     # experts wider than the model (40, Mixtral, OLMoE, GraniteMoE, PhiMoE: replicated rows) or narrower (12, Qwen3-MoE's
-    # moe_intermediate_size: a partial identity per expert).
+    # moe_intermediate_size: a partial identity per expert), and GraniteMoeShared's shared MLP.
     example=dict(LLAMA.example, moe_intermediate_size=12, num_local_experts=4, num_experts=4, num_experts_per_tok=2,
-                 output_router_logits=True),
+                 output_router_logits=True, shared_intermediate_size=40),
     scale=_scale,
     fit=LLAMA.fit,
     dropout=LLAMA.dropout,

@@ -14,12 +14,13 @@ from ..roles import Role, Slot
 from .family import Family
 from .mixtral import ATTENTION_SLOTS, BLOCK_NORMS, DENSE_MLP_SLOTS, EXPERT_SLOTS, MIXTRAL, OUTER_SLOTS, ROUTER
 
-#: The shared expert inside the mixture (``…SparseMoeBlock``), and its scalar sigmoid gate.
+#: The shared expert inside the mixture, and its scalar sigmoid gate (found from the block: the mixture's class name
+#: varies between model types).
 SHARED_EXPERT_SLOTS = (
-    Slot("SparseMoeBlock", "shared_expert.gate_proj", Role.MLP_GATE, option="shared_experts"),
-    Slot("SparseMoeBlock", "shared_expert.up_proj", Role.MLP_IN, option="shared_experts"),
-    Slot("SparseMoeBlock", "shared_expert.down_proj", Role.MLP_OUT, option="shared_experts"),
-    Slot("SparseMoeBlock", "shared_expert_gate", Role.ROUTER),
+    Slot("DecoderLayer", "mlp.shared_expert.gate_proj", Role.MLP_GATE, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_expert.up_proj", Role.MLP_IN, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_expert.down_proj", Role.MLP_OUT, option="shared_experts"),
+    Slot("DecoderLayer", "mlp.shared_expert_gate", Role.ROUTER),
 )
 
 
