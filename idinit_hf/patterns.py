@@ -226,8 +226,9 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         if idinit.heads_replicated(*matrix.shape, head_dim, group):
             idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
-    _idi_scaled(matrix, options, query=slot.heads == QUERY)
-    if _replicated(matrix):
+    query = slot.heads == QUERY
+    _idi_scaled(matrix, options, query=query)
+    if _replicated(matrix) and not (query and options.query_scale == 0):  # Q = 0 stays exactly 0 (a tall query: MLA)
         idinit.loosen_(matrix, **loosen)
 
 
