@@ -68,6 +68,8 @@ parser.add_argument("--eval_batches", type=int, default=4)
 parser.add_argument("--text_dir", default=None, help="folder of *.txt files (default: CPython's pydoc_data)")
 parser.add_argument("--output_dir", default=str(RESULTS))
 parser.add_argument("--tag", default="", help="suffix of the output file: moe_routing_<family><tag>.json")
+parser.add_argument("--no_aux_loss", action="store_true",
+                    help="train without the load-balancing loss (output_router_logits=False, stock Mixtral's default)")
 
 
 def routers(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -148,6 +150,7 @@ def grad_norm(tensors: list[torch.Tensor]) -> float:
 
 def one_run(args, text, method: str, seed: int) -> dict:
     model = build(args.family, method, args.depth, args.width, args.block_size, 0, seed)
+    model.config.output_router_logits = not args.no_aux_loss  # read at every forward
     batches = Batches(text, args.family, args.batch_size, args.block_size, seed)
     probe = {k: v for k, v in batches.evaluation("validation", 1)[0].items() if k != "labels"}
     settings = RunSettings(steps=args.steps, eval_every=args.every, eval_batches=args.eval_batches,

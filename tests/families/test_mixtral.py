@@ -11,6 +11,7 @@ import torch
 import idinit_hf
 from idinit_hf.families.mixtral import MIXTRAL
 from idinit_hf.init import expert_shifts, idi_pattern, idiz_pattern
+from idinit_hf.testing import inputs
 
 EPS = 1e-6
 D, WIDE, FINE, E = 16, 40, 12, 4  # the example: width 16, experts of 40 (Mixtral) or 12 (Qwen3-MoE), 4 experts
@@ -128,3 +129,16 @@ def test_granitemoeshared_shared_mlp_follows_the_shared_experts_option(shared):
     else:
         assert 0.01 < float(gate_up.std()) < 0.03 and 0.01 < float(down.std()) < 0.03
     assert idinit_hf.verify(model).ok
+
+
+def test_a_zero_router_with_identical_experts_starves_every_expert_but_k():
+    """Why neither is a default (docs/defaults.md): a zero router ties every expert, so every token goes to the same
+    k experts; with identical experts the router's gradient vanishes (∂/∂logit_e ∝ f_e − Σ p f = 0) and, without the
+    load-balancing loss, nothing ever breaks the tie."""
+    model = build(idinit_router="zero", idinit_experts="identical", output_router_logits=False)
+    batch = inputs("mixtral")["input_ids"]
+    model(input_ids=batch, labels=batch).loss.backward()
+    for layer in model.model.layers:
+        fed = layer.mlp.experts.gate_up_proj.grad.flatten(1).abs().amax(1) > 0
+        assert int(fed.sum()) == model.config.num_experts_per_tok
+        assert float(layer.mlp.gate.weight.grad.abs().max()) < 1e-15
