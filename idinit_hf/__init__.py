@@ -17,7 +17,20 @@ from .diagnostics import (
     verify,
 )
 from .families import FAMILIES, family_for, read_options, supported_model_types
-from .init import fused_blocks, idi_, idi_heads_, idi_parts_, idi_qkv_, idic_, idiz_, idizc_, loosen_
+from .init import (
+    fused_blocks,
+    idi_,
+    idi_experts_,
+    idi_heads_,
+    idi_parts_,
+    idi_qkv_,
+    idic_,
+    idiz_,
+    idiz_experts_,
+    idizc_,
+    loosen_,
+    loosen_experts_,
+)
 from .install import apply_, install, installed, uninstall
 from .mixin import IDInitMixin
 from .models import AUTO_CLASSES, IDINIT_CLASS_NAMES, idinit_class  # noqa: F401 (in models.__all__)
@@ -29,6 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks", "idi_qkv_", "idi_parts_",
+    "idi_experts_", "idiz_experts_", "loosen_experts_",
     "install", "uninstall", "installed", "apply_",
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",
     "Role", "Rule", "Slot", "FusedQKV", "FAMILIES", "family_for", "supported_model_types",

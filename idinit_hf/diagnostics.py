@@ -30,7 +30,7 @@ from .patterns import (
     write_pattern,
 )
 from .plan import InitPlan
-from .roles import Role, Rule
+from .roles import Role, Rule, writes_whole
 
 __all__ = [
     "LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report",
@@ -126,6 +126,9 @@ def verify(model: nn.Module) -> VerifyReport:
             elif param_name in expected and not is_initialized(param) and not param.is_meta:
                 want = expected[param_name]
                 got = param.detach().to("cpu")
+                if not writes_whole(located.slot, plan.options):  # the library's part is the model's own init
+                    written = ~want.isnan()
+                    want, got = want[written], got[written]
                 matches = bool(torch.equal(got, want))
                 diff = float((got.float() - want.float()).abs().max()) if got.numel() else 0.0
             report.layers.append(LayerCheck(f"{located.path}.{param_name}", located.slot.role, rule,
@@ -207,7 +210,10 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     blocks = [m for m in model.modules() if family.is_block(m)]
     attention_out = role_modules(model, Role.ATTENTION_OUT)
     mlp_out = role_modules(model, Role.MLP_OUT)
-    seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
+    seen: dict[str, list[Any]] = {"in": [], "out": []}
+    # branch outputs per block: a block may hold several (a mixture's routed experts and its shared expert)
+    branches: dict[str, dict[int, list[torch.Tensor]]] = {"attn": {}, "mlp": {}}
+    block_of = {id(m): index for index, block in enumerate(blocks) for m in block.modules()}
     hooks = []
 
     def block_hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
@@ -219,7 +225,9 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
     for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
         for module in modules:
-            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(o)))
+            if id(module) in block_of:
+                outputs = branches[key].setdefault(block_of[id(module)], [])
+                hooks.append(module.register_forward_hook(lambda m, a, o, outputs=outputs: outputs.append(_first(o))))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()
@@ -241,13 +249,18 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
             BlockReport(
                 index=index,
                 identity_error=_relative(y - x, x),
-                attention_branch=_relative(seen["attn"][index], x) if index < len(seen["attn"]) else math.nan,
-                mlp_branch=_relative(seen["mlp"][index], x) if index < len(seen["mlp"]) else math.nan,
+                attention_branch=_largest_branch(branches["attn"].get(index, ()), x),
+                mlp_branch=_largest_branch(branches["mlp"].get(index, ()), x),
                 attention_entropy=entropy,
                 uniform_entropy=uniform,
             )
         )
     return IdentityReport(report)
+
+
+def _largest_branch(outputs: Any, x: torch.Tensor) -> float:
+    """‖branch output‖ / ‖x‖ of the largest of a block's branch-output layers (NaN where the block has none)."""
+    return max((_relative(output, x) for output in outputs), default=math.nan)
 
 
 def _attention_entropy(probs: torch.Tensor) -> tuple[float, float]:

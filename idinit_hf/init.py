@@ -50,6 +50,12 @@ __all__ = [
     "qkv_rows",
     "idi_qkv_",
     "idi_parts_",
+    "GATE_UP_LAYOUTS",
+    "expert_shifts",
+    "gate_up_parts",
+    "idi_experts_",
+    "idiz_experts_",
+    "loosen_experts_",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -463,4 +469,160 @@ def idi_parts_(tensor: torch.Tensor, tau: float = 1.0, *, parts: int, wide: str 
         raise ValueError(f"idi_parts_: {tensor.shape[0]} rows do not split into parts={parts} equal blocks")
     for block in fused_blocks(tensor, [tensor.shape[0] // parts] * parts):
         idi_(block, tau, wide=wide)
+    return tensor
+
+
+# ---- mixtures of experts: one weight per expert, stacked in a 3-D parameter -----------------------------------------
+
+#: How a fused gate|up projection stacks its two parts along the output dimension: the gate is the first half
+#: (Mixtral, Qwen-MoE, OLMoE, DeepSeek-V3) or the even rows (GPT-OSS: ``gate_up[..., ::2]``).
+GATE_UP_LAYOUTS = ("halves", "interleaved")
+
+
+def _check_experts(tensor: torch.Tensor, name: str) -> None:
+    if tensor.dim() != 3:
+        raise ValueError(f"{name} expects a 3-D expert weight (experts x out x in); got shape {tuple(tensor.shape)}")
+
+
+def _check_shifts(shifts: Sequence[int] | None, n_experts: int, name: str) -> list[int]:
+    if shifts is None:
+        return [0] * n_experts
+    shifts = list(shifts)
+    if len(shifts) != n_experts or any(isinstance(s, bool) or not isinstance(s, int) for s in shifts):
+        raise ValueError(f"{name}: shifts must be {n_experts} integers (one per expert); got {shifts!r}")
+    return shifts
+
+
+def expert_shifts(n_experts: int, size: int) -> list[int]:
+    r"""The cyclic shift of each expert's model coordinates: :math:`o_e = \lfloor e \cdot size / E \rfloor`.
+
+    Spread evenly over the ``size`` model dimensions: distinct for every expert while ``E ≤ size``, and the experts'
+    partial identities (``I < size``, fine-grained experts) together read every dimension once ``E·I ≥ size``.
+    Our reading (the paper has no mixture of experts).
+    """
+    if n_experts <= 0 or size <= 0:
+        raise ValueError(f"expert_shifts needs n_experts > 0 and size > 0; got {n_experts}, {size}")
+    return [e * size // n_experts for e in range(n_experts)]
+
+
+def gate_up_parts(tensor: torch.Tensor, layout: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gate and up parts of a fused gate|up weight (``… x 2I x in``), as views along the output dimension
+    (dim -2): the two halves (gate first), or the even (gate) and odd (up) rows for ``"interleaved"``."""
+    _check_choice(layout, GATE_UP_LAYOUTS, "layout")
+    if tensor.dim() < 2 or tensor.shape[-2] % 2:
+        raise ValueError(f"gate_up_parts expects an even number of output rows; got shape {tuple(tensor.shape)}")
+    if layout == "halves":
+        gate, up = tensor.chunk(2, dim=-2)
+        return gate, up
+    return tensor[..., 0::2, :], tensor[..., 1::2, :]
+
+
+def _idi_positions(n_out: int, n_in: int, wide: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows and columns of the τ entries of :func:`idi_` on an ``n_out x n_in`` weight (the same entries its
+    diagonals write): ``W[m, m mod in]``, or for ``wide="tile"`` with ``out < in`` ``W[j mod out, j]``."""
+    if n_out >= n_in or wide == "partial":
+        rows = torch.arange(n_out)
+        return rows, rows % n_in
+    cols = torch.arange(n_in)
+    return cols % n_out, cols
+
+
+def _idiz_positions(n_out: int, n_in: int, pattern: str) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """(rows, columns, sign) of the ±ε entries of :func:`idiz_` on an ``n_out x n_in`` weight."""
+    if pattern == "identity":
+        return [(*_idi_positions(n_out, n_in, "partial"), 1.0)]
+    rows = torch.arange(n_out)
+    if n_out < n_in:  # [εI | −ε·IDI]
+        return [(rows, rows, 1.0), (rows, n_out + rows % (n_in - n_out), -1.0)]
+    if n_in == 1:
+        return [(rows, rows % n_in, 1.0)]
+    return [(rows, rows % n_in, 1.0), (rows, (rows + 1) % n_in, -1.0)]
+
+
+@torch.no_grad()
+def idi_experts_(tensor: torch.Tensor, tau: float = 1.0, *, shifts: Sequence[int] | None = None,
+                 wide: str = "partial") -> torch.Tensor:
+    r"""IDIτ (§1) on every expert of a stacked expert weight ``E x out x in``, each in its own cyclic shift of the input.
+
+    .. math::
+        W_{e,m,(j + o_e) \bmod in} = \tau \iff \mathrm{IDI}_{m,j} = \tau
+
+    ``shifts`` = ``(o_0, …, o_{E-1})`` (:func:`expert_shifts`; None: all 0, every expert the same IDIτ). With
+    ``o_e = 0`` the expert is exactly :func:`idi_` of its ``out x in`` matrix. Pass ``w.transpose(1, 2)`` for
+    experts stored ``E x in x out`` (GPT-OSS) and :func:`gate_up_parts` views for a fused gate|up projection.
+    Writes one expert at a time: no temporary larger than one expert's index list.
+    """
+    _check_experts(tensor, "idi_experts_")
+    _check_finite(tau, "tau", positive=True)
+    _check_choice(wide, WIDE_RULES, "wide")
+    shifts = _check_shifts(shifts, tensor.shape[0], "idi_experts_")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    n_out, n_in = tensor.shape[1:]
+    rows, cols = (index.to(tensor.device) for index in _idi_positions(n_out, n_in, wide))
+    for expert, shift in zip(tensor, shifts, strict=True):
+        expert[rows, (cols + shift) % n_in] = tau
+    return tensor
+
+
+@torch.no_grad()
+def idiz_experts_(tensor: torch.Tensor, epsilon: float = 1e-6, *, shifts: Sequence[int] | None = None,
+                  pattern: str = "subtract") -> torch.Tensor:
+    r"""IDIZε (§3) on every expert of a stacked expert weight ``E x out x in``, each in its own cyclic shift of the
+    output (the last layer of each expert: the branch stays ≈ 0 whatever the routing).
+
+    .. math::
+        W_{e,(m + o_e) \bmod out,j} = \mathrm{IDIZ}_{m,j}
+
+    With the shifts of :func:`idi_experts_` on the expert's input projections, expert ``e`` is expert 0 conjugated
+    by the cyclic permutation :math:`P_e` of the model dimensions: :math:`f_e(x) = P_e^\top f_0(P_e x)`.
+    ``shifts=None``: every expert exactly :func:`idiz_` of its matrix.
+    """
+    _check_experts(tensor, "idiz_experts_")
+    _check_finite(epsilon, "epsilon", positive=False)
+    _check_choice(pattern, ZERO_PATTERNS, "pattern")
+    shifts = _check_shifts(shifts, tensor.shape[0], "idiz_experts_")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    if epsilon == 0:
+        return tensor
+    n_out, n_in = tensor.shape[1:]
+    entries = [(rows.to(tensor.device), cols.to(tensor.device), sign * epsilon)
+               for rows, cols, sign in _idiz_positions(n_out, n_in, pattern)]
+    for expert, shift in zip(tensor, shifts, strict=True):
+        for rows, cols, value in entries:
+            expert[(rows + shift) % n_out, cols] = value
+    return tensor
+
+
+@torch.no_grad()
+def loosen_experts_(tensor: torch.Tensor, std: float = 1e-6, *, shifts: Sequence[int] | None = None,
+                    generator: torch.Generator | None = None, target: str = "identity", wide: str = "partial",
+                    same: bool = False) -> torch.Tensor:
+    """The loosening noise ``N(0, std²)`` (§2) on every expert of an :func:`idi_experts_` weight (same ``shifts``
+    and ``wide``): on its τ entries (``target="identity"``) or on all of them (``"all"``).
+
+    Expert ``e`` gets the next draws of ``generator`` (each expert its own noise: the experts are no longer
+    exact copies), or with ``same=True`` the draws of expert 0 (every expert stays identical).
+    """
+    _check_experts(tensor, "loosen_experts_")
+    _check_finite(std, "std", positive=False)
+    _check_choice(target, LOOSEN_TARGETS, "target")
+    _check_choice(wide, WIDE_RULES, "wide")
+    shifts = _check_shifts(shifts, tensor.shape[0], "loosen_experts_")
+    if tensor.is_meta or std == 0 or tensor.numel() == 0:
+        return tensor
+    n_out, n_in = tensor.shape[1:]
+    rows, cols = (index.to(tensor.device) for index in _idi_positions(n_out, n_in, wide))
+    count = rows.numel() if target == "identity" else n_out * n_in
+    noise = None
+    for expert, shift in zip(tensor, shifts, strict=True):
+        if noise is None or not same:
+            noise = _noise(count, std, generator, tensor)
+        if target == "identity":
+            expert.index_put_((rows, (cols + shift) % n_in), noise, accumulate=True)
+        else:
+            expert.add_(noise.view(n_out, n_in))
     return tensor

@@ -91,6 +91,12 @@ def _next_in_mro(cls: type, after: type, name: str) -> Any:
     raise AttributeError(name)
 
 
+def _stock_base(cls: type) -> type:
+    """The stock class an IDInit class mixes :class:`IDInitMixin` into (the next class in its MRO)."""
+    mro = cls.__mro__
+    return mro[mro.index(IDInitMixin) + 1]
+
+
 class IDInitMixin:
     """Give a transformers model IDInit weights when ``config.init_method == "idinit"``.
 
@@ -126,6 +132,18 @@ class IDInitMixin:
         # conversion (stock ViT checkpoints would not load) and parent-level inits. The mixin adds no module or
         # parameter: the modeling code is the stock one, so the stock treatment is the right one.
         return False
+
+    @classmethod
+    def _can_set_attn_implementation(cls) -> bool:
+        # transformers decides this (and the next) by reading the source of the class's module: here
+        # idinit_hf.models, which holds no modeling code. The modeling code is the stock class's: ask it.
+        return _stock_base(cls)._can_set_attn_implementation()
+
+    @classmethod
+    def _can_set_experts_implementation(cls) -> bool:
+        # Without this a mixture of experts under IDInit silently ran the "eager" experts loop where the stock class
+        # runs "grouped_mm", and a config that names "grouped_mm" (saved by a stock model) was refused.
+        return _stock_base(cls)._can_set_experts_implementation()
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any):

@@ -144,6 +144,18 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("router", "default", "choice", ("default", "zero", "idi"),
+               "router of a mixture of experts (and a shared expert's gate): the library's random init (token-dependent "
+               "routing), zero (uniform routing: every expert scores the same), or IDIτ (expert e's logit reads "
+               "dimension e)."),
+    OptionSpec("experts", "shift", "choice", ("shift", "loosen", "identical", "default"),
+               "what tells the experts of a mixture apart at init: each expert's identity in its own cyclic shift of "
+               "the model dimensions (shift), the same identity with each expert's own loosening noise on its τ "
+               "entries (loosen), exact copies (identical), or the library's random gate/up projections (default); "
+               "every expert's down projection is IDIZε."),
+    OptionSpec("shared_experts", "idi", "choice", ("idi", "default"),
+               "shared experts of a mixture (Qwen2-MoE, DeepSeek-V3): a gated MLP under IDInit (gate/up IDIτ, down "
+               "IDIZε), or the library init (the block is then no identity at init)."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

@@ -19,7 +19,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import KEY_VALUE, QUERY, Rule, Slot
+from .roles import KEY_VALUE, QUERY, Rule, Slot, gate_rule
 
 if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the role tables import nothing from here
 __all__ = [
     "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
     "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
+    "expert_matrices",
 ]
 
 #: transformers' per-tensor and per-module flag: "loaded or already initialized, do not write".
@@ -125,8 +126,9 @@ def tag_roles(model: nn.Module, family: Family) -> int:
 
 
 def slot_parameters(module: nn.Module, slot: Slot, *, with_bias: bool) -> Iterator[tuple[str, nn.Parameter]]:
-    """The parameters a slot's rule writes: ``slot.params`` (and ``bias`` when the rule resets it)."""
-    names = (*slot.params, "bias") if with_bias and "bias" not in slot.params else slot.params
+    """The parameters a slot's rule writes: ``slot.params`` (and its biases, ``slot.biases``, when the rule resets
+    them)."""
+    names = (*slot.params, *(b for b in slot.biases if b not in slot.params)) if with_bias else slot.params
     for name in names:
         param = getattr(module, name, None)
         if isinstance(param, nn.Parameter):
@@ -188,10 +190,12 @@ def write_pattern(
     :func:`idinit_hf.verify` can rebuild them on fresh tensors and compare bit for bit.
     """
     for param_name, param in tensors.items():
-        if param_name == "bias" and "bias" not in slot.params:
+        if param_name in slot.biases and param_name not in slot.params:
             hf_init.zeros_(param)
         elif rule is Rule.ZERO:
             hf_init.zeros_(param)
+        elif slot.experts or slot.gate_up:
+            _write_experts(param, slot, rule, options, param_seed(seed, f"{name}.{param_name}"))
         elif rule is Rule.IDIZ:
             if is_conv:
                 idinit.idizc_(param, options.epsilon, pattern=options.zero_pattern)
@@ -240,9 +244,42 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         if idinit.heads_replicated(*matrix.shape, head_dim, group):
             idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
-    _idi_scaled(matrix, options, query=slot.heads == QUERY)
-    if _replicated(matrix):
+    query = slot.heads == QUERY
+    _idi_scaled(matrix, options, query=query)
+    if _replicated(matrix) and not (query and options.query_scale == 0):  # Q = 0 stays exactly 0 (a tall query: MLA)
         idinit.loosen_(matrix, **loosen)
+
+
+def expert_matrices(param: torch.Tensor, slot: Slot) -> torch.Tensor:
+    """The ``E x out x in`` view of a stacked expert weight (transposed storage undone); a 2-D weight (a fused
+    gate|up ``nn.Linear``) is a stack of one."""
+    matrices = param.transpose(-1, -2) if slot.transposed else param
+    return matrices.unsqueeze(0) if matrices.dim() == 2 else matrices
+
+
+def _write_experts(param: torch.Tensor, slot: Slot, rule: Rule, options: Any, seed: int) -> None:
+    """IDIτ / IDIZε on every expert of a stacked weight, told apart as ``idinit_experts`` says; a fused gate|up
+    weight gets the gate's rule on its gate part (left as the library wrote it when that rule is the default)."""
+    matrices = expert_matrices(param, slot)
+    n_experts, n_out, n_in = matrices.shape
+    symmetry = options.experts if slot.experts else "identical"
+    if rule is Rule.IDIZ:
+        shifts = idinit.expert_shifts(n_experts, n_out) if symmetry == "shift" else None
+        idinit.idiz_experts_(matrices, options.epsilon, shifts=shifts, pattern=options.zero_pattern)
+        return
+    if rule is not Rule.IDI:
+        raise AssertionError(f"rule {rule} writes no expert weight")
+    parts = [matrices]
+    if slot.gate_up:
+        gate, up = idinit.gate_up_parts(matrices, slot.gate_up)
+        parts = [gate, up] if gate_rule(options) is Rule.IDI else [up]
+    shifts = idinit.expert_shifts(n_experts, n_in) if symmetry == "shift" else None
+    generator = torch.Generator().manual_seed(seed)
+    for part in parts:
+        idinit.idi_experts_(part, options.tau, shifts=shifts, wide=options.wide)
+        if symmetry == "loosen" or part.shape[1] > part.shape[2]:  # experts told apart, or replicated rows
+            idinit.loosen_experts_(part, options.loosening, shifts=shifts, generator=generator,
+                                   target=options.loosening_target, wide=options.wide, same=symmetry == "identical")
 
 
 def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:

@@ -26,7 +26,7 @@ from .patterns import (
     tagged_slots,
     write_rule,
 )
-from .roles import Rule, Slot, rule_for
+from .roles import Rule, Slot, rule_for, writes_whole
 
 __all__ = ["InitPlan", "init_module"]
 
@@ -73,9 +73,11 @@ class InitPlan:
 
     def reserved(self, module: nn.Module) -> list[nn.Parameter]:
         """The parameters of ``module`` the stock init must not write: those IDInit writes, and tied weights (the
-        input embedding's, which its own slot initializes, whichever module the init pass visits first)."""
-        return [param for slot in tagged_slots(module) if self.rule(slot) is not Rule.DEFAULT
-                for _, param in slot_parameters(module, slot, with_bias=self.rule(slot) is not Rule.TIED)]
+        input embedding's, which its own slot initializes, whichever module the init pass visits first). A weight
+        IDInit writes only in part (a fused gate|up whose gate is the library's) is left to the stock init first."""
+        return [param for slot in tagged_slots(module) if (rule := self.rule(slot)) is not Rule.DEFAULT
+                for name, param in slot_parameters(module, slot, with_bias=rule is not Rule.TIED)
+                if rule is not Rule.IDI or writes_whole(slot, self.options) or name not in slot.params]
 
 
 @contextmanager

@@ -17,7 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE", "gate_rule",
+           "writes_whole"]
 
 
 class Role(str, Enum):
@@ -34,6 +35,8 @@ class Role(str, Enum):
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
     NORM_1P = "norm_1p"  # a norm whose gain is 1 + w (Nemotron's LayerNorm1P): w = 0 is the unit gain of NORM
+    ROUTER = "router"  # a mixture of experts' router (E x d logits) and a shared expert's scalar gate
+    ATTENTION_SINK = "attention_sink"  # GPT-OSS's learned per-head sink logits: the library's init
 
 
 class Rule(str, Enum):
@@ -57,6 +60,7 @@ FIXED_RULES: dict[Role, Rule] = {
     # the method's norms have gain 1 and shift 0 (§5); with a gain of 1 + w that is w = 0, where the library writes
     # w = 1 (Nemotron's _init_weights: a gain of 2)
     Role.NORM_1P: Rule.ZERO,
+    Role.ATTENTION_SINK: Rule.DEFAULT,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
 OPTION_RULES: dict[Role, str] = {
@@ -65,6 +69,7 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.ROUTER: "router",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
@@ -138,6 +143,14 @@ class Slot:
             (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale``.
         parts: the output dimension stacks this many equal projections of the same input (Phi-3's
             ``gate_up_proj`` = gate | up): each gets its own IDIτ (:func:`idinit_hf.init.idi_parts_`) and loosening.
+        experts: the parameter stacks one weight per expert along dim 0 (``E x out x in``; ``E x in x out`` with
+            ``transposed``, GPT-OSS): every expert gets the rule (``idinit_experts`` says how they differ).
+        gate_up: the output dimension fuses a gate and an up projection, ``"halves"`` (gate first) or
+            ``"interleaved"`` (gate on the even rows): the gate part follows the gate's rule (``idinit_gate``),
+            the up part the slot's role.
+        biases: the bias parameters a writing rule sets to 0 (``gate_up_proj_bias`` of GPT-OSS's experts).
+        option: an option (a field of the options) whose value ``"default"`` leaves this slot to the model's own
+            init (``"shared_experts"``, ``"experts"``).
     """
 
     owner: type[nn.Module] | str
@@ -150,6 +163,10 @@ class Slot:
     heads: str = ""
     qkv: FusedQKV | None = None
     parts: int = 1
+    experts: bool = False
+    gate_up: str = ""
+    biases: tuple[str, ...] = ("bias",)
+    option: str = ""
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -159,6 +176,20 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
     """The rule IDInit applies to ``slot`` under ``options`` (the role → rule table above)."""
     if slot.tied and tied_embeddings:
         return Rule.TIED
+    if slot.option and getattr(options, slot.option) == "default":
+        return Rule.DEFAULT
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
     return Rule(getattr(options, OPTION_RULES[slot.role]))
+
+
+def gate_rule(options: IDInitOptions) -> Rule:
+    """The rule of a gate projection, and of the gate part of a fused gate|up weight (``idinit_gate``)."""
+    return Rule(getattr(options, OPTION_RULES[Role.MLP_GATE]))
+
+
+def writes_whole(slot: Slot, options: IDInitOptions) -> bool:
+    """Whether a writing rule sets every entry of the slot's parameters. Not so for a fused gate|up weight whose gate
+    is left to the library (``idinit_gate="default"``): the model's own init writes the whole tensor, then IDInit
+    the up part."""
+    return not (slot.gate_up and gate_rule(options) is Rule.DEFAULT)

@@ -297,3 +297,157 @@ def test_matrix_initializers_reject_other_ranks():
 def test_reference_patterns():
     assert torch.equal(init.idi_pattern(2, 2, T), T * torch.eye(2))
     assert torch.equal(init.idiz_pattern(2, 2, E), tensor([[E, -E], [-E, E]]))
+
+
+# ---- mixtures of experts: stacked 3-D expert weights ----------------------------------------------------------------
+
+
+def test_expert_shifts_spread_over_the_model_dimensions():
+    assert init.expert_shifts(4, 16) == [0, 4, 8, 12]
+    assert init.expert_shifts(3, 8) == [0, 2, 5]
+    assert init.expert_shifts(5, 2) == [0, 0, 0, 1, 1]  # more experts than dimensions: shifts repeat
+    with pytest.raises(ValueError, match="n_experts > 0 and size > 0"):
+        init.expert_shifts(0, 4)
+
+
+@pytest.mark.parametrize("layout, gate_rows", [("halves", [0, 1, 2]), ("interleaved", [0, 2, 4])])
+def test_gate_up_parts_are_views_of_the_gate_and_up_rows(layout, gate_rows):
+    w = torch.zeros(2, 6, 3)
+    gate, up = init.gate_up_parts(w, layout)
+    gate.fill_(1.0)
+    up.fill_(2.0)
+    up_rows = [r for r in range(6) if r not in gate_rows]
+    assert (w[:, gate_rows] == 1).all() and (w[:, up_rows] == 2).all()
+
+
+def test_gate_up_parts_reject_odd_rows_and_unknown_layouts():
+    with pytest.raises(ValueError, match="even number of output rows"):
+        init.gate_up_parts(torch.empty(2, 5, 3), "halves")
+    with pytest.raises(ValueError, match="layout='stacked'.*'halves', 'interleaved'"):
+        init.gate_up_parts(torch.empty(2, 4, 3), "stacked")
+
+
+EXPERT_SHAPES = [shape for shape, _ in IDI_CASES.values()] + [(7, 3), (2, 8)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("wide", ["partial", "tile"])
+@pytest.mark.parametrize("shape", EXPERT_SHAPES, ids=str)
+def test_idi_experts_without_shifts_is_idi_on_every_expert(shape, wide, dtype):
+    w = empty((3, *shape), dtype, "cpu")
+    assert init.idi_experts_(w, T, wide=wide) is w
+    want = init.idi_pattern(*shape, T, wide=wide).to(dtype)
+    assert all(torch.equal(expert, want) for expert in w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idi_experts_shift_each_expert_along_its_input(dtype):
+    """W[e, m, (m + o_e) mod in] = τ: expert 1 (shift 1) reads input m + 1, expert 2 (shift 3) input m + 3."""
+    w = init.idi_experts_(empty((3, 3, 4), dtype, "cpu"), T, shifts=[0, 1, 3])
+    assert torch.equal(w[0], tensor([[T, 0, 0, 0], [0, T, 0, 0], [0, 0, T, 0]], dtype))
+    assert torch.equal(w[1], tensor([[0, T, 0, 0], [0, 0, T, 0], [0, 0, 0, T]], dtype))
+    assert torch.equal(w[2], tensor([[0, 0, 0, T], [T, 0, 0, 0], [0, T, 0, 0]], dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pattern", ["subtract", "identity"])
+@pytest.mark.parametrize("shape", [shape for shape, _ in IDIZ_CASES.values()], ids=str)
+def test_idiz_experts_without_shifts_is_idiz_on_every_expert(shape, pattern, dtype):
+    w = empty((2, *shape), dtype, "cpu")
+    assert init.idiz_experts_(w, E, pattern=pattern) is w
+    want = init.idiz_pattern(*shape, E, pattern=pattern).to(dtype)
+    assert all(torch.equal(expert, want) for expert in w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idiz_experts_shift_each_expert_along_its_output(dtype):
+    """W[e, (m + o_e) mod out, j] = IDIZ[m, j]: the down projection of a 4 → 2 expert, shifted by 0 and by 1."""
+    w = init.idiz_experts_(empty((2, 4, 2), dtype, "cpu"), E, shifts=[0, 1])
+    assert torch.equal(w[0], tensor([[E, -E], [-E, E], [E, -E], [-E, E]], dtype))
+    assert torch.equal(w[1], tensor([[-E, E], [E, -E], [-E, E], [E, -E]], dtype))
+
+
+def test_idiz_experts_zero_epsilon_is_zero():
+    assert torch.equal(init.idiz_experts_(torch.empty(2, 3, 5), 0.0), torch.zeros(2, 3, 5))
+
+
+def test_shifted_experts_compute_expert_0_in_shifted_coordinates():
+    """With the same shifts on gate/up (inputs) and down (outputs), f_e(x) = P_eᵀ f_0(P_e x) for the cyclic
+    permutation P_e of the model dimensions: every expert is expert 0 seen through its own shift."""
+    d, hidden, shifts = 4, 6, [0, 1, 3]
+    gate_up = init.idi_experts_(torch.empty(3, 2 * hidden, d), shifts=shifts)
+    down = init.idiz_experts_(torch.empty(3, d, hidden), 0.5, shifts=shifts, pattern="identity")
+    gate_up[:, :hidden] *= torch.linspace(0.5, 1.5, hidden)[:, None]  # distinct gate rows, still shifted alike
+    x = torch.randn(5, d)
+
+    def expert(e, x):
+        gate, up = (x @ gate_up[e].t()).chunk(2, dim=-1)
+        return (torch.nn.functional.silu(gate) * up) @ down[e].t()
+
+    for e, shift in enumerate(shifts):
+        assert torch.allclose(expert(e, x), expert(0, x.roll(-shift, dims=1)).roll(shift, dims=1), atol=1e-6)
+
+
+def test_experts_stored_transposed_get_the_pattern_of_their_out_x_in_view():
+    """GPT-OSS stores experts E x in x out (``x @ W``): the initializers take ``w.transpose(1, 2)``."""
+    stored = torch.empty(2, 3, 5)  # in = 3, out = 5
+    init.idi_experts_(stored.transpose(1, 2), T)
+    assert all(torch.equal(expert, init.idi_pattern(5, 3, T).t()) for expert in stored)
+    gate, up = init.gate_up_parts(torch.zeros(2, 3, 4).transpose(1, 2), "interleaved")
+    init.idi_experts_(up, T)
+    assert torch.equal(up.transpose(1, 2)[0], T * torch.eye(3)[:, :2])  # the odd columns of the stored weight
+
+
+def test_loosen_experts_gives_each_expert_its_own_noise_on_its_tau_entries():
+    pattern = init.idi_experts_(torch.empty(3, 6, 2), T, shifts=[0, 1, 1])
+    w = init.loosen_experts_(pattern.clone(), 1e-2, shifts=[0, 1, 1], generator=torch.Generator().manual_seed(0))
+    assert torch.equal(w[pattern == 0], torch.zeros(int((pattern == 0).sum())))
+    moved = (w - pattern)[pattern != 0]
+    assert (moved != 0).all() and moved.abs().max() < 0.1
+    assert not torch.equal(w[1], w[2])  # the same pattern, different draws
+
+
+def test_loosen_experts_same_keeps_the_experts_identical():
+    w = init.loosen_experts_(init.idi_experts_(torch.empty(3, 6, 2)), 1e-2, same=True,
+                             generator=torch.Generator().manual_seed(0))
+    assert torch.equal(w[0], w[1]) and torch.equal(w[1], w[2]) and not torch.equal(w[0], init.idi_pattern(6, 2))
+
+
+def test_loosen_experts_all_moves_every_entry_and_is_reproducible():
+    a = init.loosen_experts_(torch.zeros(2, 3, 4), 1.0, target="all", generator=torch.Generator().manual_seed(5))
+    b = init.loosen_experts_(torch.zeros(2, 3, 4, dtype=torch.float64), 1.0, target="all",
+                             generator=torch.Generator().manual_seed(5))
+    assert (a != 0).all() and torch.equal(a, b.float()) and not torch.equal(a[0], a[1])
+
+
+EXPERT_FILLS = {
+    "idi_experts_": lambda w: init.idi_experts_(w, T, shifts=[0, 2]),
+    "idiz_experts_": lambda w: init.idiz_experts_(w, E, shifts=[1, 0]),
+    "loosen_experts_": lambda w: init.loosen_experts_(w, 1e-3, generator=torch.Generator().manual_seed(0)),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fill", EXPERT_FILLS)
+def test_expert_initializers_keep_device_and_dtype(fill, dtype, device):
+    w = torch.zeros(2, 6, 3, dtype=dtype, device=device)
+    out = EXPERT_FILLS[fill](w)
+    assert out is w and out.device.type == device and out.dtype == dtype
+
+
+@pytest.mark.parametrize("fill", EXPERT_FILLS)
+def test_expert_initializers_reject_other_ranks_and_wrong_shifts(fill):
+    with pytest.raises(ValueError, match="3-D expert weight"):
+        EXPERT_FILLS[fill](torch.empty(6, 3))
+    with pytest.raises(ValueError, match="shifts must be 3 integers"):
+        getattr(init, fill)(torch.empty(3, 6, 3), shifts=[0, 1])
+
+
+def test_expert_initializers_reject_bad_values():
+    with pytest.raises(ValueError, match="tau"):
+        init.idi_experts_(torch.empty(2, 2, 2), 0.0)
+    with pytest.raises(ValueError, match="epsilon"):
+        init.idiz_experts_(torch.empty(2, 2, 2), -1e-6)
+    with pytest.raises(ValueError, match="pattern='x'"):
+        init.idiz_experts_(torch.empty(2, 2, 2), pattern="x")

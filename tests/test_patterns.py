@@ -5,17 +5,20 @@ import pytest
 import torch
 from helpers import NAMES, family, tiny
 
+from idinit_hf.init import idiz_pattern
 from idinit_hf.options import IDInitOptions
 from idinit_hf.patterns import (
     INITIALIZED_FLAG,
+    expert_matrices,
     locate_slots,
     param_seed,
+    slot_parameters,
     tag_roles,
     tagged_slots,
     write_pattern,
     write_rule,
 )
-from idinit_hf.roles import KEY_VALUE, Role, Rule
+from idinit_hf.roles import KEY_VALUE, Role, Rule, Slot
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -74,3 +77,22 @@ def test_write_rule_skips_a_parameter_flagged_as_loaded():
     write_rule(located.module, located.slot, Rule.IDI, IDInitOptions(), 0, located)
     assert torch.equal(weight.detach(), before)
     assert torch.equal(located.module.bias.detach(), torch.zeros(64))  # the bias was not loaded: written
+
+
+def test_a_slot_names_the_biases_its_rule_zeroes():
+    """GPT-OSS's experts: ``gate_up_proj_bias`` is the bias of ``gate_up_proj`` (zeroed), and the weight stays."""
+    experts = torch.nn.Module()
+    experts.gate_up_proj = torch.nn.Parameter(torch.ones(2, 3, 4))
+    experts.gate_up_proj_bias = torch.nn.Parameter(torch.ones(2, 4))
+    slot = Slot("Experts", "", Role.MLP_IN, params=("gate_up_proj",), biases=("gate_up_proj_bias",))
+    assert [n for n, _ in slot_parameters(experts, slot, with_bias=True)] == ["gate_up_proj", "gate_up_proj_bias"]
+    assert [n for n, _ in slot_parameters(experts, slot, with_bias=False)] == ["gate_up_proj"]
+
+
+def test_stacked_experts_are_written_one_pattern_per_expert():
+    """``E x in x out`` storage (GPT-OSS) seen as ``E x out x in``; each expert its own shift of the IDIZε rows."""
+    down = torch.full((4, 6, 8), float("nan"))  # 4 experts, stored in = 6 x out = 8
+    slot = Slot("Experts", "", Role.MLP_OUT, params=("down_proj",), transposed=True, experts=True)
+    write_pattern({"down_proj": down}, slot, Rule.IDIZ, IDInitOptions(epsilon=1e-3), 0, name="l.experts",
+                  is_conv=False, padding_idx=None)
+    assert torch.equal(expert_matrices(down, slot)[3], idiz_pattern(8, 6, 1e-3).roll(6, dims=0))  # shift ⌊3·8/4⌋

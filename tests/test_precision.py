@@ -26,7 +26,8 @@ def test_patterns_exact_when_built_in_low_precision(family, dtype):
     """``from_config(..., dtype=bf16/fp16)``: every weight is in that dtype and every IDInit role weight holds
     exactly its rule's values rounded to that dtype (verify rebuilds them in the parameter's dtype)."""
     model = tiny(family, dtype=dtype, init_method="idinit")
-    assert {p.dtype for p in model.parameters()} == {dtype}
+    fp32 = model._keep_in_fp32_modules_strict or ()  # DeepSeek-V3's router: float32 by design, as in stock
+    assert {p.dtype for n, p in model.named_parameters() if not any(k in n for k in fp32)} == {dtype}
     report = idinit_hf.verify(model)
     written = [layer for layer in report.layers if layer.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
     for role in (Role.ATTENTION_IN, Role.ATTENTION_OUT, Role.MLP_IN, Role.MLP_OUT):  # in every block

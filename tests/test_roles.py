@@ -4,7 +4,7 @@ import pytest
 from torch import nn
 
 from idinit_hf.options import IDInitOptions
-from idinit_hf.roles import FIXED_RULES, OPTION_RULES, QUERY, Role, Rule, Slot, rule_for
+from idinit_hf.roles import FIXED_RULES, OPTION_RULES, QUERY, Role, Rule, Slot, rule_for, writes_whole
 
 
 def test_every_role_has_a_fixed_rule_or_an_option():
@@ -45,3 +45,17 @@ def test_an_owner_is_a_type_or_a_class_name_suffix():
     assert Slot("MLP", "up_proj", Role.MLP_IN).owned_by(MistralMLP())
     assert not Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY).owned_by(MistralMLP())
     assert Slot(nn.Module, "", Role.NORM).owned_by(MistralMLP()) and not Slot(nn.Linear, "", Role.NORM).owned_by(MistralMLP())
+
+
+@pytest.mark.parametrize("value, rule", [("idi", Rule.IDI), ("default", Rule.DEFAULT)])
+def test_a_slot_with_an_option_is_left_to_the_library_when_that_option_says_default(value, rule):
+    """Qwen2-MoE's shared expert: a gated MLP under IDInit unless ``idinit_shared_experts="default"``."""
+    up = Slot("DecoderLayer", "mlp.shared_expert.up_proj", Role.MLP_IN, option="shared_experts")
+    assert rule_for(up, IDInitOptions(shared_experts=value), tied_embeddings=False) is rule
+
+
+@pytest.mark.parametrize("gate, whole", [("idi", True), ("default", False)])
+def test_a_fused_gate_up_is_written_whole_only_when_its_gate_is_idinits(gate, whole):
+    options = IDInitOptions(gate=gate)
+    assert writes_whole(Slot("Experts", "", Role.MLP_IN, gate_up="halves"), options) is whole
+    assert writes_whole(Slot("MLP", "up_proj", Role.MLP_IN), options)

@@ -15,18 +15,22 @@ from .bert import BERT
 from .bloom import BLOOM
 from .codegen import CODEGEN
 from .cohere import COHERE
+from .deepseek_v3 import DEEPSEEK_V3
 from .falcon import FALCON
 from .family import Family
 from .gpt2 import GPT2
 from .gpt_neo import GPT_NEO
 from .gpt_neox import GPT_NEOX
+from .gpt_oss import GPT_OSS
 from .gptj import GPTJ
 from .llama import LLAMA
+from .mixtral import MIXTRAL
 from .nemotron import NEMOTRON
 from .opt import OPT
 from .persimmon import PERSIMMON
 from .phi import PHI
 from .phi3 import PHI3
+from .qwen2_moe import QWEN2_MOE
 from .starcoder2 import STARCODER2
 from .vit import VIT
 
@@ -38,6 +42,8 @@ logger = logging.getLogger(__name__)
 FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
 # issue 20: parallel blocks, fused projections and other non-Llama decoder layouts
 FAMILIES += (GPT_NEOX, PHI3, GPTJ, FALCON, OPT, GPT_NEO, STARCODER2, BLOOM, PHI, COHERE, NEMOTRON, PERSIMMON, CODEGEN)
+# issue 20: mixtures of experts
+FAMILIES += (MIXTRAL, QWEN2_MOE, DEEPSEEK_V3, GPT_OSS)
 
 
 class UnsupportedArchitectureError(ValueError):
