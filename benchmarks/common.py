@@ -22,18 +22,21 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import BertConfig, GPT2Config, LlamaConfig, ViTConfig, get_cosine_schedule_with_warmup
+from transformers import get_cosine_schedule_with_warmup
 
-import idinit_hf
+from idinit_hf import testing
 from idinit_hf.diagnostics import role_modules
+from idinit_hf.families import family_for
+from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
 from idinit_hf.roles import Role
 
-FAMILIES = tuple(family.name for family in idinit_hf.FAMILIES)  # every family of the registry
-#: families trained on next-token prediction, and on images (the rest: masked tokens)
-CAUSAL = {f.name for f in idinit_hf.FAMILIES if f.pretraining == "AutoModelForCausalLM"}
-IMAGES = {f.name for f in idinit_hf.FAMILIES if hasattr(f.example_config(), "image_size")}
-MASK_ID = 256  # BERT's [MASK] token sits after the 256 byte values
+FAMILIES = tuple(testing.names())  # every family of the registry
+
+
+def is_image(family: str) -> bool:
+    """Whether the family trains on images (else on text): its objective says (idinit_hf/objectives.py)."""
+    return testing.family(family).modality == "image"
 
 # ---- data ------------------------------------------------------------------------------------------------------------
 
@@ -114,11 +117,11 @@ class Batches:
         self._generator = torch.Generator().manual_seed(10_000 + self.seed)
 
     def _text(self, tokens: torch.Tensor, starts: torch.Tensor, generator: torch.Generator) -> dict:
+        """The family's objective on windows of ``block_size`` tokens (next tokens, or 15% masked ones)."""
         ids = torch.stack([tokens[s : s + self.block_size] for s in starts.tolist()])
-        if self.family in CAUSAL:
-            return {"input_ids": ids, "labels": ids}
-        masked = torch.rand(ids.shape, generator=generator) < 0.15  # BERT: 15% of the tokens are predicted
-        return {"input_ids": torch.where(masked, MASK_ID, ids), "labels": torch.where(masked, ids, -100)}
+        objective = testing.family(self.family).objective
+        shape = data_shape(self.family, self.block_size, self.splits.image_size)
+        return objective.batch(ids, shape=shape, generator=generator)
 
     def train(self) -> dict:
         if self.splits.kind == "text":
@@ -151,32 +154,20 @@ class Batches:
 # ---- models and initializations ---------------------------------------------------------------------------------------
 
 
+def data_shape(family: str, block_size: int, image_size: int) -> DataShape:
+    """What the data fixes in the family's config: bytes (256 ids, plus its objective's own tokens) in windows of
+    ``block_size``, or single-channel ``image_size`` images of 10 classes (digits, Fashion-MNIST)."""
+    return testing.data_shape(family, length=block_size, image_size=image_size, channels=1, classes=10)
+
+
 def model_config(family: str, depth: int, width: int, block_size: int, image_size: int, **init) -> object:
-    heads = max(1, width // 16)
-    if family == "gpt2":
-        return GPT2Config(n_layer=depth, n_embd=width, n_head=heads, vocab_size=256, n_positions=block_size,
-                          resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0, **init)
-    if family == "llama":  # grouped-query attention, and an intermediate size that is not a multiple of the width
-        return LlamaConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
-                           num_key_value_heads=max(1, heads // 2), intermediate_size=llama_intermediate(width),
-                           vocab_size=256, max_position_embeddings=block_size, tie_word_embeddings=False,
-                           bos_token_id=0, eos_token_id=0, **init)
-    if family == "bert":
-        return BertConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
-                          intermediate_size=4 * width, vocab_size=258, max_position_embeddings=block_size,
-                          hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=257, **init)
-    patch = 2 if image_size == 8 else 4
-    return ViTConfig(num_hidden_layers=depth, hidden_size=width, num_attention_heads=heads,
-                     intermediate_size=4 * width, image_size=image_size, patch_size=patch, num_channels=1,
-                     num_labels=10, **init)
+    """The family's config at ``depth`` x ``width`` (idinit_hf.testing, from the family's own description), fitted
+    to the data, without dropout."""
+    shape = data_shape(family, block_size, image_size)
+    return testing.tiny_config(family, depth, width, data=shape, dropout=0.0, **init)
 
 
-def llama_intermediate(width: int) -> int:
-    """Llama's MLP width: 8/3 of the model width, rounded up to a multiple of 8 (176 for 64)."""
-    return -(-8 * width // 3 // 8) * 8
-
-
-AUTO = {family.name: getattr(idinit_hf, family.pretraining) for family in idinit_hf.FAMILIES}
+AUTO = {name: testing.auto_class(name) for name in FAMILIES}
 
 
 def _branch_outputs(model: nn.Module) -> list[nn.Module]:
@@ -300,14 +291,11 @@ def evaluate(model: nn.Module, batches: list[dict]) -> tuple[float, float]:
     """Mean loss over the evaluation batches (token-weighted for LMs), and accuracy (images, masked tokens)."""
     model.eval()
     total_loss, total_count, correct = 0.0, 0, 0
-    causal = idinit_hf.family_for(model.config).name in CAUSAL
+    objective = testing.family(family_for(model.config).name).objective
     for batch in batches:
         out = model(**batch)
-        labels = batch["labels"]
-        if causal:  # next-token prediction: position t predicts token t+1
-            predicted, targets = out.logits[:, :-1].argmax(-1), labels[:, 1:]
-        else:  # masked tokens (labels -100 elsewhere) or image classes
-            predicted, targets = out.logits.argmax(-1), labels
+        # next tokens (position t predicts token t + 1), masked tokens (-100 elsewhere) or image classes
+        predicted, targets = objective.predictions(out.logits, batch["labels"])
         valid = targets != -100
         count = int(valid.sum())
         correct += int((predicted[valid] == targets[valid]).sum())
@@ -368,8 +356,8 @@ def frequency_baseline(splits: Splits, family: str, batches: list[dict]) -> floa
     train_targets = splits.train[0] if splits.kind == "text" else splits.train[1]
     counts = torch.bincount(train_targets, minlength=int(train_targets.max()) + 1).double() + 1
     log_p = (counts / counts.sum()).log()
-    targets = torch.cat([(b["labels"][:, 1:] if family in CAUSAL else b["labels"]).reshape(-1) for b in batches])
-    targets = targets[targets != -100]
+    objective = testing.family(family).objective
+    targets = torch.cat([objective.targets(batch) for batch in batches])
     return float(-log_p[targets].mean())
 
 

@@ -33,12 +33,12 @@ import torch
 from common import (
     CORE_METHODS,
     FAMILIES,
-    IMAGES,
     METHODS,
     Batches,
     RunSettings,
     build,
     evaluate,
+    is_image,
     load_images,
     load_text,
     method_name,
@@ -185,15 +185,15 @@ def main():
     settings = RunSettings(steps=args.steps, eval_every=args.eval_every, eval_batches=args.eval_batches,
                            batch_size=args.batch_size, block_size=args.block_size, width=args.width, lr=args.lr,
                            warmup=args.warmup)
-    text = load_text(args.text_dir) if set(args.families) - IMAGES else None
-    images = load_images(args.image_dir) if IMAGES & set(args.families) else None
+    text = load_text(args.text_dir) if any(not is_image(f) for f in args.families) else None
+    images = load_images(args.image_dir) if any(is_image(f) for f in args.families) else None
     earlier = load_runs(output / "convergence.json") if args.update else []
     sessions = load_sessions(output / "convergence.json") if args.update else []
     runs = []
     started = time.time()
     for family in args.families:
-        splits = images if family in IMAGES else text
-        batch_size = 4 * args.batch_size if family in IMAGES else args.batch_size
+        splits = images if is_image(family) else text
+        batch_size = 4 * args.batch_size if is_image(family) else args.batch_size
         run_settings = {**vars(settings), "batch_size": batch_size}
         for depth in args.depths:
             for seed in args.seeds:

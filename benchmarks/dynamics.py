@@ -32,7 +32,17 @@ import sys
 from pathlib import Path
 
 import torch
-from common import FAMILIES, Batches, RunSettings, build, load_images, load_text, method_name, train_run
+from common import (
+    FAMILIES,
+    Batches,
+    RunSettings,
+    build,
+    is_image,
+    load_images,
+    load_text,
+    method_name,
+    train_run,
+)
 
 import idinit_hf
 from idinit_hf.diagnostics import role_slots
@@ -68,8 +78,9 @@ args = parser.parse_args()
 torch.set_num_threads(max(1, torch.get_num_threads()))
 
 # ---- data and settings ------------------------------------------------------------------------------------------------
-splits = load_images(args.image_dir) if args.family == "vit" else load_text(args.text_dir)
-batch_size = 4 * args.batch_size if args.family == "vit" else args.batch_size
+IMAGE = is_image(args.family)  # image families: the class token's spread over images is measured too
+splits = load_images(args.image_dir) if IMAGE else load_text(args.text_dir)
+batch_size = 4 * args.batch_size if IMAGE else args.batch_size
 settings = RunSettings(steps=args.steps, eval_every=args.every, eval_batches=args.eval_batches, batch_size=batch_size,
                        block_size=args.block_size, width=args.width, lr=args.lr, weight_decay=args.weight_decay,
                        warmup=args.warmup)
@@ -112,7 +123,7 @@ def probe_model(model) -> dict:
     report = idinit_hf.identity_report(model, probe)
     captured = {}
     hook = None
-    if args.family == "vit":
+    if IMAGE:
         hook = model.classifier.register_forward_hook(lambda m, a, o: captured.setdefault("cls", a[0].detach()))
     was_training = model.training
     model.eval()
@@ -213,7 +224,7 @@ def head_mean(entropy):
 
 
 print(f"\n{'method':34} {'step':>5} {'val':>7} {'entropy':>8} {'self-att':>8} {'attn br':>9} {'mlp br':>9} "
-      f"{'|g_q|':>9} {'|g_mlp_in|':>10} {'|dW_q|':>9}" + (" cls spread" if args.family == "vit" else ""))
+      f"{'|g_q|':>9} {'|g_mlp_in|':>10} {'|dW_q|':>9}" + (" cls spread" if IMAGE else ""))
 for method, run in results.items():
     val = {step: loss for step, loss, _ in run["curve"]}
     for r in run["records"]:
@@ -232,7 +243,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 panels = [("validation loss", None), ("attention entropy / uniform", "entropy"), ("self-attention weight", "self_attention"),
           ("attn branch / residual", "attn_branch"), ("mlp branch / residual", "mlp_branch"), ("‖grad‖ q", "grad_q"),
           ("‖grad‖ mlp_in", "grad_mlp_in"), ("‖update‖ q", "update_q"), ("‖update‖ mlp_in", "update_mlp_in"),
-          ("class-token spread" if args.family == "vit" else "‖grad‖ attn_out", "cls_spread" if args.family == "vit" else "grad_attn_out")]
+          ("class-token spread" if IMAGE else "‖grad‖ attn_out", "cls_spread" if IMAGE else "grad_attn_out")]
 fig, axes = plt.subplots(2, 5, figsize=(22, 8))
 for axis, (title, key) in zip(axes.flat, panels, strict=True):
     for i, (method, run) in enumerate(results.items()):

@@ -22,11 +22,11 @@ from pathlib import Path
 import torch
 from common import (
     FAMILIES,
-    IMAGES,
     Batches,
     RunSettings,
     build,
     frequency_baseline,
+    is_image,
     load_images,
     load_text,
     train_run,
@@ -71,7 +71,7 @@ def one_run(family, method, depth, lr, warmup, args, splits):
     settings = RunSettings(steps=args.steps, eval_every=args.steps, eval_batches=4, width=args.width, lr=lr,
                            warmup=warmup)
     model = build(family, method, depth, args.width, settings.block_size, splits.image_size, args.seed)
-    batch_size = 4 * settings.batch_size if family in IMAGES else settings.batch_size
+    batch_size = 4 * settings.batch_size if is_image(family) else settings.batch_size
     batches = Batches(splits, family, batch_size, settings.block_size, args.seed)
     run = train_run(model, batches, settings)
     first, last = run["curve"][0][1], run["curve"][-1][1]
@@ -95,8 +95,8 @@ def merge(earlier: list[dict], new: list[dict], args) -> list[dict]:
     for row in kept:
         family = row["family"]
         if family not in baselines:
-            splits = load_images(args.image_dir) if family in IMAGES else load_text(args.text_dir)
-            batch_size = 4 * RunSettings.batch_size if family in IMAGES else RunSettings.batch_size
+            splits = load_images(args.image_dir) if is_image(family) else load_text(args.text_dir)
+            batch_size = 4 * RunSettings.batch_size if is_image(family) else RunSettings.batch_size
             evaluation = Batches(splits, family, batch_size, RunSettings.block_size, args.seed).evaluation("validation", 4)
             baselines[family] = frequency_baseline(splits, family, evaluation)
         row["frequency_baseline"] = baselines[family]
@@ -139,15 +139,15 @@ def heatmap(rows, sweep, path):
 def main():
     args = parse_args()
     families = (args.families if "lr" in args.sweeps else []) + (args.depth_families if "depth" in args.sweeps else [])
-    text = load_text(args.text_dir) if set(families) - IMAGES else None
-    images = load_images(args.image_dir) if IMAGES & set(families) else None
+    text = load_text(args.text_dir) if any(not is_image(f) for f in families) else None
+    images = load_images(args.image_dir) if any(is_image(f) for f in families) else None
     rows = {}
     if "lr" in args.sweeps:
-        rows["lr"] = [one_run(family, method, args.lr_depth, lr, warmup, args, images if family in IMAGES else text)
+        rows["lr"] = [one_run(family, method, args.lr_depth, lr, warmup, args, images if is_image(family) else text)
                       for family in args.families for method in args.methods
                       for warmup in (0, args.warmup) for lr in args.lrs]
     if "depth" in args.sweeps:
-        rows["depth"] = [one_run(family, method, depth, args.depth_lr, 0, args, images if family in IMAGES else text)
+        rows["depth"] = [one_run(family, method, depth, args.depth_lr, 0, args, images if is_image(family) else text)
                          for family in args.depth_families for method in args.methods for depth in args.depths]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {"machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",

@@ -21,7 +21,8 @@ import idinit_hf
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--output_dir", required=True)
-parser.add_argument("--model_type", default="gpt2", choices=["gpt2", "llama", "mistral", "qwen2"])
+CAUSAL_TYPES = [t for f in idinit_hf.FAMILIES if f.pretraining == "AutoModelForCausalLM" for t in f.model_types]
+parser.add_argument("--model_type", default="gpt2", choices=CAUSAL_TYPES, help="any causal LM idinit_hf covers")
 parser.add_argument("--max_steps", type=int, default=200)
 parser.add_argument("--save_steps", type=int, default=50)
 parser.add_argument("--block_size", type=int, default=64)
@@ -39,14 +40,11 @@ eval_data = Dataset.from_dict({"input_ids": blocks[split:][:64], "labels": block
 
 # 2. The model: a stock config with init_method="idinit". After install(), transformers' own Auto class builds
 #    it with IDInit weights (idinit_hf.AutoModelForCausalLM would do the same without install()).
+#    The registry says how to size the architecture: 4 blocks of width 128 (heads, key/value heads, MLP width).
 idinit_hf.install()
-sizes = dict(num_hidden_layers=4, hidden_size=128, num_attention_heads=4, vocab_size=256)
-if args.model_type == "gpt2":
-    sizes.update(n_positions=args.block_size, bos_token_id=0, eos_token_id=0)
-else:
-    sizes.update(intermediate_size=352, num_key_value_heads=2, max_position_embeddings=args.block_size,
-                 bos_token_id=0, eos_token_id=0)
-config = AutoConfig.for_model(args.model_type, init_method="idinit", **sizes)
+sizes = idinit_hf.family_for(AutoConfig.for_model(args.model_type)).scale(4, 128)
+config = AutoConfig.for_model(args.model_type, vocab_size=256, max_position_embeddings=args.block_size,
+                              bos_token_id=0, eos_token_id=0, init_method="idinit", **sizes)
 model = transformers.AutoModelForCausalLM.from_config(config)
 print(f"{args.model_type}: {model.num_parameters() / 1e6:.2f} M parameters; IDInit verified: "
       f"{idinit_hf.verify(model).ok}")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from idinit_hf import testing
+
 pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -110,7 +112,7 @@ def test_diagnostics_smoke(tmp_path):
     result = run("diagnostics.py", "--depth", "2", "--output_dir", str(tmp_path), "--docs", str(tmp_path / "d.md"))
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads((tmp_path / "diagnostics.json").read_text())["rows"]
-    assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in ("gpt2", "bert", "vit") for i in ("default", "idinit")]
+    assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in testing.names() for i in ("default", "idinit")]
     idinit_gpt2 = rows[1]
     assert max(b["identity_error"] for b in idinit_gpt2["blocks"]) < 1e-3  # pre-LN IDInit blocks are identities
     assert "| gpt2 | idinit |" in (tmp_path / "d.md").read_text() and (tmp_path / "diagnostics.png").exists()
