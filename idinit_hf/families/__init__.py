@@ -14,6 +14,7 @@ from ..options import IDInitOptions, validate_options
 from .bert import BERT
 from .family import Family
 from .gemma2 import GEMMA2
+from .gemma4_unified import GEMMA4_UNIFIED
 from .gpt2 import GPT2
 from .llama import LLAMA
 from .olmo2 import OLMO2
@@ -21,11 +22,12 @@ from .vaultgemma import VAULTGEMMA
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
-           "tied_embeddings", "UnsupportedArchitectureError", "OLMO2", "GEMMA2", "VAULTGEMMA"]
+           "tied_embeddings", "UnsupportedArchitectureError", "OLMO2", "GEMMA2", "VAULTGEMMA",
+           "GEMMA4_UNIFIED"]
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, OLMO2, GEMMA2, VAULTGEMMA)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED)
 
 
 class UnsupportedArchitectureError(ValueError):

@@ -12,8 +12,9 @@ full gradient).
 
 ``model_types`` lists every model type of the installed transformers with exactly this layout;
 ``tests/families/test_gemma2.py::test_every_gemma2_layout_model_type_is_covered`` finds them and checks the list.
-Gemma 3's multimodal ``gemma3`` (a vision tower around ``gemma3_text``), Gemma 4 (per-layer input embeddings) and
-Beam (a gated attention output) are other layouts.
+The same layout with plain ``w`` gains (Gemma 4 unified) is :mod:`idinit_hf.families.gemma4_unified`'s table; Gemma
+3's multimodal ``gemma3`` (a vision tower around ``gemma3_text``), Gemma 4 (per-layer input embeddings) and Beam (a
+gated attention output) are other layouts.
 """
 
 from dataclasses import replace

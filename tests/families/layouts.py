@@ -15,6 +15,12 @@ from transformers.models.auto import modeling_auto
 from idinit_hf.families import LLAMA
 
 CAUSAL_LM_TYPES = tuple(modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+#: What every decoder layer of the Gemma 2 sandwich layout holds (Gemma 3 adds q/k norms); what the model holds besides.
+SANDWICH_LAYER = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                  "mlp.up_proj", "mlp.down_proj", "input_layernorm", "post_attention_layernorm",
+                  "pre_feedforward_layernorm", "post_feedforward_layernorm"}
+QK_NORMS = {"self_attn.q_norm", "self_attn.k_norm"}
+OUTSIDE = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}
 
 
 @cache
@@ -84,3 +90,20 @@ def branches_end_in(model_type: str, attention_end: str, mlp_end: str) -> bool:
             hook.remove()
     return all(torch.allclose(seen[f"{i}.out"], seen[f"{i}.in"] + seen[f"{i}.a"] + seen[f"{i}.m"], atol=1e-5, rtol=1e-5)
                for i in range(len(model.model.layers)))
+
+
+def sandwich_types() -> set[str]:
+    """Model types with the Gemma 2 layout: the sandwich norms' layers, whose branches end in the post norms."""
+    return {t for t in types_whose_layers_hold(SANDWICH_LAYER, QK_NORMS, OUTSIDE)
+            if branches_end_in(t, "post_attention_layernorm", "post_feedforward_layernorm")}
+
+
+@torch.no_grad()
+def gain_offset(model_type: str) -> float:
+    """1.0 if the final norm of a real tiny model computes ``(1 + w) ⊙ x̂`` (``w = −1`` zeroes it), else 0.0."""
+    norm = tiny_causal_lm(model_type, device="cpu").model.norm
+    saved = norm.weight.clone()
+    norm.weight.fill_(-1.0)
+    zero = bool((norm(torch.randn(2, norm.weight.shape[0])) == 0).all())
+    norm.weight.copy_(saved)
+    return 1.0 if zero else 0.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 from helpers import family, inputs
-from layouts import branches_end_in, types_whose_layers_hold
+from layouts import gain_offset, sandwich_types
 
 import idinit_hf
 from idinit_hf.families import GEMMA2
@@ -75,35 +75,14 @@ def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
     assert identity.max_identity_error() <= 1e-4 and identity.max_branch() <= 1e-4
 
 
-LAYER = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-         "mlp.up_proj", "mlp.down_proj", "input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
-         "post_feedforward_layernorm"}
-OUTSIDE = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}
-
-
 @pytest.mark.slow
 def test_every_gemma2_layout_model_type_is_covered():
     """Decoder layers that hold exactly these projections and four norms (plus q/k norms), whose two branches end in
     the post norms (checked on a forward pass), nothing outside them but the embedding, final norm and head, and
-    Gemma's (1 + w) norms (a library init of w = 0; a table with w gains would be another family)."""
-    named = types_whose_layers_hold(LAYER, {"self_attn.q_norm", "self_attn.k_norm"}, OUTSIDE)
-    ends = {t for t in named if branches_end_in(t, "post_attention_layernorm", "post_feedforward_layernorm")}
-    found = {t for t in ends if gain_offset(t) == 1.0}
+    Gemma's (1 + w) norms (plain w gains are the Gemma 4 unified table's)."""
+    found = {t for t in sandwich_types() if gain_offset(t) == 1.0}
     assert found == set(GEMMA2.model_types), (sorted(found - set(GEMMA2.model_types)),
                                               sorted(set(GEMMA2.model_types) - found))
-
-
-def gain_offset(model_type: str) -> float:
-    """1.0 if the norms of a real tiny model compute (1 + w) ⊙ x̂ (then w = -1 zeroes them), else 0.0."""
-    from layouts import tiny_causal_lm
-
-    norm = tiny_causal_lm(model_type, device="cpu").model.norm
-    with torch.no_grad():
-        saved = norm.weight.clone()
-        norm.weight.fill_(-1.0)
-        zero = bool((norm(torch.randn(2, D)) == 0).all())
-        norm.weight.copy_(saved)
-    return 1.0 if zero else 0.0
 
 
 def test_the_family_is_registered():
