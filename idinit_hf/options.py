@@ -148,9 +148,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "gain of a norm that ends a residual branch, x + norm(f(x)) (OLMo 2, Gemma 2/3, EXAONE 4): ε, the "
                "zero-preserving element (IDIZε of a gain), or the library's gain of 1 (the norm then rescales the "
                "branch to full size: no identity at init)."),
-    OptionSpec("normed_out", "idi", "choice", ("idi", "idiz", "default"),
-               "last linear layer of a branch that ends in a norm (o_proj, down_proj of OLMo 2 / Gemma 2): IDIτ, "
-               "IDIZε (ε twice with the gain's), or the library init."),
+    OptionSpec("normed_out", "default", "choice", ("default", "idi", "idiz"),
+               "last linear layer of a branch that ends in a norm (o_proj, down_proj of OLMo 2 / Gemma 2): the "
+               "library init, IDIτ, or IDIZε (ε twice with the gain's)."),
     OptionSpec("gain_pattern", "constant", "choice", GAIN_PATTERNS,
                "IDIZε of a branch norm's gain: ε on every channel, or +ε / −ε on alternate channels."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
