@@ -16,6 +16,7 @@ from .family import Family
 from .gemma2 import GEMMA2
 from .gemma4_unified import GEMMA4_UNIFIED
 from .gpt2 import GPT2
+from .hyperclovax import HYPERCLOVAX
 from .llama import LLAMA
 from .olmo2 import OLMO2
 from .vaultgemma import VAULTGEMMA
@@ -23,11 +24,12 @@ from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
            "tied_embeddings", "UnsupportedArchitectureError", "OLMO2", "GEMMA2", "VAULTGEMMA",
-           "GEMMA4_UNIFIED"]
+           "GEMMA4_UNIFIED", "HYPERCLOVAX"]
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED,
+                                 HYPERCLOVAX)
 
 
 class UnsupportedArchitectureError(ValueError):

@@ -29,7 +29,7 @@ GEMMA4_UNIFIED = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=tuple(replace(slot, gain_offset=0.0) for slot in GEMMA2.slots),
-    option_defaults=GEMMA2.option_defaults,
+    option_defaults=GEMMA2.option_defaults,  # the sandwich layout's, measured on Gemma 2 (not on this model type)
     pretraining="AutoModelForCausalLM",
     example={**LLAMA.example, "global_head_dim": LLAMA.example["head_dim"]},
     scale=_scale,
