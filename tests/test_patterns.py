@@ -15,7 +15,7 @@ from idinit_hf.patterns import (
     write_pattern,
     write_rule,
 )
-from idinit_hf.roles import KEY_VALUE, Role, Rule
+from idinit_hf.roles import KEY_VALUE, Role, Rule, Slot
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -74,3 +74,16 @@ def test_write_rule_skips_a_parameter_flagged_as_loaded():
     write_rule(located.module, located.slot, Rule.IDI, IDInitOptions(), 0, located)
     assert torch.equal(weight.detach(), before)
     assert torch.equal(located.module.bias.detach(), torch.zeros(64))  # the bias was not loaded: written
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.0])
+@pytest.mark.parametrize("pattern", ["constant", "alternating"])
+def test_idiz_on_a_branch_norm_writes_its_gain_with_the_slots_offset(offset, pattern):
+    """The gain convention is data on the slot: w = ε·s − offset (Gemma's (1 + w) norms: offset 1); a bias is 0."""
+    slot = Slot("DecoderLayer", "post_feedforward_layernorm", Role.MLP_OUT_NORM, gain_offset=offset)
+    tensors = {"weight": torch.full((4,), 7.0), "bias": torch.full((4,), 7.0)}
+    write_pattern(tensors, slot, Rule.IDIZ, IDInitOptions(gain_pattern=pattern), 0, name="n", is_conv=False,
+                  padding_idx=None)
+    signs = [1.0, -1.0, 1.0, -1.0] if pattern == "alternating" else [1.0] * 4
+    assert torch.equal(tensors["weight"], torch.tensor([1e-6 * s - offset for s in signs], dtype=torch.float32))
+    assert torch.equal(tensors["bias"], torch.zeros(4))

@@ -45,3 +45,19 @@ def test_an_owner_is_a_type_or_a_class_name_suffix():
     assert Slot("MLP", "up_proj", Role.MLP_IN).owned_by(MistralMLP())
     assert not Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY).owned_by(MistralMLP())
     assert Slot(nn.Module, "", Role.NORM).owned_by(MistralMLP()) and not Slot(nn.Linear, "", Role.NORM).owned_by(MistralMLP())
+
+
+@pytest.mark.parametrize("role", [Role.ATTENTION_OUT, Role.MLP_OUT])
+@pytest.mark.parametrize("value", ["default", "idi", "idiz"])
+def test_a_linear_layer_followed_by_a_norm_takes_the_normed_out_option(role, value):
+    """OLMo 2 / Gemma 2: IDIZε before a norm would be undone, so the rule of such a slot is an option's."""
+    options = IDInitOptions(normed_out=value)
+    assert rule_for(Slot("Attention", "o_proj", role, normed=True), options, tied_embeddings=False) is Rule(value)
+    assert rule_for(Slot("Attention", "o_proj", role), options, tied_embeddings=False) is Rule.IDIZ
+
+
+@pytest.mark.parametrize("role", [Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM])
+def test_a_norm_that_ends_a_branch_takes_the_branch_norm_option(role):
+    slot = Slot("DecoderLayer", "post_attention_layernorm", role)
+    assert rule_for(slot, IDInitOptions(), tied_embeddings=False) is Rule.IDIZ  # the zero-preserving gain
+    assert rule_for(slot, IDInitOptions(branch_norm="default"), tied_embeddings=False) is Rule.DEFAULT
