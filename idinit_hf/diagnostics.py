@@ -202,14 +202,16 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     """Run ``inputs`` through ``model`` (eval mode, eager attention) and measure every residual block.
 
     Works for any model of a supported family, IDInit or not, so the default init can be compared side by side.
-    Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers).
+    Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers), or at the norms that
+    end the branches where a family has them (OLMo 2, Gemma 2).
     """
     family = family_for(model.config)
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
     blocks = [m for m in model.modules() if family.is_block(m)]
-    attention_out = role_modules(model, Role.ATTENTION_OUT)
-    mlp_out = role_modules(model, Role.MLP_OUT)
+    # a branch's output is what its last layer returns: the norm that ends it where there is one (x + norm(f(x)))
+    attention_out = role_modules(model, Role.ATTENTION_OUT_NORM) or role_modules(model, Role.ATTENTION_OUT)
+    mlp_out = role_modules(model, Role.MLP_OUT_NORM) or role_modules(model, Role.MLP_OUT)
     seen: dict[str, list[Any]] = {"in": [], "out": []}
     # branch outputs per block: a block may hold several (a mixture's routed experts and its shared expert)
     branches: dict[str, dict[int, list[torch.Tensor]]] = {"attn": {}, "mlp": {}}

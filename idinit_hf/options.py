@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from .init import GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .init import GAIN_PATTERNS, GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -156,6 +156,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("shared_experts", "idi", "choice", ("idi", "default"),
                "shared experts of a mixture (Qwen2-MoE, DeepSeek-V3): a gated MLP under IDInit (gate/up IDIτ, down "
                "IDIZε), or the library init (the block is then no identity at init)."),
+    OptionSpec("branch_norm", "idiz", "choice", ("idiz", "default"),
+               "gain of a norm that ends a residual branch, x + norm(f(x)) (OLMo 2, Gemma 2/3, EXAONE 4): ε, the "
+               "zero-preserving element (IDIZε of a gain), or the library's gain of 1 (the norm then rescales the "
+               "branch to full size: no identity at init)."),
+    OptionSpec("normed_out", "default", "choice", ("default", "idi", "idiz"),
+               "last linear layer of a branch that ends in a norm (o_proj, down_proj of OLMo 2 / Gemma 2): the "
+               "library init, IDIτ, or IDIZε (ε twice with the gain's)."),
+    OptionSpec("gain_pattern", "constant", "choice", GAIN_PATTERNS,
+               "IDIZε of a branch norm's gain: ε on every channel, or +ε / −ε on alternate channels."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

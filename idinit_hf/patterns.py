@@ -19,7 +19,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import KEY_VALUE, QUERY, Rule, Slot, gate_rule
+from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Rule, Slot, gate_rule
 
 if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
@@ -196,6 +196,8 @@ def write_pattern(
             hf_init.zeros_(param)
         elif slot.experts or slot.gate_up:
             _write_experts(param, slot, rule, options, param_seed(seed, f"{name}.{param_name}"))
+        elif rule is Rule.IDIZ and slot.role in GAIN_ROLES:  # a norm's gain: ε where it scales the branch
+            idinit.idiz_gain_(param, options.epsilon, offset=slot.gain_offset, pattern=options.gain_pattern)
         elif rule is Rule.IDIZ:
             if is_conv:
                 idinit.idizc_(param, options.epsilon, pattern=options.zero_pattern)

@@ -17,8 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE", "gate_rule",
-           "writes_whole"]
+__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE",
+           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION"]
 
 
 class Role(str, Enum):
@@ -37,6 +37,8 @@ class Role(str, Enum):
     NORM_1P = "norm_1p"  # a norm whose gain is 1 + w (Nemotron's LayerNorm1P): w = 0 is the unit gain of NORM
     ROUTER = "router"  # a mixture of experts' router (E x d logits) and a shared expert's scalar gate
     ATTENTION_SINK = "attention_sink"  # GPT-OSS's learned per-head sink logits: the library's init
+    ATTENTION_OUT_NORM = "attention_out_norm"  # a norm on the attention branch's output, x + norm(attn(x)): its gain
+    MLP_OUT_NORM = "mlp_out_norm"  # a norm on the MLP branch's output, x + norm(mlp(x)): its gain
 
 
 class Rule(str, Enum):
@@ -70,7 +72,13 @@ OPTION_RULES: dict[Role, str] = {
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
     Role.ROUTER: "router",
+    Role.ATTENTION_OUT_NORM: "branch_norm",
+    Role.MLP_OUT_NORM: "branch_norm",
 }
+#: The option that chooses the rule of a branch's last linear layer when a norm follows it (``Slot.normed``).
+NORMED_OUT_OPTION = "normed_out"
+#: Roles whose parameters are a norm's gain: IDIZε writes :func:`idinit_hf.init.idiz_gain_` there.
+GAIN_ROLES = frozenset({Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM})
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
 
@@ -151,6 +159,11 @@ class Slot:
         biases: the bias parameters a writing rule sets to 0 (``gate_up_proj_bias`` of GPT-OSS's experts).
         option: an option (a field of the options) whose value ``"default"`` leaves this slot to the model's own
             init (``"shared_experts"``, ``"experts"``).
+        gain_offset: for a norm, what it adds to its ``weight`` to get its gain: 0 (``w ⊙ x̂``, the library init
+            ``w = 1``) or 1 (Gemma's RMSNorm: ``(1 + w) ⊙ x̂``, init ``w = 0``). A gain of ε is ``w = ε − offset``.
+        normed: the layer's output goes through a norm before the residual add (``x + norm(o_proj(·))``: OLMo 2,
+            Gemma 2): the norm undoes IDIZε here, so the rule is the ``idinit_normed_out`` option's and the zero-
+            preserving element is the norm's gain (roles ``ATTENTION_OUT_NORM`` / ``MLP_OUT_NORM``).
     """
 
     owner: type[nn.Module] | str
@@ -167,6 +180,8 @@ class Slot:
     gate_up: str = ""
     biases: tuple[str, ...] = ("bias",)
     option: str = ""
+    gain_offset: float = 0.0
+    normed: bool = False
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -178,6 +193,8 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return Rule.TIED
     if slot.option and getattr(options, slot.option) == "default":
         return Rule.DEFAULT
+    if slot.normed:
+        return Rule(getattr(options, NORMED_OUT_OPTION))
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
     return Rule(getattr(options, OPTION_RULES[slot.role]))

@@ -451,3 +451,74 @@ def test_expert_initializers_reject_bad_values():
         init.idiz_experts_(torch.empty(2, 2, 2), -1e-6)
     with pytest.raises(ValueError, match="pattern='x'"):
         init.idiz_experts_(torch.empty(2, 2, 2), pattern="x")
+# ---- IDIZε of a norm's gain ---------------------------------------------------------------------------------------
+
+GAIN_CASES = {  # (offset, pattern) -> the gain (offset + w) each channel gets
+    "weight_constant": (0.0, "constant", [E, E, E, E, E]),
+    "weight_alternating": (0.0, "alternating", [E, -E, E, -E, E]),
+    "one_plus_weight_constant": (1.0, "constant", [E, E, E, E, E]),
+    "one_plus_weight_alternating": (1.0, "alternating", [E, -E, E, -E, E]),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", GAIN_CASES)
+def test_idiz_gain_exact_pattern(case, dtype):
+    """w = ε·s − offset, rounded once to the dtype (the norm adds the offset back: its gain is ε·s)."""
+    offset, pattern, gains = GAIN_CASES[case]
+    w = empty((5,), dtype, "cpu")
+    assert init.idiz_gain_(w, E, offset=offset, pattern=pattern) is w
+    assert w.dtype == dtype
+    assert torch.equal(w, torch.tensor([g - offset for g in gains], dtype=torch.float64).to(dtype))
+
+
+def test_idiz_gain_is_the_gain_the_norm_applies():
+    """Through a (offset + w) RMS norm, the branch output is ε·s ⊙ ẑ: ε-sized whatever the branch computed."""
+    z = torch.randn(3, 8) * 1e3
+    z_hat = z * torch.rsqrt(z.pow(2).mean(-1, keepdim=True))
+    for offset in (0.0, 1.0):
+        w = init.idiz_gain_(torch.empty(8, dtype=torch.float64), E, offset=offset, pattern="alternating")
+        out = z_hat.double() * (offset + w)
+        signs = torch.tensor([1.0, -1.0] * 4, dtype=torch.float64)
+        assert torch.allclose(out, E * signs * z_hat.double(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_idiz_gain_of_epsilon_below_the_spacing_near_one_is_exactly_zero_in_low_precision(dtype):
+    """Gemma's (1 + w): ε − 1 with ε = 1e-6 rounds to −1 in bfloat16 / float16, a gain of exactly 0."""
+    w = init.idiz_gain_(torch.empty(4, dtype=dtype), 1e-6, offset=1.0)
+    assert torch.equal(w, torch.full((4,), -1.0, dtype=dtype))
+    assert torch.equal(1.0 + w.float(), torch.zeros(4))
+
+
+def test_idiz_gain_of_gemma_keeps_epsilon_in_float32():
+    w = init.idiz_gain_(torch.empty(4), 1e-6, offset=1.0)
+    assert torch.equal(w, torch.full((4,), 1e-6 - 1.0))
+    assert float((1.0 + w).max()) == pytest.approx(1e-6, rel=0.07)  # float32's spacing near 1 is 6e-8
+
+
+def test_idiz_gain_zero_epsilon_is_a_gain_of_zero():
+    assert torch.equal(init.idiz_gain_(torch.empty(3), 0.0), torch.zeros(3))
+    assert torch.equal(init.idiz_gain_(torch.empty(3), 0.0, offset=1.0), -torch.ones(3))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idiz_gain_keeps_device_and_dtype_and_is_a_noop_on_meta(dtype, device):
+    w = torch.zeros(6, dtype=dtype, device=device)
+    assert init.idiz_gain_(w, E, offset=1.0) is w and w.device.type == device and w.dtype == dtype
+    if device != "meta":
+        assert torch.equal(w.cpu(), torch.full((6,), E - 1.0, dtype=torch.float64).to(dtype))
+
+
+@pytest.mark.parametrize("bad, match", [(dict(epsilon=-1e-6), "epsilon"), (dict(epsilon=math.nan), "epsilon"),
+                                        (dict(offset=math.inf), "offset"), (dict(offset="1"), "offset"),
+                                        (dict(pattern="subtract"), "pattern=.*'constant', 'alternating'")])
+def test_idiz_gain_rejects_bad_input(bad, match):
+    with pytest.raises(ValueError, match=match):
+        init.idiz_gain_(torch.empty(4), **{"epsilon": E, **bad})
+
+
+def test_idiz_gain_rejects_a_matrix():
+    with pytest.raises(ValueError, match="1-D gain"):
+        init.idiz_gain_(torch.empty(2, 2))

@@ -96,3 +96,14 @@ def test_stacked_experts_are_written_one_pattern_per_expert():
     write_pattern({"down_proj": down}, slot, Rule.IDIZ, IDInitOptions(epsilon=1e-3), 0, name="l.experts",
                   is_conv=False, padding_idx=None)
     assert torch.equal(expert_matrices(down, slot)[3], idiz_pattern(8, 6, 1e-3).roll(6, dims=0))  # shift ⌊3·8/4⌋
+@pytest.mark.parametrize("offset", [0.0, 1.0])
+@pytest.mark.parametrize("pattern", ["constant", "alternating"])
+def test_idiz_on_a_branch_norm_writes_its_gain_with_the_slots_offset(offset, pattern):
+    """The gain convention is data on the slot: w = ε·s − offset (Gemma's (1 + w) norms: offset 1); a bias is 0."""
+    slot = Slot("DecoderLayer", "post_feedforward_layernorm", Role.MLP_OUT_NORM, gain_offset=offset)
+    tensors = {"weight": torch.full((4,), 7.0), "bias": torch.full((4,), 7.0)}
+    write_pattern(tensors, slot, Rule.IDIZ, IDInitOptions(gain_pattern=pattern), 0, name="n", is_conv=False,
+                  padding_idx=None)
+    signs = [1.0, -1.0, 1.0, -1.0] if pattern == "alternating" else [1.0] * 4
+    assert torch.equal(tensors["weight"], torch.tensor([1e-6 * s - offset for s in signs], dtype=torch.float32))
+    assert torch.equal(tensors["bias"], torch.zeros(4))

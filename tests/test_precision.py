@@ -30,8 +30,10 @@ def test_patterns_exact_when_built_in_low_precision(family, dtype):
     assert {p.dtype for n, p in model.named_parameters() if not any(k in n for k in fp32)} == {dtype}
     report = idinit_hf.verify(model)
     written = [layer for layer in report.layers if layer.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
-    for role in (Role.ATTENTION_IN, Role.ATTENTION_OUT, Role.MLP_IN, Role.MLP_OUT):  # in every block
-        assert sum(layer.role is role for layer in written) >= model.config.num_hidden_layers, role
+    # in every block: the branches' inputs, and what ends each branch (its last linear layer, or the norm after it)
+    for roles in ((Role.ATTENTION_IN,), (Role.MLP_IN,), (Role.ATTENTION_OUT, Role.ATTENTION_OUT_NORM),
+                  (Role.MLP_OUT, Role.MLP_OUT_NORM)):
+        assert sum(layer.role in roles for layer in written) >= model.config.num_hidden_layers, roles
     assert all(layer.matches for layer in written) and report.ok, str(report)
 
 

@@ -59,3 +59,17 @@ def test_a_fused_gate_up_is_written_whole_only_when_its_gate_is_idinits(gate, wh
     options = IDInitOptions(gate=gate)
     assert writes_whole(Slot("Experts", "", Role.MLP_IN, gate_up="halves"), options) is whole
     assert writes_whole(Slot("MLP", "up_proj", Role.MLP_IN), options)
+@pytest.mark.parametrize("role", [Role.ATTENTION_OUT, Role.MLP_OUT])
+@pytest.mark.parametrize("value", ["default", "idi", "idiz"])
+def test_a_linear_layer_followed_by_a_norm_takes_the_normed_out_option(role, value):
+    """OLMo 2 / Gemma 2: IDIZε before a norm would be undone, so the rule of such a slot is an option's."""
+    options = IDInitOptions(normed_out=value)
+    assert rule_for(Slot("Attention", "o_proj", role, normed=True), options, tied_embeddings=False) is Rule(value)
+    assert rule_for(Slot("Attention", "o_proj", role), options, tied_embeddings=False) is Rule.IDIZ
+
+
+@pytest.mark.parametrize("role", [Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM])
+def test_a_norm_that_ends_a_branch_takes_the_branch_norm_option(role):
+    slot = Slot("DecoderLayer", "post_attention_layernorm", role)
+    assert rule_for(slot, IDInitOptions(), tied_embeddings=False) is Rule.IDIZ  # the zero-preserving gain
+    assert rule_for(slot, IDInitOptions(branch_norm="default"), tied_embeddings=False) is Rule.DEFAULT

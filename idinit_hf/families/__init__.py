@@ -18,24 +18,30 @@ from .cohere import COHERE
 from .deepseek_v3 import DEEPSEEK_V3
 from .falcon import FALCON
 from .family import Family
+from .gemma2 import GEMMA2
+from .gemma4_unified import GEMMA4_UNIFIED
 from .gpt2 import GPT2
 from .gpt_neo import GPT_NEO
 from .gpt_neox import GPT_NEOX
 from .gpt_oss import GPT_OSS
 from .gptj import GPTJ
+from .hyperclovax import HYPERCLOVAX
 from .llama import LLAMA
 from .mixtral import MIXTRAL
 from .nemotron import NEMOTRON
+from .olmo2 import OLMO2
 from .opt import OPT
 from .persimmon import PERSIMMON
 from .phi import PHI
 from .phi3 import PHI3
 from .qwen2_moe import QWEN2_MOE
 from .starcoder2 import STARCODER2
+from .vaultgemma import VAULTGEMMA
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
-           "tied_embeddings", "UnsupportedArchitectureError"]
+           "tied_embeddings", "UnsupportedArchitectureError", "OLMO2", "GEMMA2", "VAULTGEMMA",
+           "GEMMA4_UNIFIED", "HYPERCLOVAX"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
 FAMILIES += (GPT_NEOX, PHI3, GPTJ, FALCON, OPT, GPT_NEO, STARCODER2, BLOOM, PHI, COHERE, NEMOTRON, PERSIMMON, CODEGEN)
 # issue 20: mixtures of experts
 FAMILIES += (MIXTRAL, QWEN2_MOE, DEEPSEEK_V3, GPT_OSS)
+# issue 20: branches that end in a norm (post-norm / sandwich decoders)
+FAMILIES += (OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED, HYPERCLOVAX)
 
 
 class UnsupportedArchitectureError(ValueError):

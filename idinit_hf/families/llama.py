@@ -8,8 +8,8 @@ subclass ``LlamaMLP``), so the owners below are class-name suffixes matched insi
 ``model_types`` lists every model type of the installed transformers with exactly this layout (the decoder layers
 hold nothing but these projections and norms, plus Qwen2's q/k/v biases and Qwen3's q/k norms);
 ``tests/test_llama.py::test_every_llama_layout_model_type_is_covered`` finds them and checks the list. Architectures
-whose branches end in a norm (``x + norm(f(x))``: Gemma 2/3, OLMo 2/3, EXAONE 4) would undo IDIZε and are not
-covered; nor are parallel blocks (Cohere), fused projections (Phi-3, GLM) and causal LMs built from the text part of
+whose branches end in a norm (``x + norm(f(x))``: Gemma 2/3, OLMo 2/3, EXAONE 4) would undo IDIZε: their tables
+(``olmo2.py``, ``gemma2.py``) put the ε in the norm's gain. Not covered here: parallel blocks (Cohere), fused projections (Phi-3, GLM) and causal LMs built from the text part of
 a multimodal config (Emu3), which need tables of their own.
 """
 
