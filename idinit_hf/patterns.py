@@ -192,6 +192,9 @@ def write_pattern(
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
             _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads)
+        elif rule is Rule.SMALL:
+            generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
+            idinit.small_init_(as_matrix(param, slot), generator=generator)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
