@@ -44,6 +44,7 @@ __all__ = [
     "heads_replicated",
     "GQA_RULES",
     "small_init_",
+    "small_init_conv_",
     "small_init_std",
 ]
 
@@ -353,6 +354,12 @@ def small_init_(tensor: torch.Tensor, *, generator: torch.Generator | None = Non
         rows = tensor[start : start + rows_per_chunk]
         rows.copy_(_noise(rows.numel(), std, generator, tensor).view(rows.shape))
     return tensor
+
+
+@torch.no_grad()
+def small_init_conv_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """:func:`small_init_` on a convolution kernel's ``c_out x (c_in·k·…)`` flattening (fan-in c_in·k·…)."""
+    return _on_matrix(tensor, lambda matrix: small_init_(matrix, generator=generator), "small_init_conv_")
 
 
 def fused_blocks(tensor: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:

@@ -145,8 +145,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "N(0, 2/(5d)) (GPT-NeoX's small_init: tied logits of spread ≈ 0.6 at any width d)."),
     OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
-    OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
-               "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("heads", "default", "choice", ("default", "idi", "zero", "small"),
+               "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder); "
+               "small: SmallInit N(0, 2/(5·fan-in))."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

@@ -194,7 +194,10 @@ def write_pattern(
             _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads)
         elif rule is Rule.SMALL:
             generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
-            idinit.small_init_(as_matrix(param, slot), generator=generator)
+            if is_conv:  # fan-in c_in·k·…: the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
+                idinit.small_init_conv_(param, generator=generator)
+            else:
+                idinit.small_init_(as_matrix(param, slot), generator=generator)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:

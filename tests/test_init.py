@@ -271,6 +271,17 @@ def test_small_init_draws_large_tables_in_chunks(monkeypatch):
     assert not w.isnan().any() and not torch.equal(w[:4], w[4:8])
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_small_init_conv_draws_over_the_fan_in(channels_last):
+    """A c_out x c_in x k x k kernel: the same values as small_init_ on its c_out x (c_in·k·k) flattening."""
+    kernel = torch.empty(32, 4, 3, 3)
+    if channels_last:
+        kernel = kernel.to(memory_format=torch.channels_last)
+    init.small_init_conv_(kernel, generator=torch.Generator().manual_seed(2))
+    flat = init.small_init_(torch.empty(32, 36), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(kernel.reshape(32, 36), flat)
+
+
 def test_small_init_is_a_noop_on_meta_and_rejects_other_ranks():
     w = torch.empty(3, 4, device="meta")
     assert init.small_init_(w) is w

@@ -48,6 +48,21 @@ def test_token_table_option_embeddings_follows_idinit_embeddings():
     assert torch.equal(model.transformer.wte.weight.detach()[:D], eye(D))
 
 
+def test_heads_option_small():
+    """idinit_heads="small": an untied head holds SmallInit N(0, 2/(5·fan-in)) and a zero bias; a convolution head
+    (ViT's MIM decoder) draws over its fan-in c_in·k·k; verify rebuilds both."""
+    model = testing.tiny_model("vit", width=64, init_method="idinit", idinit_heads="small")
+    weight = model.classifier.weight.detach()
+    assert abs(float(weight.std()) / math.sqrt(2 / (5 * 64)) - 1) < 0.15
+    assert torch.equal(model.classifier.bias.detach(), torch.zeros(weight.shape[0]))
+    assert idinit_hf.verify(model).ok
+    mim = idinit_hf.IDInitViTForMaskedImageModeling(testing.tiny_config("vit", width=64, init_method="idinit",
+                                                                        idinit_heads="small"))
+    kernel = mim.decoder[0].weight.detach()
+    assert abs(float(kernel.std()) / math.sqrt(2 / (5 * kernel[0].numel())) - 1) < 0.1
+    assert idinit_hf.verify(mim).ok
+
+
 def test_heads_option_zero():
     model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit", idinit_heads="zero"))
     assert torch.equal(model.classifier.weight.detach(), torch.zeros(10, D))

@@ -46,6 +46,7 @@ def test_the_token_table_has_its_own_option_that_can_follow_the_embeddings_one()
     assert rule_for(table, follow, tied_embeddings=True) is Rule.IDI
     assert rule_for(table, small, tied_embeddings=True) is Rule.SMALL
     assert rule_for(positions, small, tied_embeddings=True) is Rule.IDI
+    assert rule_for(Slot(nn.Linear, "", Role.HEAD), IDInitOptions(heads="small"), tied_embeddings=False) is Rule.SMALL
     tied_head = Slot(nn.Linear, "", Role.HEAD, tied=True)
     assert rule_for(tied_head, small, tied_embeddings=True) is Rule.TIED  # the head is the table
 
