@@ -14,6 +14,10 @@ loop). Every ``--every`` steps, and at init, it records:
 * on a fixed validation batch: the attention entropy per layer and head, as a fraction of uniform attention over
   the same keys; the mean attention weight of each token on itself; the output of each residual branch (the
   IDIZ layers) relative to the residual stream (``idinit_hf.identity_report``);
+* the scales the paper leaves open (issue 19): the RMS of the residual stream entering every block and after the
+  last one (``stream``), the standard deviation of the logits over the vocabulary or classes (``logit_std``), and
+  the gradient, update and weight norms of the embedding tables (``embedding``: token table and, where a family
+  has them, position / token-type tables and ViT's class token and positions) and of an untied head (``head``);
 * ViT: the spread of the class token's final state (the classifier's input) across images,
   mean ‖h_i − mean h‖ / mean ‖h_i‖ (0 = the same vector for every image), and the class token's attention on
   itself;
@@ -49,7 +53,7 @@ from idinit_hf.diagnostics import role_slots
 from idinit_hf.roles import Role
 
 RESULTS = Path(__file__).parent / "results"
-GROUPS = ("q", "k", "v", "attn_out", "mlp_in", "mlp_out")
+GROUPS = ("q", "k", "v", "attn_out", "mlp_in", "mlp_out", "embedding", "head")
 _QKV = {"query": "q", "q_proj": "q", "key": "k", "k_proj": "k", "value": "v", "v_proj": "v"}
 
 
@@ -90,9 +94,19 @@ probe = {k: v[: args.probe_size] for k, v in probe_batch.items() if k != "labels
 
 # ---- what is measured ---------------------------------------------------------------------------------------------------
 def role_weights(model) -> list[tuple[str, int, torch.nn.Parameter, int, int]]:
-    """(group, layer, weight, block index, out dim) of every role weight; a fused Q|K|V weight gives three blocks."""
-    parts, layer_of = [], {}
+    """(group, layer, weight, block index, out dim) of every role weight; a fused Q|K|V weight gives three blocks.
+    Embedding tables are the group ``embedding`` (one entry per table), an LM or classifier head ``head`` (a head
+    tied to the token table is that table, and counted once)."""
+    parts, layer_of, seen = [], {}, set()
     roles = {Role.ATTENTION_IN: None, Role.ATTENTION_OUT: "attn_out", Role.MLP_IN: "mlp_in", Role.MLP_OUT: "mlp_out"}
+    for role, group in ((Role.EMBEDDING, "embedding"), (Role.HEAD, "head")):
+        for located in role_slots(model, role):
+            for name in located.slot.params:
+                weight = getattr(located.module, name, None)
+                if isinstance(weight, torch.nn.Parameter) and id(weight) not in seen:
+                    seen.add(id(weight))
+                    layer_of[group] = layer_of.get(group, -1) + 1
+                    parts.append((group, layer_of[group], weight, 0, 0))
     for role, group in roles.items():
         for located in role_slots(model, role):
             module, slot = located.module, located.slot
@@ -130,12 +144,13 @@ def probe_model(model) -> dict:
     previous = model.config._attn_implementation
     model.set_attn_implementation("eager")
     try:
-        attentions = model(**probe, output_attentions=True).attentions
+        outputs = model(**probe, output_attentions=True, output_hidden_states=True)
     finally:
         model.set_attn_implementation(previous)
         model.train(was_training)
         if hook is not None:
             hook.remove()
+    attentions = outputs.attentions
     entropy, self_weight, cls_self = [], [], []
     for probs in attentions:
         probs = probs.float()
@@ -144,7 +159,11 @@ def probe_model(model) -> dict:
         entropy.append((row / support).mean(dim=(0, 2)).tolist())  # per head
         self_weight.append(float(probs.diagonal(dim1=-2, dim2=-1).mean()))
         cls_self.append(float(probs[:, :, 0, 0].mean()))
-    out = {"entropy": entropy, "self_attention": self_weight,
+    # RMS per token of the residual stream entering each block (and after the last block, before its final norm
+    # where the model returns it so), and the spread of the logits over the vocabulary (or classes)
+    stream = [float(h.float().pow(2).mean(-1).sqrt().mean()) for h in outputs.hidden_states]
+    logit_std = float(outputs.logits.float().std(-1).mean())
+    out = {"stream": stream, "logit_std": logit_std, "entropy": entropy, "self_attention": self_weight,
            "attn_branch": [b.attention_branch for b in report.blocks], "mlp_branch": [b.mlp_branch for b in report.blocks]}
     if "cls" in captured:
         h = captured["cls"].float()
@@ -223,8 +242,14 @@ def head_mean(entropy):
     return mean([mean(layer) for layer in entropy])
 
 
+def last_stream(record):
+    """RMS of the residual stream entering the last block (the final entry is after the final norm in GPT-2)."""
+    return record["stream"][-2]
+
+
 print(f"\n{'method':34} {'step':>5} {'val':>7} {'entropy':>8} {'self-att':>8} {'attn br':>9} {'mlp br':>9} "
-      f"{'|g_q|':>9} {'|g_mlp_in|':>10} {'|dW_q|':>9}" + (" cls spread" if IMAGE else ""))
+      f"{'|g_q|':>9} {'|g_mlp_in|':>10} {'|dW_q|':>9} {'stream0':>8} {'streamL':>8} {'logit sd':>8} {'|g_emb|':>9} "
+      f"{'|dW_emb|':>9}" + (" cls spread" if IMAGE else ""))
 for method, run in results.items():
     val = {step: loss for step, loss, _ in run["curve"]}
     for r in run["records"]:
@@ -233,7 +258,10 @@ for method, run in results.items():
         print(f"{method:34} {r['step']:5d} {val[r['step']]:7.4f} {head_mean(r['entropy']):8.3f} "
               f"{mean(r['self_attention']):8.3f} {mean(r['attn_branch']):9.2e} {mean(r['mlp_branch']):9.2e} "
               f"{mean(r.get('grad_q', [math.nan])):9.2e} {mean(r.get('grad_mlp_in', [math.nan])):10.2e} "
-              f"{mean(r.get('update_q', [math.nan])):9.2e}" + (f" {r['cls_spread']:10.3f}" if "cls_spread" in r else ""))
+              f"{mean(r.get('update_q', [math.nan])):9.2e} {r['stream'][0]:8.3f} {last_stream(r):8.3f} "
+              f"{r['logit_std']:8.3f} {r.get('grad_embedding', [math.nan])[0]:9.2e} "
+              f"{r.get('update_embedding', [math.nan])[0]:9.2e}"
+              + (f" {r['cls_spread']:10.3f}" if "cls_spread" in r else ""))
 
 import matplotlib  # noqa: E402
 
@@ -243,8 +271,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 panels = [("validation loss", None), ("attention entropy / uniform", "entropy"), ("self-attention weight", "self_attention"),
           ("attn branch / residual", "attn_branch"), ("mlp branch / residual", "mlp_branch"), ("‖grad‖ q", "grad_q"),
           ("‖grad‖ mlp_in", "grad_mlp_in"), ("‖update‖ q", "update_q"), ("‖update‖ mlp_in", "update_mlp_in"),
-          ("class-token spread" if IMAGE else "‖grad‖ attn_out", "cls_spread" if IMAGE else "grad_attn_out")]
-fig, axes = plt.subplots(2, 5, figsize=(22, 8))
+          ("class-token spread" if IMAGE else "‖grad‖ attn_out", "cls_spread" if IMAGE else "grad_attn_out"),
+          ("residual stream RMS, block 0 input", "stream_first"), ("residual stream RMS, last block input", "stream_last"),
+          ("logit std over classes", "logit_std"), ("‖grad‖ embedding tables", "grad_embedding"),
+          ("‖update‖ / ‖W‖ token table", "relative_update_embedding")]
+fig, axes = plt.subplots(3, 5, figsize=(22, 12))
 for axis, (title, key) in zip(axes.flat, panels, strict=True):
     for i, (method, run) in enumerate(results.items()):
         style = {"default": "k-", "idinit": "C3-"}.get(method, f"C{i}--")
@@ -252,12 +283,20 @@ for axis, (title, key) in zip(axes.flat, panels, strict=True):
             steps, values = [c[0] for c in run["curve"]], [c[1] for c in run["curve"]]
         elif key == "entropy":
             steps, values = series(run["records"], key, head_mean)
-        elif key == "cls_spread":
+        elif key in ("cls_spread", "logit_std"):
             steps, values = series(run["records"], key, float)
+        elif key == "stream_first":
+            steps, values = series(run["records"], "stream", lambda s: s[0])
+        elif key == "stream_last":
+            steps, values = [r["step"] for r in run["records"]], [last_stream(r) for r in run["records"]]
+        elif key == "relative_update_embedding":
+            rows = [r for r in run["records"] if "update_embedding" in r]
+            steps = [r["step"] for r in rows]
+            values = [r["update_embedding"][0] / r["weight_embedding"][0] for r in rows]
         else:
             steps, values = series(run["records"], key)
         axis.plot(steps, values, style, label=method, linewidth=1.5)
-    if key and (key.startswith(("grad", "update")) or key.endswith("branch")):
+    if key and (key.startswith(("grad", "update", "relative")) or key.endswith("branch")):
         axis.set_yscale("log")
     axis.set_title(title, fontsize=9)
     axis.set_xlabel("step")

@@ -1,14 +1,16 @@
 """Relabel saved runs after a family's IDInit defaults changed, so every method name means today's weights.
 
     python benchmarks/relabel.py --family gpt2 --old query_scale=1 --new query_scale=0 \
-        benchmarks/results/convergence.json benchmarks/results/stability.json
+        benchmarks/results/convergence.json benchmarks/results/stability.json benchmarks/results/budget.json
 
 A run's method ``idinit:k=v,...`` was measured with the family's defaults of the time (``--old``) plus its own
 options. Its effective options are therefore ``old ∪ own``; its new name lists only the options that differ from
 the new defaults (``--new``, what ``Family.option_defaults`` says now): ``idinit`` measured with Q = I becomes
 ``idinit:query_scale=1``, and ``idinit:query_scale=0`` becomes ``idinit``. Other methods (``default``, baselines)
 keep their names. Each file gets a note saying what was relabelled (convergence: a note in ``meta.sessions``;
-stability: ``notes``). Writes the files in place, atomically.
+stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings recomputed). Writes the files in place,
+atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
+that a run's own value equal to the table's default (``query_scale=1``) is still named.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ def main() -> None:
                 from convergence import summarize
 
                 data["table"] = summarize(data["runs"])
+            if "savings" in data:  # budget.json: IDInit's step savings are computed from the names
+                from budget import savings
+
+                data["savings"] = savings(data["runs"])
         else:
             data.setdefault("notes", []).append(note)
         partial = path.with_suffix(".json.partial")

@@ -58,6 +58,9 @@ __all__ = [
     "loosen_experts_",
     "GAIN_PATTERNS",
     "idiz_gain_",
+    "small_init_",
+    "small_init_conv_",
+    "small_init_std",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -339,6 +342,39 @@ def loosen_(
             rows = tensor[start : start + flat_rows]
             rows.add_(_noise(rows.numel(), std, generator, tensor).view(rows.shape))
     return tensor
+
+
+def small_init_std(width: int) -> float:
+    """√(2/(5·width)): the standard deviation of SmallInit (Nguyen & Salazar 2019, "Transformers without Tears",
+    §2; GPT-NeoX's ``small_init_init_method``), 0.079 at width 64 and 0.029 at 768."""
+    return math.sqrt(2.0 / (5.0 * width))
+
+
+@torch.no_grad()
+def small_init_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""SmallInit on a ``rows x width`` table: every entry ``N(0, 2/(5·width))`` (:func:`small_init_std`).
+
+    Not an identity rule: the paper leaves the embedding tables open (``docs/method.md``), and this is the scale
+    practitioners give a token table whose rows are also the LM head's (``docs/defaults.md``, issue 19). A row of
+    ``width`` such entries has norm ≈ √(2/5) ≈ 0.63 at every width, so the logits of a tied head have a spread
+    that does not shrink with the width. Drawn in float32 from ``generator`` (on its device) in chunks of at most
+    2**20 values, then cast, so every device and rank gets the same values.
+    """
+    _check_matrix(tensor, "small_init_")
+    if tensor.is_meta or tensor.numel() == 0:
+        return tensor
+    std = small_init_std(tensor.shape[1])
+    rows_per_chunk = max(1, _NOISE_CHUNK // tensor.shape[1])
+    for start in range(0, tensor.shape[0], rows_per_chunk):
+        rows = tensor[start : start + rows_per_chunk]
+        rows.copy_(_noise(rows.numel(), std, generator, tensor).view(rows.shape))
+    return tensor
+
+
+@torch.no_grad()
+def small_init_conv_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """:func:`small_init_` on a convolution kernel's ``c_out x (c_in·k·…)`` flattening (fan-in c_in·k·…)."""
+    return _on_matrix(tensor, lambda matrix: small_init_(matrix, generator=generator), "small_init_conv_")
 
 
 def fused_blocks(tensor: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:

@@ -140,10 +140,14 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "gate projection of a gated MLP (Llama family): IDIτ like the up projection, or the library init."),
     OptionSpec("embeddings", "default", "choice", ("default", "idi"),
                "token / position / token-type tables, ViT class token and positions."),
+    OptionSpec("token_table", "embeddings", "choice", ("embeddings", "small"),
+               "the token table (and an LM head tied to it): the rule of idinit_embeddings, or SmallInit "
+               "N(0, 2/(5d)) (GPT-NeoX's small_init: tied logits of spread ≈ 0.6 at any width d)."),
     OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
-    OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
-               "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("heads", "default", "choice", ("default", "idi", "zero", "small"),
+               "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder); "
+               "small: SmallInit N(0, 2/(5·fan-in))."),
     OptionSpec("router", "default", "choice", ("default", "zero", "idi"),
                "router of a mixture of experts (and a shared expert's gate): the library's random init (token-dependent "
                "routing), zero (uniform routing: every expert scores the same), or IDIτ (expert e's logit reads "

@@ -205,6 +205,12 @@ def write_pattern(
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
             _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, qkv)
+        elif rule is Rule.SMALL:
+            generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
+            if is_conv:  # fan-in c_in·k·…: the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
+                idinit.small_init_conv_(param, generator=generator)
+            else:
+                idinit.small_init_(as_matrix(param, slot), generator=generator)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
 __all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE",
-           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION"]
+           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION", "FOLLOW_ROLE"]
 
 
 class Role(str, Enum):
@@ -47,6 +47,7 @@ class Rule(str, Enum):
     IDI = "idi"  # IDIτ (+ loosening where rows are replicated), bias 0
     IDIZ = "idiz"  # IDIZε, bias 0
     IDIC = "idic"  # IDICτ on a convolution kernel (+ loosening where rows are replicated), bias 0
+    SMALL = "small"  # N(0, 2/(5d)) drawn from a seeded generator (SmallInit), bias 0
     ZERO = "zero"  # weight and bias 0
     DEFAULT = "default"  # the model's own initialization, untouched
     TIED = "tied"  # shares its weight with the input embedding: initialized there, never here
@@ -81,6 +82,10 @@ NORMED_OUT_OPTION = "normed_out"
 GAIN_ROLES = frozenset({Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM})
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
+
+#: Options that override :data:`OPTION_RULES` for the slots that carry a flag: the token table
+#: (``Slot.token_table``) gets ``idinit_token_table`` unless that option says to follow its role's option.
+FOLLOW_ROLE = "embeddings"
 
 #: ``Slot.heads`` values: a per-head projection whose pattern depends on the attention's head layout.
 QUERY, KEY_VALUE = "query", "key_value"
@@ -142,6 +147,8 @@ class Slot:
         fused: the output dimension stacks ``in x in`` projections (GPT-2's ``c_attn`` = Q|K|V); each block
             gets its own pattern and no loosening (its rows are not replicas of each other).
         tied: the weight may be tied to the input embedding (``lm_head``, BERT's decoder).
+        token_table: the table of token ids (one row per vocabulary entry, the one an LM head may be tied to),
+            as opposed to position and token-type tables: ``idinit_token_table`` may give it its own rule.
         heads: ``"query"`` for the attention's query projection, or a fused Q|K|V weight (its first block):
             its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
@@ -182,6 +189,7 @@ class Slot:
     option: str = ""
     gain_offset: float = 0.0
     normed: bool = False
+    token_table: bool = False
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -197,6 +205,8 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return Rule(getattr(options, NORMED_OUT_OPTION))
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
+    if slot.token_table and options.token_table != FOLLOW_ROLE:
+        return Rule(options.token_table)
     return Rule(getattr(options, OPTION_RULES[slot.role]))
 
 

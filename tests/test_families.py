@@ -49,6 +49,18 @@ def test_scale_gives_that_many_blocks_of_that_width(name, depth, width):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_text_family_marks_its_token_table_and_only_it(name):
+    """The slot flagged token_table is the model's input embedding (what an LM head is tied to); an image
+    family has none."""
+    model = testing.tiny_model(name)
+    tables = [located for located in role_slots(model, Role.EMBEDDING) if located.slot.token_table]
+    if family(name).modality == "image":
+        assert not tables
+    else:
+        assert [located.module for located in tables] == [model.get_input_embeddings()]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_every_block_holds_every_branch_role(name):
     model = testing.tiny_model(name, depth=3, width=32)
     blocks = [m for m in model.modules() if family(name).is_block(m)]

@@ -238,6 +238,57 @@ def test_loosen_rounds_away_in_bfloat16():
     assert torch.equal(init.loosen_(w.clone(), 1e-6, generator=torch.Generator().manual_seed(0)), w)
 
 
+# ---- SmallInit (the token table's option, issue 19) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [16, 64, 256])
+def test_small_init_has_the_small_init_std(width):
+    """N(0, 2/(5·width)): √(2/(5·64)) = 0.079; on 4096 draws the sample std is within 5% and the mean near 0."""
+    w = init.small_init_(torch.empty(4096 // width, width), generator=torch.Generator().manual_seed(0))
+    std = math.sqrt(2 / (5 * width))
+    assert init.small_init_std(width) == pytest.approx(std, rel=1e-12)
+    assert abs(float(w.std()) / std - 1) < 0.05 and abs(float(w.mean())) < 4 * std / 64
+
+
+def test_small_init_rows_keep_their_norm_at_every_width():
+    """A row's norm is ≈ √(2/5) whatever the width: what keeps a tied head's logits from shrinking with d."""
+    for width in (64, 1024):
+        w = init.small_init_(torch.empty(64, width), generator=torch.Generator().manual_seed(1))
+        assert abs(float(w.norm(dim=1).mean()) - math.sqrt(2 / 5)) < 0.05
+
+
+def test_small_init_is_reproducible_from_the_generator_in_every_dtype():
+    want = init.small_init_(torch.empty(40, 8), generator=torch.Generator().manual_seed(3))
+    for dtype in DTYPES:
+        got = init.small_init_(torch.empty(40, 8, dtype=dtype), generator=torch.Generator().manual_seed(3))
+        assert got.dtype == dtype and torch.equal(got, want.to(dtype))
+
+
+def test_small_init_draws_large_tables_in_chunks(monkeypatch):
+    """Every row is written (no NaN left) when the table is drawn in several chunks, and the chunks differ."""
+    monkeypatch.setattr(init, "_NOISE_CHUNK", 16)
+    w = init.small_init_(torch.full((10, 4), float("nan")), generator=torch.Generator().manual_seed(0))
+    assert not w.isnan().any() and not torch.equal(w[:4], w[4:8])
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_small_init_conv_draws_over_the_fan_in(channels_last):
+    """A c_out x c_in x k x k kernel: the same values as small_init_ on its c_out x (c_in·k·k) flattening."""
+    kernel = torch.empty(32, 4, 3, 3)
+    if channels_last:
+        kernel = kernel.to(memory_format=torch.channels_last)
+    init.small_init_conv_(kernel, generator=torch.Generator().manual_seed(2))
+    flat = init.small_init_(torch.empty(32, 36), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(kernel.reshape(32, 36), flat)
+
+
+def test_small_init_is_a_noop_on_meta_and_rejects_other_ranks():
+    w = torch.empty(3, 4, device="meta")
+    assert init.small_init_(w) is w
+    with pytest.raises(ValueError, match="small_init_ expects a 2-D"):
+        init.small_init_(torch.empty(2, 2, 2))
+
+
 # ---- devices and bad input ----------------------------------------------------------------------------------------
 
 ALL_FILLS = {

@@ -34,8 +34,9 @@ BUILDERS = {
     "vit": lambda **o: idinit_hf.AutoModelForImageClassification.from_config(family("vit").example_config(**o)),
 }
 #: The family defaults as they were when the pin was made (issue 12 then chose Q = 0 for GPT-2 and ViT, and IDIτ
-#: embeddings for ViT); an option set in the config wins over a family's default, so the pin compares like with like.
-BEFORE_ISSUE_12 = {"gpt2": {"idinit_query_scale": 1.0},
+#: embeddings for ViT; issue 19 SmallInit for GPT-2's token table); an option set in the config wins over a
+#: family's default, so the pin compares like with like.
+PINNED_DEFAULTS = {"gpt2": {"idinit_query_scale": 1.0, "idinit_token_table": "embeddings"},
                    "vit": {"idinit_query_scale": 1.0, "idinit_embeddings": "default"}}
 OPTION_SETS = {
     "defaults": {},
@@ -50,7 +51,7 @@ OPTION_SETS = {
 def fingerprint(family: str, options: dict) -> dict[str, list]:
     """Parameter name → [pattern hash, noise sum, noise abs sum] for every parameter IDInit writes."""
     torch.manual_seed(0)
-    model = BUILDERS[family](**{"init_method": "idinit", **BEFORE_ISSUE_12.get(family, {}), **options})
+    model = BUILDERS[family](**{"init_method": "idinit", **PINNED_DEFAULTS.get(family, {}), **options})
     prints = {}
     for layer in idinit_hf.verify(model).layers:
         if layer.matches is None or layer.rule is idinit_hf.Rule.TIED:  # library default or tied: not IDInit's

@@ -1,11 +1,14 @@
 """The InitPlan answers which rule writes each parameter: the role table and the options, for the init pass,
 ``apply_`` and ``verify`` alike; ``init_module`` writes one module (the stock init for the rest)."""
 
+import math
+
 import pytest
 import torch
 from helpers import EPS, D, assert_default_random, eye, family
 
 import idinit_hf
+from idinit_hf import testing
 
 # ---- options that change a role's rule ------------------------------------------------------------------------------
 
@@ -14,6 +17,50 @@ def test_embeddings_option_idi():
     model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0))
     assert torch.equal(model.wte.weight.detach()[:D], eye(D))
     assert torch.equal(model.wte.weight.detach()[D : 2 * D], eye(D))
+
+
+@pytest.mark.parametrize("name", ["gpt2", "bert", "llama"])
+def test_token_table_option_small(name):
+    """idinit_token_table="small": the token table holds SmallInit N(0, 2/(5d)) drawn from the per-parameter seed
+    (verify rebuilds it bit for bit; another seed draws other values), a padding row stays 0, a tied head is the
+    table, and the other embedding tables keep the rule of idinit_embeddings."""
+    config = dict(init_method="idinit", idinit_token_table="small", idinit_seed=4)
+    model = testing.tiny_model(name, width=64, pad_token_id=0, **config)
+    table = model.get_input_embeddings().weight.detach()
+    padding = model.get_input_embeddings().padding_idx  # GPT-2's table has none
+    assert abs(float(table[1:].std()) / math.sqrt(2 / (5 * 64)) - 1) < 0.1
+    if padding is not None:
+        assert torch.equal(table[padding], torch.zeros(64))
+    assert idinit_hf.verify(model).ok
+    other = testing.tiny_model(name, width=64, pad_token_id=0, **{**config, "idinit_seed": 5})
+    assert not torch.equal(other.get_input_embeddings().weight.detach(), table)
+    head = model.get_output_embeddings()
+    if model.config.tie_word_embeddings:
+        assert head.weight is model.get_input_embeddings().weight
+    if name == "bert":  # BERT's own embeddings default (idi) still writes its position table
+        positions = model.bert.embeddings.position_embeddings.weight.detach()
+        assert torch.equal(positions, eye(64)[: len(positions)])
+
+
+def test_token_table_option_embeddings_follows_idinit_embeddings():
+    model = testing.tiny_model("gpt2", init_method="idinit", idinit_token_table="embeddings",
+                               idinit_embeddings="idi", idinit_loosening=0.0)
+    assert torch.equal(model.transformer.wte.weight.detach()[:D], eye(D))
+
+
+def test_heads_option_small():
+    """idinit_heads="small": an untied head holds SmallInit N(0, 2/(5·fan-in)) and a zero bias; a convolution head
+    (ViT's MIM decoder) draws over its fan-in c_in·k·k; verify rebuilds both."""
+    model = testing.tiny_model("vit", width=64, init_method="idinit", idinit_heads="small")
+    weight = model.classifier.weight.detach()
+    assert abs(float(weight.std()) / math.sqrt(2 / (5 * 64)) - 1) < 0.15
+    assert torch.equal(model.classifier.bias.detach(), torch.zeros(weight.shape[0]))
+    assert idinit_hf.verify(model).ok
+    mim = idinit_hf.IDInitViTForMaskedImageModeling(testing.tiny_config("vit", width=64, init_method="idinit",
+                                                                        idinit_heads="small"))
+    kernel = mim.decoder[0].weight.detach()
+    assert abs(float(kernel.std()) / math.sqrt(2 / (5 * kernel[0].numel())) - 1) < 0.1
+    assert idinit_hf.verify(mim).ok
 
 
 def test_heads_option_zero():

@@ -36,6 +36,21 @@ def test_a_tied_slot_is_left_to_the_embedding_only_when_the_config_ties():
     assert rule_for(head, options, tied_embeddings=False) is Rule.IDI
 
 
+def test_the_token_table_has_its_own_option_that_can_follow_the_embeddings_one():
+    """idinit_token_table="embeddings" gives the token table the rule of idinit_embeddings; "small" gives it
+    SmallInit and leaves the other tables (positions, token types) to idinit_embeddings."""
+    table = Slot(nn.Embedding, "", Role.EMBEDDING, token_table=True)
+    positions = Slot(nn.Embedding, "", Role.EMBEDDING)
+    follow = IDInitOptions(embeddings="idi", token_table="embeddings")
+    small = IDInitOptions(embeddings="idi", token_table="small")
+    assert rule_for(table, follow, tied_embeddings=True) is Rule.IDI
+    assert rule_for(table, small, tied_embeddings=True) is Rule.SMALL
+    assert rule_for(positions, small, tied_embeddings=True) is Rule.IDI
+    assert rule_for(Slot(nn.Linear, "", Role.HEAD), IDInitOptions(heads="small"), tied_embeddings=False) is Rule.SMALL
+    tied_head = Slot(nn.Linear, "", Role.HEAD, tied=True)
+    assert rule_for(tied_head, small, tied_embeddings=True) is Rule.TIED  # the head is the table
+
+
 class MistralMLP(nn.Module):
     pass
 

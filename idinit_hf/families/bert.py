@@ -29,7 +29,7 @@ BERT = Family(
         Slot(bert.BertSelfOutput, "dense", Role.ATTENTION_OUT),
         Slot(bert.BertIntermediate, "dense", Role.MLP_IN),
         Slot(bert.BertOutput, "dense", Role.MLP_OUT),
-        Slot(bert.BertEmbeddings, "word_embeddings", Role.EMBEDDING),
+        Slot(bert.BertEmbeddings, "word_embeddings", Role.EMBEDDING, token_table=True),
         Slot(bert.BertEmbeddings, "position_embeddings", Role.EMBEDDING),
         Slot(bert.BertEmbeddings, "token_type_embeddings", Role.EMBEDDING),
         Slot(bert.BertEmbeddings, "LayerNorm", Role.NORM, params=_NORM),

@@ -29,7 +29,7 @@ BLOOM = Family(
         Slot("MLP", "dense_4h_to_h", Role.MLP_OUT),
         Slot("Block", "input_layernorm", Role.NORM, params=_causal.NORM),
         Slot("Block", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Model", "word_embeddings", Role.EMBEDDING),
+        Slot("Model", "word_embeddings", Role.EMBEDDING, token_table=True),
         Slot("Model", "word_embeddings_layernorm", Role.NORM, params=_causal.NORM),
         Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,

@@ -29,7 +29,7 @@ COHERE = Family(
         Slot("MLP", "up_proj", Role.MLP_IN),
         Slot("MLP", "down_proj", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "norm", Role.NORM),
         *_causal.HEADS,
     ),

@@ -37,7 +37,7 @@ FALCON = Family(
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
         Slot("DecoderLayer", "ln_attn", Role.NORM, params=_causal.NORM),
         Slot("DecoderLayer", "ln_mlp", Role.NORM, params=_causal.NORM),
-        Slot("Model", "word_embeddings", Role.EMBEDDING),
+        Slot("Model", "word_embeddings", Role.EMBEDDING, token_table=True),
         Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,
     ),

@@ -26,7 +26,7 @@ GPT2 = Family(
         Slot(gpt2.GPT2Attention, "c_proj", Role.ATTENTION_OUT, transposed=True),
         Slot(gpt2.GPT2MLP, "c_fc", Role.MLP_IN, transposed=True),
         Slot(gpt2.GPT2MLP, "c_proj", Role.MLP_OUT, transposed=True),
-        Slot(gpt2.GPT2Model, "wte", Role.EMBEDDING),
+        Slot(gpt2.GPT2Model, "wte", Role.EMBEDDING, token_table=True),
         Slot(gpt2.GPT2Model, "wpe", Role.EMBEDDING),
         Slot(gpt2.GPT2Block, "ln_1", Role.NORM, params=("weight", "bias")),
         Slot(gpt2.GPT2Block, "ln_2", Role.NORM, params=("weight", "bias")),

@@ -37,7 +37,7 @@ GPT_NEO = Family(
         Slot("MLP", "c_proj", Role.MLP_OUT),
         Slot("Block", "ln_1", Role.NORM, params=_causal.NORM),
         Slot("Block", "ln_2", Role.NORM, params=_causal.NORM),
-        Slot("Model", "wte", Role.EMBEDDING),
+        Slot("Model", "wte", Role.EMBEDDING, token_table=True),
         Slot("Model", "wpe", Role.EMBEDDING),
         Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,

@@ -26,7 +26,7 @@ GPT_NEOX = Family(
         Slot("GPTNeoXMLP", "dense_4h_to_h", Role.MLP_OUT),
         Slot("GPTNeoXLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
         Slot("GPTNeoXLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("GPTNeoXModel", "embed_in", Role.EMBEDDING),
+        Slot("GPTNeoXModel", "embed_in", Role.EMBEDDING, token_table=True),
         Slot("GPTNeoXModel", "final_layer_norm", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,
     ),

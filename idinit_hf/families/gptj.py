@@ -18,7 +18,7 @@ MLP_SLOTS = (
 )
 STEM_SLOTS = (
     Slot("Block", "ln_1", Role.NORM, params=_causal.NORM),
-    Slot("Model", "wte", Role.EMBEDDING),
+    Slot("Model", "wte", Role.EMBEDDING, token_table=True),
     Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
     *_causal.HEADS,
 )

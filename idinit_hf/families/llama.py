@@ -51,7 +51,7 @@ LLAMA = Family(
         Slot("MLP", "down_proj", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_NORM),
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "norm", Role.NORM, params=_NORM),
         Slot("ForCausalLM", "lm_head", Role.HEAD, tied=True),  # tied only if config.tie_word_embeddings
         Slot("ForSequenceClassification", "score", Role.HEAD),

@@ -30,7 +30,7 @@ NEMOTRON = Family(
         # every norm of the model (input, post-attention, final), by its class: Nemotron's 1 + w, Jais 2's plain w
         Slot("LayerNorm1P", "", Role.NORM_1P, params=_causal.NORM),
         Slot("LayerNorm", "", Role.NORM, params=_causal.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -28,7 +28,7 @@ OPT = Family(
         Slot("DecoderLayer", "fc2", Role.MLP_OUT),
         Slot("DecoderLayer", "self_attn_layer_norm", Role.NORM, params=_causal.NORM),
         Slot("DecoderLayer", "final_layer_norm", Role.NORM, params=_causal.NORM),
-        Slot("Decoder", "embed_tokens", Role.EMBEDDING),
+        Slot("Decoder", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Decoder", "embed_positions", Role.EMBEDDING),
         Slot("Decoder", "project_in", Role.EMBEDDING),
         Slot("Decoder", "project_out", Role.HEAD),

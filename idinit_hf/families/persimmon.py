@@ -27,7 +27,7 @@ PERSIMMON = Family(
         Slot("MLP", "dense_4h_to_h", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "final_layernorm", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,
     ),

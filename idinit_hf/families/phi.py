@@ -27,7 +27,7 @@ PHI = Family(
         Slot("MLP", "fc1", Role.MLP_IN),
         Slot("MLP", "fc2", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "final_layernorm", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,
     ),

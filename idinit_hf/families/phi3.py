@@ -30,7 +30,7 @@ PHI3 = Family(
         Slot("MLP", "down_proj", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM),
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "norm", Role.NORM),
         *_causal.HEADS,
     ),

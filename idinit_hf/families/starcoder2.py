@@ -25,7 +25,7 @@ STARCODER2 = Family(
         Slot("MLP", "c_proj", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Model", "embed_tokens", Role.EMBEDDING),
+        Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Model", "norm", Role.NORM, params=_causal.NORM),
         *_causal.HEADS,
     ),
