@@ -219,7 +219,7 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
     for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
         for module in modules:
-            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(o)))
+            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(_first(o))))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()

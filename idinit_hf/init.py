@@ -43,6 +43,7 @@ __all__ = [
     "loosen_heads_",
     "heads_replicated",
     "GQA_RULES",
+    "seeded_normal_",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -347,3 +348,17 @@ def idi_pattern(out_features: int, in_features: int, tau: float = 1.0, *, wide: 
 def idiz_pattern(out_features: int, in_features: int, epsilon: float = 1e-6, *, pattern: str = "subtract") -> torch.Tensor:
     """The IDIZε pattern as a new float32 ``out x in`` tensor (a reference to compare weights with)."""
     return idiz_(torch.empty(out_features, in_features), epsilon, pattern=pattern)
+
+
+@torch.no_grad()
+def seeded_normal_(tensor: torch.Tensor, std: float, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill ``tensor`` with ``N(0, std²)`` drawn as the loosening noise is (float32, on the generator's device, then
+    cast): the same values on every device and in every dtype for one seed, so that a rule that writes a random
+    block (the library-init block of a stacked weight, :func:`idinit_hf.patterns.write_pattern`) can be rebuilt
+    exactly by :func:`idinit_hf.verify`. The library's own init draws ``normal_(0, initializer_range)`` from the global
+    generator instead."""
+    _check_finite(std, "std", positive=False)
+    if tensor.is_meta or tensor.numel() == 0:
+        return tensor
+    tensor.copy_(_noise(tensor.numel(), std, generator, tensor).view(tensor.shape))
+    return tensor

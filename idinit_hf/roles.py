@@ -8,7 +8,7 @@ adding a table, never an if-chain on parameter names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE", "ClassName",
+           "by_class_name"]
 
 
 class Role(str, Enum):
@@ -33,6 +34,10 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    EMBEDDING_PROJECTION = "embedding_projection"  # embedding width → model width (ELECTRA, RoFormer, DeBERTa-v2)
+    RELATIVE_POSITION = "relative_position"  # a table of relative-position embeddings (DeBERTa-v2's rel_embeddings)
+    POSITION_PROJECTION = "position_projection"  # relative positions → keys / queries (DeBERTa-v2's pos_*_proj)
+    BRANCH_OUT = "branch_out"  # last layer of a residual branch besides the blocks' own (DeBERTa-v2's conv branch)
 
 
 class Rule(str, Enum):
@@ -53,6 +58,7 @@ FIXED_RULES: dict[Role, Rule] = {
     Role.MLP_IN: Rule.IDI,
     Role.MLP_OUT: Rule.IDIZ,
     Role.NORM: Rule.DEFAULT,
+    Role.BRANCH_OUT: Rule.IDIZ,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
 OPTION_RULES: dict[Role, str] = {
@@ -61,6 +67,9 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.EMBEDDING_PROJECTION: "embedding_projection",
+    Role.RELATIVE_POSITION: "relative_positions",
+    Role.POSITION_PROJECTION: "position_projections",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
@@ -69,9 +78,27 @@ assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 QUERY, KEY_VALUE = "query", "key_value"
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
-    """``owner`` is a module type, or the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``):
-    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix."""
+@dataclass(frozen=True)
+class ClassName:
+    """Module classes named ``<model prefix><suffix>``, and not ``<model prefix><x><suffix>`` for an ``x`` of
+    ``not_after``: ``ClassName("Output", not_after=("Self",))`` matches ``RobertaOutput`` (the MLP's output) but
+    not ``RobertaSelfOutput`` (the attention's), which a plain suffix ``"Output"`` would match too."""
+
+    suffix: str
+    not_after: tuple[str, ...] = ()
+
+    def matches(self, class_name: str) -> bool:
+        if not class_name.endswith(self.suffix):
+            return False
+        return not class_name[: len(class_name) - len(self.suffix)].endswith(self.not_after)
+
+
+def _matches(module: nn.Module, owner: type[nn.Module] | str | ClassName) -> bool:
+    """``owner`` is a module type, the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``) or a
+    :class:`ClassName`: the generated classes of the models of one layout do not subclass each other, so one table
+    names them by suffix."""
+    if isinstance(owner, ClassName):
+        return owner.matches(type(module).__name__)
     if isinstance(owner, str):
         return type(module).__name__.endswith(owner)
     return isinstance(module, owner)
@@ -96,9 +123,12 @@ class Slot:
             its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
+        stacked: the output rows stack equal blocks of these roles, each written by its own role's rule
+            (ModernBERT's ``Wi`` = the activated half | the linear half: ``(MLP_GATE, MLP_IN)``, so that
+            ``idinit_gate`` applies to the first half). Empty: the weight is one role's (``role``).
     """
 
-    owner: type[nn.Module] | str
+    owner: type[nn.Module] | str | ClassName
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)
@@ -106,6 +136,7 @@ class Slot:
     fused: bool = False
     tied: bool = False
     heads: str = ""
+    stacked: tuple[Role, ...] = ()
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -118,3 +149,18 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
     return Rule(getattr(options, OPTION_RULES[slot.role]))
+
+
+def by_class_name(slots: tuple[Slot, ...], prefix: str) -> tuple[Slot, ...]:
+    """``slots`` with every module-type owner named by its class name less ``prefix`` instead: BERT's table
+    (``BertSelfOutput``, ``BertOutput``, …) becomes one that finds the same modules in every model that generates
+    its own copies of BERT's classes (``RobertaSelfOutput``, ``ElectraOutput``, …). An owner whose suffix ends another
+    owner's suffix excludes that one (``BertOutput`` → ``ClassName("Output", not_after=("Self",))``)."""
+    suffixes = {slot.owner.__name__.removeprefix(prefix) for slot in slots if isinstance(slot.owner, type)}
+
+    def renamed(owner: type) -> ClassName:
+        suffix = owner.__name__.removeprefix(prefix)
+        longer = sorted(other[: -len(suffix)] for other in suffixes if other != suffix and other.endswith(suffix))
+        return ClassName(suffix, tuple(longer))
+
+    return tuple(replace(slot, owner=renamed(slot.owner)) if isinstance(slot.owner, type) else slot for slot in slots)

@@ -12,9 +12,13 @@ from typing import Any
 
 from ..options import IDInitOptions, validate_options
 from .bert import BERT
+from .bert_prenorm import BERT_PRENORM
+from .deberta_v2 import DEBERTA_V2
 from .family import Family
 from .gpt2 import GPT2
 from .llama import LLAMA
+from .modernbert import MODERNBERT
+from .roberta import ROBERTA
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
@@ -22,7 +26,7 @@ __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types",
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, ROBERTA, BERT_PRENORM, MODERNBERT, DEBERTA_V2)
 
 
 class UnsupportedArchitectureError(ValueError):

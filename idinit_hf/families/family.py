@@ -44,6 +44,8 @@ class Family:
         dropout: the config keys of dropout probabilities (benchmarks train without dropout).
         option_defaults: the open options whose default the benchmark chose for this architecture, as
             (field, value) pairs (docs/defaults.md); an option set in the config always wins.
+        context_length: ``config → the longest sequence`` a model takes, where that is not its
+            ``max_position_embeddings`` (RoBERTa numbers positions from ``pad_token_id + 1``); None: that field.
     """
 
     name: str
@@ -57,6 +59,7 @@ class Family:
     fit: Callable[[DataShape], dict[str, Any]] = field(default=_no_data, hash=False, compare=False)
     dropout: tuple[str, ...] = ()
     option_defaults: tuple[tuple[str, object], ...] = ()
+    context_length: Callable[[Any], int] | None = field(default=None, hash=False, compare=False)
 
     @property
     def objective(self) -> Objective:
