@@ -79,4 +79,5 @@ DEBERTA_V2 = Family(
     scale=_scale,
     fit=_fit,
     dropout=("hidden_dropout_prob", "attention_probs_dropout_prob", "pooler_dropout"),
+    option_defaults=(("embeddings", "idi"),),  # provisional: BERT's, until the benchmark decides
 )

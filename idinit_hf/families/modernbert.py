@@ -56,4 +56,5 @@ MODERNBERT = Family(
     scale=_scale,
     fit=_fit,
     dropout=("attention_dropout", "embedding_dropout", "mlp_dropout"),
+    option_defaults=(("embeddings", "idi"),),  # provisional: BERT's, until the benchmark decides
 )
