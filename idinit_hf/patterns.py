@@ -193,8 +193,8 @@ def write_pattern(
     :func:`idinit_hf.verify` can rebuild them on fresh tensors and compare bit for bit.
     """
     for param_name, param in tensors.items():
-        if param_name == "bias" and "bias" not in slot.params:
-            hf_init.zeros_(param)
+        if param_name == "bias" and ("bias" not in slot.params or slot.params == ("bias",)):
+            hf_init.zeros_(param)  # biases are 0 under every rule (§1), a head's bias kept apart from its layer too
         elif rule is Rule.ZERO:
             hf_init.zeros_(param)
         elif rule is Rule.IDIZ:

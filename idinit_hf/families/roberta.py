@@ -1,5 +1,5 @@
 """BERT's layout in the masked LMs that generate their own copy of BERT's classes: RoBERTa, XLM-RoBERTa, CamemBERT,
-data2vec-text, ELECTRA, ERNIE, RoFormer, BigBird, I-BERT, LayoutLM, MRA, RemBERT, RoCBert and TAPAS.
+data2vec-text, ELECTRA, ERNIE, RoFormer, BigBird, LayoutLM, MRA, RemBERT, RoCBert and TAPAS.
 
 The block is BERT's, post-LN: ``h = LN(x + attention.output.dense(attn(x)))``, ``out = LN(h + output.dense(act(
 intermediate.dense(h))))``, so IDIZε on the two ``dense`` layers that end the branches makes every block ``x → LN(x)``.
@@ -16,11 +16,13 @@ no slot: it keeps the library's fixed sinusoids.
 parameters (``tests/families/test_roberta.py::test_every_bert_layout_model_type_is_covered`` finds them and checks the
 list). Blocks with more than BERT's (Longformer's global projections, LUKE's entity queries, Nyströmformer's
 convolution, X-MOD's adapters, ConvBERT's span convolutions) need tables of their own; YOSO has BERT's parameters but
-its attention takes ``acos(q̂·k̂)``, which is NaN where IDInit makes ``q = k`` (``q̂·k̂`` rounds above 1); BERT's pre-LN variants are
+its attention takes ``acos(q̂·k̂)``, which is NaN where IDInit makes ``q = k`` (``q̂·k̂`` rounds above 1); I-BERT's quantized
+layers make their integer buffers from their weights at construction (``zeros_like(weight)``), which a build with
+deferred parameters leaves on the meta device; BERT's pre-LN variants are
 :mod:`idinit_hf.families.bert_prenorm`.
 """
 
-from ..roles import ClassName, Role, Slot, by_class_name
+from ..roles import QUERY, ClassName, Role, Slot, by_class_name
 from .bert import BERT
 from .family import Family
 
@@ -35,6 +37,7 @@ SIBLING_EXTRAS = (
     Slot(ClassName("LMHead"), "dense", Role.HEAD),
     Slot(ClassName("LMHead"), "layer_norm", Role.NORM, params=_NORM),
     Slot(ClassName("LMHead"), "decoder", Role.HEAD, tied=True),
+    Slot(ClassName("LMHead"), "", Role.HEAD, params=("bias",)),  # ESM: the decoder's bias, kept by the head
     Slot(ClassName("ClassificationHead"), "dense", Role.HEAD),
     Slot(ClassName("ClassificationHead"), "out_proj", Role.HEAD),
     Slot(ClassName("ForMultipleChoice"), "classifier", Role.HEAD),
@@ -53,6 +56,9 @@ SIBLING_EXTRAS = (
     Slot(ClassName("Encoder"), "embedding_hidden_mapping_in", Role.EMBEDDING_PROJECTION),  # RemBERT
     Slot(ClassName("Embeddings"), "map_inputs_layer", Role.EMBEDDING_PROJECTION),  # RoCBert: [word | glyph | sound]
     Slot(ClassName("Model"), "pooler", Role.POOLER),  # BigBird's pooler is a bare Linear
+    # BigBird's block-sparse attention (attention_type="block_sparse", its default)
+    *(Slot(ClassName("BlockSparseAttention"), name, Role.ATTENTION_IN, heads=QUERY if name == "query" else "")
+      for name in ("query", "key", "value")),
     # extra embedding tables
     *(Slot(ClassName("Embeddings"), f"{axis}_position_embeddings", Role.EMBEDDING) for axis in "xyhw"),  # LayoutLM
     *(Slot(ClassName("Embeddings"), f"token_type_embeddings_{i}", Role.EMBEDDING) for i in range(7)),  # TAPAS
@@ -63,7 +69,7 @@ SIBLING_EXTRAS = (
 
 #: Model types that number positions from ``pad_token_id + 1`` (fairseq's convention): their position table needs
 #: ``pad_token_id + 1`` rows more than the longest sequence.
-POSITIONS_AFTER_PAD = ("roberta", "xlm-roberta", "camembert", "data2vec-text", "ibert")
+POSITIONS_AFTER_PAD = ("roberta", "xlm-roberta", "camembert", "data2vec-text")
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -88,7 +94,7 @@ def context_length(config) -> int:
 ROBERTA = Family(
     name="roberta",
     model_types=("roberta", "xlm-roberta", "camembert", "data2vec-text", "electra", "ernie", "roformer", "big_bird",
-                 "ibert", "layoutlm", "mra", "rembert", "roc_bert", "tapas"),
+                 "layoutlm", "mra", "rembert", "roc_bert", "tapas"),
     block=ClassName("Layer"),
     norm_position="post",
     slots=(*BERT_LAYOUT, *SIBLING_EXTRAS),
