@@ -297,3 +297,17 @@ def test_matrix_initializers_reject_other_ranks():
 def test_reference_patterns():
     assert torch.equal(init.idi_pattern(2, 2, T), T * torch.eye(2))
     assert torch.equal(init.idiz_pattern(2, 2, E), tensor([[E, -E], [-E, E]]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seeded_normal_is_the_same_draw_in_every_dtype(dtype):
+    """The float32 draw of a seeded generator, cast: the same values (to the dtype's precision) in every dtype."""
+    reference = init.seeded_normal_(torch.empty(64, 8), 0.5, generator=torch.Generator().manual_seed(3))
+    w = init.seeded_normal_(torch.empty(64, 8, dtype=dtype), 0.5, generator=torch.Generator().manual_seed(3))
+    assert w.dtype == dtype and torch.equal(w, reference.to(dtype))
+    assert 0.4 < float(reference.std()) < 0.6 and abs(float(reference.mean())) < 0.1
+
+
+def test_seeded_normal_is_a_noop_on_meta():
+    w = torch.empty(4, 4, device="meta")
+    assert init.seeded_normal_(w, 1.0) is w

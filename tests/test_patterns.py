@@ -15,7 +15,7 @@ from idinit_hf.patterns import (
     write_pattern,
     write_rule,
 )
-from idinit_hf.roles import KEY_VALUE, Role, Rule
+from idinit_hf.roles import KEY_VALUE, Role, Rule, Slot
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -74,3 +74,26 @@ def test_write_rule_skips_a_parameter_flagged_as_loaded():
     write_rule(located.module, located.slot, Rule.IDI, IDInitOptions(), 0, located)
     assert torch.equal(weight.detach(), before)
     assert torch.equal(located.module.bias.detach(), torch.zeros(64))  # the bias was not loaded: written
+
+
+@pytest.mark.parametrize("gate", ["idi", "default"])
+def test_a_stacked_weight_gets_each_blocks_own_rule(gate):
+    """``Slot.stacked``: rows [0, 6) are a gate (``idinit_gate``), rows [6, 12) an MLP input (IDIτ, loosened: 6 > 4
+    rows); a library block is N(0, std²) from the parameter's generator, the same on every call."""
+    slot = Slot("MLP", "Wi", Role.MLP_IN, stacked=(Role.MLP_GATE, Role.MLP_IN))
+    options = IDInitOptions(gate=gate)
+
+    def written():
+        tensors = {"weight": torch.full((12, 4), float("nan"))}
+        write_pattern(tensors, slot, Rule.IDI, options, 0, name="mlp.Wi", is_conv=False, padding_idx=None,
+                      init_std=0.5)
+        return tensors["weight"]
+
+    weight = written()
+    identity = torch.eye(4).repeat(2, 1)[:6]
+    assert torch.equal(weight[6:].round(decimals=4), identity) and not torch.equal(weight[6:], identity)
+    if gate == "idi":
+        assert torch.equal(weight[:6].round(decimals=4), identity)
+    else:
+        assert 0.2 < float(weight[:6].std()) < 1.0 and not torch.equal(weight[:6].round(decimals=4), identity)
+    assert torch.equal(written(), weight)

@@ -4,7 +4,17 @@ import pytest
 from torch import nn
 
 from idinit_hf.options import IDInitOptions
-from idinit_hf.roles import FIXED_RULES, OPTION_RULES, QUERY, Role, Rule, Slot, rule_for
+from idinit_hf.roles import (
+    FIXED_RULES,
+    OPTION_RULES,
+    QUERY,
+    ClassName,
+    Role,
+    Rule,
+    Slot,
+    by_class_name,
+    rule_for,
+)
 
 
 def test_every_role_has_a_fixed_rule_or_an_option():
@@ -45,3 +55,28 @@ def test_an_owner_is_a_type_or_a_class_name_suffix():
     assert Slot("MLP", "up_proj", Role.MLP_IN).owned_by(MistralMLP())
     assert not Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY).owned_by(MistralMLP())
     assert Slot(nn.Module, "", Role.NORM).owned_by(MistralMLP()) and not Slot(nn.Linear, "", Role.NORM).owned_by(MistralMLP())
+
+
+class RobertaOutput(nn.Module):
+    pass
+
+
+class RobertaSelfOutput(nn.Module):
+    pass
+
+
+def test_a_class_name_owner_excludes_the_longer_names_it_is_told_of():
+    """``Output`` is the suffix of both BERT-layout output modules; the MLP's owner excludes the attention's."""
+    mlp_out = Slot(ClassName("Output", not_after=("Self",)), "dense", Role.MLP_OUT)
+    assert mlp_out.owned_by(RobertaOutput()) and not mlp_out.owned_by(RobertaSelfOutput())
+    assert Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT).owned_by(RobertaSelfOutput())
+    assert not Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT).owned_by(RobertaOutput())
+
+
+def test_renaming_a_table_by_class_name_keeps_every_field_and_excludes_longer_suffixes():
+    table = (Slot(RobertaSelfOutput, "dense", Role.ATTENTION_OUT), Slot(RobertaOutput, "dense", Role.MLP_OUT, tied=True),
+             Slot("MLP", "up_proj", Role.MLP_IN))
+    renamed = by_class_name(table, prefix="Roberta")
+    assert renamed == (Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT),
+                       Slot(ClassName("Output", not_after=("Self",)), "dense", Role.MLP_OUT, tied=True),
+                       Slot("MLP", "up_proj", Role.MLP_IN))

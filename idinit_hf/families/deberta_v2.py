@@ -65,6 +65,7 @@ DEBERTA_V2 = Family(
         Slot(deberta.LegacyDebertaV2LMPredictionHead, "decoder", Role.HEAD, tied=True),
         Slot(deberta.DebertaV2LMPredictionHead, "dense", Role.HEAD),
         Slot(deberta.DebertaV2LMPredictionHead, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2LMPredictionHead, "", Role.HEAD, params=("bias",)),  # logits = h·Eᵀ + bias (legacy=False)
         Slot(deberta.ContextPooler, "dense", Role.POOLER),
         Slot(deberta.DebertaV2ForSequenceClassification, "classifier", Role.HEAD),
         Slot(deberta.DebertaV2ForMultipleChoice, "classifier", Role.HEAD),

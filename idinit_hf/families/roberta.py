@@ -99,9 +99,11 @@ ROBERTA = Family(
     norm_position="post",
     slots=(*BERT_LAYOUT, *SIBLING_EXTRAS),
     pretraining="AutoModelForMaskedLM",
-    # RoBERTa's special ids (RemBERT's 312 / 313 would lie outside a small vocabulary)
+    # RoBERTa's special ids (RemBERT's 312 / 313 would lie outside a small vocabulary); RoCBert's glyph and
+    # pronunciation tables as small as the rest (its defaults are 24858 x 512 and 910 x 768)
     example=dict(BERT.example, embedding_size=16, input_embedding_size=16, output_embedding_size=16,
-                 max_position_embeddings=64, bos_token_id=0, eos_token_id=2),
+                 max_position_embeddings=64, bos_token_id=0, eos_token_id=2, shape_vocab_size=32, shape_embed_dim=16,
+                 pronunciation_vocab_size=32, pronunciation_embed_dim=16),
     scale=_scale,
     fit=_fit,
     dropout=BERT.dropout,
