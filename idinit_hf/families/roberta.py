@@ -81,7 +81,9 @@ def _scale(depth: int, width: int) -> dict:
 
 def _fit(shape) -> dict:
     # Positions start after the [PAD] id in RoBERTa and its kin: the table must reach pad_id + 1 + length.
-    return dict(BERT.fit(shape), max_position_embeddings=shape.length + shape.pad_id + 1)
+    # RoCBert's glyph and pronunciation tables have a [PAD] row too (the config's pad_token_id).
+    return dict(BERT.fit(shape), max_position_embeddings=shape.length + shape.pad_id + 1,
+                shape_vocab_size=shape.vocab_size, pronunciation_vocab_size=shape.vocab_size)
 
 
 def context_length(config) -> int:
