@@ -61,6 +61,7 @@ __all__ = [
     "small_init_",
     "small_init_conv_",
     "small_init_std",
+    "seeded_normal_",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -719,4 +720,21 @@ def idiz_gain_(tensor: torch.Tensor, epsilon: float = 1e-6, *, offset: float = 0
     tensor.fill_(epsilon - offset)
     if pattern == "alternating":
         tensor[1::2].fill_(-epsilon - offset)
+    return tensor
+
+
+# ---- a seeded normal block: the library-init block of a stacked weight ---------------------------------------------
+
+
+@torch.no_grad()
+def seeded_normal_(tensor: torch.Tensor, std: float, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill ``tensor`` with ``N(0, std²)`` drawn as the loosening noise is (float32, on the generator's device, then
+    cast): the same values on every device and in every dtype for one seed, so that a rule that writes a random
+    block (the library-init block of a stacked weight, :func:`idinit_hf.patterns.write_pattern`) can be rebuilt
+    exactly by :func:`idinit_hf.verify`. The library's own init draws ``normal_(0, initializer_range)`` from the global
+    generator instead."""
+    _check_finite(std, "std", positive=False)
+    if tensor.is_meta or tensor.numel() == 0:
+        return tensor
+    tensor.copy_(_noise(tensor.numel(), std, generator, tensor).view(tensor.shape))
     return tensor

@@ -169,6 +169,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "library init, IDIτ, or IDIZε (ε twice with the gain's)."),
     OptionSpec("gain_pattern", "constant", "choice", GAIN_PATTERNS,
                "IDIZε of a branch norm's gain: ε on every channel, or +ε / −ε on alternate channels."),
+    OptionSpec("embedding_projection", "idi", "choice", ("idi", "default"),
+               "the linear map from a narrower (or wider) embedding to the model width, outside every block (ELECTRA, "
+               "RoFormer, RemBERT, DeBERTa-v2 embed_proj): a main-stem layer, IDIτ, or the library init."),
+    OptionSpec("relative_positions", "default", "choice", ("default", "idi"),
+               "DeBERTa-v2's table of relative-position embeddings (rel_embeddings): the library init, or IDIτ "
+               "(relative-position bucket b → unit vector e_(b mod d))."),
+    OptionSpec("position_projections", "idi", "choice", ("idi", "default"),
+               "DeBERTa-v2's position projections (pos_key_proj, pos_query_proj; present when share_att_key is "
+               "False): IDIτ like the key and query projections they stand beside, or the library init."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

@@ -19,7 +19,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Rule, Slot, gate_rule
+from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Rule, Slot, gate_rule, rule_for
 
 if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
@@ -37,6 +37,7 @@ _NAME = "_idinit_name"  # its dotted name, relative to the base model (same in B
 _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
 _HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/value projection
 _QKV = "_idinit_qkv"  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V projection
+_INIT_STD = "_idinit_init_std"  # the model's initializer_range, for the library-init blocks of a stacked weight
 
 
 def is_initialized(tensor: Any) -> bool:
@@ -85,6 +86,7 @@ class LocatedSlot:
     slot: Slot
     heads: tuple[int, int] | None  # (head_dim, query heads per key/value head) of a key/value projection
     qkv: tuple[int, int, int, int] | None = None  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V
+    init_std: float | None = None  # the model's initializer_range, where a stacked weight may hold a library block
 
 
 def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
@@ -104,8 +106,14 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
             # the attention module knows its head layout, the Linear does not
             heads = (int(owner.head_dim), int(owner.num_key_value_groups)) if slot.heads == KEY_VALUE else None
             qkv = slot.qkv.read(owner) if slot.qkv is not None else None
-            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, qkv))
+            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, qkv,
+                                     _init_std(owner) if slot.stacked else None))
     return found
+
+
+def _init_std(owner: nn.Module) -> float:
+    """The std of the library's normal init of a Linear in ``owner``'s model: ``config.initializer_range``."""
+    return float(getattr(getattr(owner, "config", None), "initializer_range", 0.02))
 
 
 def tag_roles(model: nn.Module, family: Family) -> int:
@@ -121,6 +129,8 @@ def tag_roles(model: nn.Module, family: Family) -> int:
                 setattr(target, _HEADS, located.heads)
             if located.qkv is not None:
                 setattr(target, _QKV, located.qkv)
+            if located.init_std is not None:
+                setattr(target, _INIT_STD, located.init_std)
             count += 1
     return count
 
@@ -143,6 +153,7 @@ def layer_facts(module: nn.Module, located: LocatedSlot | None = None) -> dict[s
         "padding_idx": getattr(module, "padding_idx", None),
         "heads": located.heads if located is not None else getattr(module, _HEADS, None),
         "qkv": located.qkv if located is not None else getattr(module, _QKV, None),
+        "init_std": located.init_std if located is not None else getattr(module, _INIT_STD, None),
     }
 
 
@@ -183,6 +194,7 @@ def write_pattern(
     padding_idx: int | None,
     heads: tuple[int, int] | None = None,
     qkv: tuple[int, int, int, int] | None = None,
+    init_std: float | None = None,
 ) -> None:
     """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
 
@@ -190,8 +202,8 @@ def write_pattern(
     :func:`idinit_hf.verify` can rebuild them on fresh tensors and compare bit for bit.
     """
     for param_name, param in tensors.items():
-        if param_name in slot.biases and param_name not in slot.params:
-            hf_init.zeros_(param)
+        if param_name in slot.biases and (param_name not in slot.params or slot.params == (param_name,)):
+            hf_init.zeros_(param)  # biases are 0 under every rule (§1), a head's bias kept apart from its layer too
         elif rule is Rule.ZERO:
             hf_init.zeros_(param)
         elif slot.experts or slot.gate_up:
@@ -204,7 +216,7 @@ def write_pattern(
             else:
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
-            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, qkv)
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, qkv, init_std)
         elif rule is Rule.SMALL:
             generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
             if is_conv:  # fan-in c_in·k·…: the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
@@ -218,10 +230,14 @@ def write_pattern(
 
 
 def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool,
-                    heads: tuple[int, int] | None, qkv: tuple[int, int, int, int] | None = None) -> None:
+                    heads: tuple[int, int] | None, qkv: tuple[int, int, int, int] | None = None,
+                    init_std: float | None = None) -> None:
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
+    if slot.stacked and param.dim() == 2:
+        _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)
+        return
     if is_conv:
         idinit.idic_(param, options.tau, wide=options.wide)
         if param.shape[0] > param[0].numel():
@@ -288,6 +304,30 @@ def _write_experts(param: torch.Tensor, slot: Slot, rule: Rule, options: Any, se
         if symmetry == "loosen" or part.shape[1] > part.shape[2]:  # experts told apart, or replicated rows
             idinit.loosen_experts_(part, options.loosening, shifts=shifts, generator=generator,
                                    target=options.loosening_target, wide=options.wide, same=symmetry == "identical")
+
+
+def _write_stacked(matrix: torch.Tensor, slot: Slot, options: Any, generator: torch.Generator,
+                   init_std: float | None) -> None:
+    """A weight whose output rows stack equal blocks of ``slot.stacked`` roles: each block gets its own role's rule,
+    as a separate layer would (IDIτ loosened where its rows replicate, IDIZε, zeros), in one seeded pass. A block
+    whose rule is the library's gets the library's distribution for a Linear, N(0, initializer_range²), drawn from the
+    parameter's own generator: the weight is written whole by IDInit, so verify rebuilds that block too."""
+    blocks = idinit.fused_blocks(matrix, [matrix.shape[0] // len(slot.stacked)] * len(slot.stacked))
+    for block, role in zip(blocks, slot.stacked, strict=True):
+        rule = rule_for(Slot(slot.owner, slot.path, role), options, tied_embeddings=False)
+        if rule is Rule.IDI:
+            idinit.idi_(block, options.tau, wide=options.wide)
+            if _replicated(block):
+                idinit.loosen_(block, options.loosening, generator=generator, target=options.loosening_target,
+                               wide=options.wide)
+        elif rule is Rule.IDIZ:
+            idinit.idiz_(block, options.epsilon, pattern=options.zero_pattern)
+        elif rule is Rule.ZERO:
+            block.zero_()
+        elif rule is Rule.DEFAULT:
+            idinit.seeded_normal_(block, init_std if init_std is not None else 0.02, generator=generator)
+        else:
+            raise AssertionError(f"a stacked block has no rule {rule}")
 
 
 def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:

@@ -8,7 +8,7 @@ adding a table, never an if-chain on parameter names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
 __all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE",
-           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION", "FOLLOW_ROLE"]
+           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION", "FOLLOW_ROLE", "ClassName", "by_class_name"]
 
 
 class Role(str, Enum):
@@ -39,6 +39,10 @@ class Role(str, Enum):
     ATTENTION_SINK = "attention_sink"  # GPT-OSS's learned per-head sink logits: the library's init
     ATTENTION_OUT_NORM = "attention_out_norm"  # a norm on the attention branch's output, x + norm(attn(x)): its gain
     MLP_OUT_NORM = "mlp_out_norm"  # a norm on the MLP branch's output, x + norm(mlp(x)): its gain
+    EMBEDDING_PROJECTION = "embedding_projection"  # embedding width → model width (ELECTRA, RoFormer, DeBERTa-v2)
+    RELATIVE_POSITION = "relative_position"  # a table of relative-position embeddings (DeBERTa-v2's rel_embeddings)
+    POSITION_PROJECTION = "position_projection"  # relative positions → keys / queries (DeBERTa-v2's pos_*_proj)
+    BRANCH_OUT = "branch_out"  # last layer of a residual branch besides the blocks' own (DeBERTa-v2's conv branch)
 
 
 class Rule(str, Enum):
@@ -64,6 +68,7 @@ FIXED_RULES: dict[Role, Rule] = {
     # w = 1 (Nemotron's _init_weights: a gain of 2)
     Role.NORM_1P: Rule.ZERO,
     Role.ATTENTION_SINK: Rule.DEFAULT,
+    Role.BRANCH_OUT: Rule.IDIZ,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
 OPTION_RULES: dict[Role, str] = {
@@ -75,6 +80,9 @@ OPTION_RULES: dict[Role, str] = {
     Role.ROUTER: "router",
     Role.ATTENTION_OUT_NORM: "branch_norm",
     Role.MLP_OUT_NORM: "branch_norm",
+    Role.EMBEDDING_PROJECTION: "embedding_projection",
+    Role.RELATIVE_POSITION: "relative_positions",
+    Role.POSITION_PROJECTION: "position_projections",
 }
 #: The option that chooses the rule of a branch's last linear layer when a norm follows it (``Slot.normed``).
 NORMED_OUT_OPTION = "normed_out"
@@ -91,9 +99,27 @@ FOLLOW_ROLE = "embeddings"
 QUERY, KEY_VALUE = "query", "key_value"
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
-    """``owner`` is a module type, or the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``):
-    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix."""
+@dataclass(frozen=True)
+class ClassName:
+    """Module classes named ``<model prefix><suffix>``, and not ``<model prefix><x><suffix>`` for an ``x`` of
+    ``not_after``: ``ClassName("Output", not_after=("Self",))`` matches ``RobertaOutput`` (the MLP's output) but
+    not ``RobertaSelfOutput`` (the attention's), which a plain suffix ``"Output"`` would match too."""
+
+    suffix: str
+    not_after: tuple[str, ...] = ()
+
+    def matches(self, class_name: str) -> bool:
+        if not class_name.endswith(self.suffix):
+            return False
+        return not class_name[: len(class_name) - len(self.suffix)].endswith(self.not_after)
+
+
+def _matches(module: nn.Module, owner: type[nn.Module] | str | ClassName) -> bool:
+    """``owner`` is a module type, the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``) or a
+    :class:`ClassName`: the generated classes of the models of one layout do not subclass each other, so one table
+    names them by suffix."""
+    if isinstance(owner, ClassName):
+        return owner.matches(type(module).__name__)
     if isinstance(owner, str):
         return type(module).__name__.endswith(owner)
     return isinstance(module, owner)
@@ -171,9 +197,12 @@ class Slot:
         normed: the layer's output goes through a norm before the residual add (``x + norm(o_proj(·))``: OLMo 2,
             Gemma 2): the norm undoes IDIZε here, so the rule is the ``idinit_normed_out`` option's and the zero-
             preserving element is the norm's gain (roles ``ATTENTION_OUT_NORM`` / ``MLP_OUT_NORM``).
+        stacked: the output rows stack equal blocks of these roles, each written by its own role's rule
+            (ModernBERT's ``Wi`` = the activated half | the linear half: ``(MLP_GATE, MLP_IN)``, so that
+            ``idinit_gate`` applies to the first half). Empty: the weight is one role's (``role``).
     """
 
-    owner: type[nn.Module] | str
+    owner: type[nn.Module] | str | ClassName
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)
@@ -190,6 +219,7 @@ class Slot:
     gain_offset: float = 0.0
     normed: bool = False
     token_table: bool = False
+    stacked: tuple[Role, ...] = ()
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -220,3 +250,18 @@ def writes_whole(slot: Slot, options: IDInitOptions) -> bool:
     is left to the library (``idinit_gate="default"``): the model's own init writes the whole tensor, then IDInit
     the up part."""
     return not (slot.gate_up and gate_rule(options) is Rule.DEFAULT)
+
+
+def by_class_name(slots: tuple[Slot, ...], prefix: str) -> tuple[Slot, ...]:
+    """``slots`` with every module-type owner named by its class name less ``prefix`` instead: BERT's table
+    (``BertSelfOutput``, ``BertOutput``, …) becomes one that finds the same modules in every model that generates
+    its own copies of BERT's classes (``RobertaSelfOutput``, ``ElectraOutput``, …). An owner whose suffix ends another
+    owner's suffix excludes that one (``BertOutput`` → ``ClassName("Output", not_after=("Self",))``)."""
+    suffixes = {slot.owner.__name__.removeprefix(prefix) for slot in slots if isinstance(slot.owner, type)}
+
+    def renamed(owner: type) -> ClassName:
+        suffix = owner.__name__.removeprefix(prefix)
+        longer = sorted(other[: -len(suffix)] for other in suffixes if other != suffix and other.endswith(suffix))
+        return ClassName(suffix, tuple(longer))
+
+    return tuple(replace(slot, owner=renamed(slot.owner)) if isinstance(slot.owner, type) else slot for slot in slots)

@@ -51,6 +51,7 @@ def main(argv=None) -> dict:
     tokenizer = get_tokenizer(args, text.tokenizer_corpus, text.column, task.name, context_length(config), state,
                               from_checkpoint)
     set_tokenizer_fields(config, tokenizer)
+    check_block_size(block_size, context_length(config))  # RoBERTa's positions start after the tokenizer's [PAD]
     if resume:  # a checkpoint of another model fails here, before any training
         check_compatible(resume, config.to_dict())
 

@@ -90,6 +90,8 @@ def test_stability_smoke(tmp_path):
                                           (["--width", "24"], "--width must be a multiple of 16"),
                                           (["--merge", "no/such.json"], "--merge no/such.json: no such file"),
                                           (["--methods", "xavier"], "unknown method 'xavier'")])
+
+
 def test_convergence_rejects_bad_settings(bad, message, tmp_path):
     result = run("convergence.py", *bad, "--output_dir", str(tmp_path))
     assert result.returncode == 2 and message in result.stderr, result.stderr

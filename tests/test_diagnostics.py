@@ -33,8 +33,10 @@ def test_pre_ln_blocks_are_identity_maps_up_to_epsilon(family):
 
 @pytest.mark.parametrize("family", PRE_LN)
 def test_default_init_blocks_are_not_identity_maps(family):
-    # 10x IDInit's bound: BLOOM's default blocks move its layer-normed embeddings by only ~1% (0.008 at width 16)
-    assert idinit_hf.identity_report(build(family), inputs(family)).max_identity_error() > 1e-3
+    # 5x IDInit's bound: BLOOM's default blocks move its layer-normed embeddings by only ~1% (0.008 at width 16);
+    # ModernBERT's own init already scales its branch outputs by 0.02/√(2·depth) (its largest block moves x by
+    # 8.5e-4 to 1.3e-3 at width 16 over seeds 0-7)
+    assert idinit_hf.identity_report(build(family), inputs(family)).max_identity_error() > 5e-4
 
 
 @pytest.mark.parametrize("family", PRE_LN)

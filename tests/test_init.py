@@ -565,6 +565,8 @@ def test_idiz_gain_keeps_device_and_dtype_and_is_a_noop_on_meta(dtype, device):
 @pytest.mark.parametrize("bad, match", [(dict(epsilon=-1e-6), "epsilon"), (dict(epsilon=math.nan), "epsilon"),
                                         (dict(offset=math.inf), "offset"), (dict(offset="1"), "offset"),
                                         (dict(pattern="subtract"), "pattern=.*'constant', 'alternating'")])
+
+
 def test_idiz_gain_rejects_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
         init.idiz_gain_(torch.empty(4), **{"epsilon": E, **bad})
@@ -573,3 +575,17 @@ def test_idiz_gain_rejects_bad_input(bad, match):
 def test_idiz_gain_rejects_a_matrix():
     with pytest.raises(ValueError, match="1-D gain"):
         init.idiz_gain_(torch.empty(2, 2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seeded_normal_is_the_same_draw_in_every_dtype(dtype):
+    """The float32 draw of a seeded generator, cast: the same values (to the dtype's precision) in every dtype."""
+    reference = init.seeded_normal_(torch.empty(64, 8), 0.5, generator=torch.Generator().manual_seed(3))
+    w = init.seeded_normal_(torch.empty(64, 8, dtype=dtype), 0.5, generator=torch.Generator().manual_seed(3))
+    assert w.dtype == dtype and torch.equal(w, reference.to(dtype))
+    assert 0.4 < float(reference.std()) < 0.6 and abs(float(reference.mean())) < 0.1
+
+
+def test_seeded_normal_is_a_noop_on_meta():
+    w = torch.empty(4, 4, device="meta")
+    assert init.seeded_normal_(w, 1.0) is w

@@ -55,6 +55,8 @@ def test_qkv_rows_name_the_projection_and_row_of_every_stored_row(case):
     ("blocks", dict(heads=8, kv_heads=2, head_dim=3)), ("interleaved", dict(heads=6, kv_heads=3, head_dim=2)),
     ("sharded", dict(heads=4, kv_heads=4, head_dim=4, shards=4)),
 ])
+
+
 def test_qkv_rows_hold_every_row_of_each_projection_exactly_once(layout, sizes):
     part, index = init.qkv_rows(layout, **sizes)
     heads, kv_heads, head_dim = sizes["heads"], sizes["kv_heads"], sizes["head_dim"]
@@ -102,6 +104,8 @@ def test_idi_qkv_exact_pattern(case, dtype):
     ("blocks", dict(heads=4, kv_heads=2, head_dim=3), 12), ("interleaved", dict(heads=4, kv_heads=1, head_dim=2), 8),
     ("sharded", dict(heads=4, kv_heads=4, head_dim=2, shards=4), 8),
 ])
+
+
 @pytest.mark.parametrize("gqa", init.GQA_RULES)
 def test_idi_qkv_holds_what_separate_projections_would_hold(layout, sizes, n_in, gqa):
     """Reordered by ``qkv_rows``, the fused weight is [q_proj; k_proj; v_proj] of the Llama table: query IDIτ scaled,
@@ -146,6 +150,8 @@ def test_idi_qkv_keeps_the_device_and_is_a_noop_on_meta(device):
     (dict(layout="blocks", heads=2, kv_heads=2, head_dim=1, gqa="pairs"), "gqa='pairs' is not supported"),
     (dict(layout="blocks", heads=2, kv_heads=2, head_dim=1, query_scale=-1.0), "query_scale must be >= 0"),
 ])
+
+
 def test_idi_qkv_bad_input_names_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
         init.idi_qkv_(torch.empty(8, 4), **kwargs)

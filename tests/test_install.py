@@ -152,6 +152,8 @@ def test_apply_refuses_an_architecture_with_no_role_table():
     ({"idinit_heads": "random"}, r"config\.idinit_heads='random' is not allowed"),
     ({"taus": 1.0}, r"unknown IDInit option\(s\) \['idinit_taus'\]"),
 ])
+
+
 def test_apply_refuses_bad_options_with_the_config_path_message(options, message):
     model = built(transformers.AutoModelForCausalLM, tiny_config("gpt2"))
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -59,6 +59,8 @@ def test_module_form_runs_a_module(stock_script):
 @pytest.mark.parametrize("args, message", [(["missing.py"], "no such script: missing.py"),
                                            (["-m", "no_such_module"], "no such module: no_such_module"),
                                            ([], "no script given")])
+
+
 def test_a_missing_script_exits_2_naming_it(args, message, tmp_path):
     result = run_module(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr

@@ -96,6 +96,8 @@ def test_stacked_experts_are_written_one_pattern_per_expert():
     write_pattern({"down_proj": down}, slot, Rule.IDIZ, IDInitOptions(epsilon=1e-3), 0, name="l.experts",
                   is_conv=False, padding_idx=None)
     assert torch.equal(expert_matrices(down, slot)[3], idiz_pattern(8, 6, 1e-3).roll(6, dims=0))  # shift ⌊3·8/4⌋
+
+
 @pytest.mark.parametrize("offset", [0.0, 1.0])
 @pytest.mark.parametrize("pattern", ["constant", "alternating"])
 def test_idiz_on_a_branch_norm_writes_its_gain_with_the_slots_offset(offset, pattern):
@@ -107,3 +109,26 @@ def test_idiz_on_a_branch_norm_writes_its_gain_with_the_slots_offset(offset, pat
     signs = [1.0, -1.0, 1.0, -1.0] if pattern == "alternating" else [1.0] * 4
     assert torch.equal(tensors["weight"], torch.tensor([1e-6 * s - offset for s in signs], dtype=torch.float32))
     assert torch.equal(tensors["bias"], torch.zeros(4))
+
+
+@pytest.mark.parametrize("gate", ["idi", "default"])
+def test_a_stacked_weight_gets_each_blocks_own_rule(gate):
+    """``Slot.stacked``: rows [0, 6) are a gate (``idinit_gate``), rows [6, 12) an MLP input (IDIτ, loosened: 6 > 4
+    rows); a library block is N(0, std²) from the parameter's generator, the same on every call."""
+    slot = Slot("MLP", "Wi", Role.MLP_IN, stacked=(Role.MLP_GATE, Role.MLP_IN))
+    options = IDInitOptions(gate=gate)
+
+    def written():
+        tensors = {"weight": torch.full((12, 4), float("nan"))}
+        write_pattern(tensors, slot, Rule.IDI, options, 0, name="mlp.Wi", is_conv=False, padding_idx=None,
+                      init_std=0.5)
+        return tensors["weight"]
+
+    weight = written()
+    identity = torch.eye(4).repeat(2, 1)[:6]
+    assert torch.equal(weight[6:].round(decimals=4), identity) and not torch.equal(weight[6:], identity)
+    if gate == "idi":
+        assert torch.equal(weight[:6].round(decimals=4), identity)
+    else:
+        assert 0.2 < float(weight[:6].std()) < 1.0 and not torch.equal(weight[:6].round(decimals=4), identity)
+    assert torch.equal(written(), weight)

@@ -4,7 +4,18 @@ import pytest
 from torch import nn
 
 from idinit_hf.options import IDInitOptions
-from idinit_hf.roles import FIXED_RULES, OPTION_RULES, QUERY, Role, Rule, Slot, rule_for, writes_whole
+from idinit_hf.roles import (
+    FIXED_RULES,
+    OPTION_RULES,
+    QUERY,
+    ClassName,
+    Role,
+    Rule,
+    Slot,
+    by_class_name,
+    rule_for,
+    writes_whole,
+)
 
 
 def test_every_role_has_a_fixed_rule_or_an_option():
@@ -14,6 +25,8 @@ def test_every_role_has_a_fixed_rule_or_an_option():
 
 @pytest.mark.parametrize("role, rule", [(Role.ATTENTION_IN, Rule.IDI), (Role.ATTENTION_OUT, Rule.IDIZ),
                                         (Role.MLP_IN, Rule.IDI), (Role.MLP_OUT, Rule.IDIZ), (Role.NORM, Rule.DEFAULT)])
+
+
 def test_the_method_fixes_the_residual_branch_rules(role, rule):
     """§1, §3, §5: identity inside a branch, zero-preserving at its end, norms left to the library."""
     assert rule_for(Slot(nn.Linear, "", role), IDInitOptions(), tied_embeddings=False) is rule
@@ -74,6 +87,8 @@ def test_a_fused_gate_up_is_written_whole_only_when_its_gate_is_idinits(gate, wh
     options = IDInitOptions(gate=gate)
     assert writes_whole(Slot("Experts", "", Role.MLP_IN, gate_up="halves"), options) is whole
     assert writes_whole(Slot("MLP", "up_proj", Role.MLP_IN), options)
+
+
 @pytest.mark.parametrize("role", [Role.ATTENTION_OUT, Role.MLP_OUT])
 @pytest.mark.parametrize("value", ["default", "idi", "idiz"])
 def test_a_linear_layer_followed_by_a_norm_takes_the_normed_out_option(role, value):
@@ -88,3 +103,28 @@ def test_a_norm_that_ends_a_branch_takes_the_branch_norm_option(role):
     slot = Slot("DecoderLayer", "post_attention_layernorm", role)
     assert rule_for(slot, IDInitOptions(), tied_embeddings=False) is Rule.IDIZ  # the zero-preserving gain
     assert rule_for(slot, IDInitOptions(branch_norm="default"), tied_embeddings=False) is Rule.DEFAULT
+
+
+class RobertaOutput(nn.Module):
+    pass
+
+
+class RobertaSelfOutput(nn.Module):
+    pass
+
+
+def test_a_class_name_owner_excludes_the_longer_names_it_is_told_of():
+    """``Output`` is the suffix of both BERT-layout output modules; the MLP's owner excludes the attention's."""
+    mlp_out = Slot(ClassName("Output", not_after=("Self",)), "dense", Role.MLP_OUT)
+    assert mlp_out.owned_by(RobertaOutput()) and not mlp_out.owned_by(RobertaSelfOutput())
+    assert Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT).owned_by(RobertaSelfOutput())
+    assert not Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT).owned_by(RobertaOutput())
+
+
+def test_renaming_a_table_by_class_name_keeps_every_field_and_excludes_longer_suffixes():
+    table = (Slot(RobertaSelfOutput, "dense", Role.ATTENTION_OUT), Slot(RobertaOutput, "dense", Role.MLP_OUT, tied=True),
+             Slot("MLP", "up_proj", Role.MLP_IN))
+    renamed = by_class_name(table, prefix="Roberta")
+    assert renamed == (Slot(ClassName("SelfOutput"), "dense", Role.ATTENTION_OUT),
+                       Slot(ClassName("Output", not_after=("Self",)), "dense", Role.MLP_OUT, tied=True),
+                       Slot("MLP", "up_proj", Role.MLP_IN))

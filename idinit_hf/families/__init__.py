@@ -12,9 +12,11 @@ from typing import Any
 
 from ..options import IDInitOptions, validate_options
 from .bert import BERT
+from .bert_prenorm import BERT_PRENORM
 from .bloom import BLOOM
 from .codegen import CODEGEN
 from .cohere import COHERE
+from .deberta_v2 import DEBERTA_V2
 from .deepseek_v3 import DEEPSEEK_V3
 from .falcon import FALCON
 from .family import Family
@@ -28,6 +30,7 @@ from .gptj import GPTJ
 from .hyperclovax import HYPERCLOVAX
 from .llama import LLAMA
 from .mixtral import MIXTRAL
+from .modernbert import MODERNBERT
 from .nemotron import NEMOTRON
 from .olmo2 import OLMO2
 from .opt import OPT
@@ -35,6 +38,7 @@ from .persimmon import PERSIMMON
 from .phi import PHI
 from .phi3 import PHI3
 from .qwen2_moe import QWEN2_MOE
+from .roberta import ROBERTA
 from .starcoder2 import STARCODER2
 from .vaultgemma import VAULTGEMMA
 from .vit import VIT
@@ -52,6 +56,8 @@ FAMILIES += (GPT_NEOX, PHI3, GPTJ, FALCON, OPT, GPT_NEO, STARCODER2, BLOOM, PHI,
 FAMILIES += (MIXTRAL, QWEN2_MOE, DEEPSEEK_V3, GPT_OSS)
 # issue 20: branches that end in a norm (post-norm / sandwich decoders)
 FAMILIES += (OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED, HYPERCLOVAX)
+# issue 21: encoders (BERT's siblings, pre-LN BERTs, ModernBERT, DeBERTa-v2)
+FAMILIES += (ROBERTA, BERT_PRENORM, MODERNBERT, DEBERTA_V2)
 
 
 class UnsupportedArchitectureError(ValueError):

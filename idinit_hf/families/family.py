@@ -46,6 +46,8 @@ class Family:
             (field, value) pairs (docs/defaults.md); an option set in the config always wins.
         derive: config keywords that follow from the others, applied last by :meth:`example_config` (GPT-Neo's
             ``attention_types`` must list one attention kind per block, whatever depth a caller asks for).
+        context_length: ``config → the longest sequence`` a model takes, where that is not its
+            ``max_position_embeddings`` (RoBERTa numbers positions from ``pad_token_id + 1``); None: that field.
     """
 
     name: str
@@ -60,6 +62,7 @@ class Family:
     dropout: tuple[str, ...] = ()
     option_defaults: tuple[tuple[str, object], ...] = ()
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, hash=False, compare=False)
+    context_length: Callable[[Any], int] | None = field(default=None, hash=False, compare=False)
 
     @property
     def objective(self) -> Objective:

@@ -14,7 +14,7 @@ from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
 
 import idinit_hf
-from idinit_hf.families import idinit_family
+from idinit_hf.families import family_for, idinit_family
 
 from .args import init_options, parse_config_overrides
 from .errors import BadInputError, error_summary, loading
@@ -85,7 +85,12 @@ def check_init_options(config) -> None:
 
 
 def context_length(config) -> int:
-    """The longest sequence the model accepts: ``n_positions`` (GPT-2) or ``max_position_embeddings``."""
+    """The longest sequence the model accepts: its family's own rule where it has one (RoBERTa numbers positions
+    from ``pad_token_id + 1``: ``Family.context_length``), else ``n_positions`` (GPT-2) or
+    ``max_position_embeddings``."""
+    family = family_for(config)
+    if family is not None and family.context_length is not None:
+        return family.context_length(config)
     for key in ("n_positions", "max_position_embeddings"):
         if getattr(config, key, None):
             return int(getattr(config, key))
@@ -93,12 +98,17 @@ def context_length(config) -> int:
 
 
 def set_tokenizer_fields(config, tokenizer) -> None:
-    """Vocabulary size and special-token ids of the config, from the tokenizer (they must agree)."""
+    """Vocabulary size and special-token ids of the config, from the tokenizer (they must agree): bos, eos and pad,
+    and [CLS], [SEP], [MASK] where the config has such fields (ModernBERT, ESM). An id the tokenizer does not have and
+    that lies outside its vocabulary (ModernBERT's default bos 50281 under a trained WordPiece) becomes None."""
     config.vocab_size = len(tokenizer)
-    for name in ("bos", "eos", "pad"):
-        token_id = getattr(tokenizer, f"{name}_token_id")
-        if token_id is not None:
-            setattr(config, f"{name}_token_id", token_id)
+    for name in ("bos", "eos", "pad", "cls", "sep", "mask"):
+        key = f"{name}_token_id"
+        token_id = getattr(tokenizer, key, None)
+        if token_id is not None and (name in ("bos", "eos", "pad") or hasattr(config, key)):
+            setattr(config, key, token_id)
+        elif isinstance(getattr(config, key, None), int) and getattr(config, key) >= config.vocab_size:
+            setattr(config, key, None)
 
 
 def build_model(task: str, config):

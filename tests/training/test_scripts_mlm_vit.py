@@ -132,3 +132,28 @@ def test_clm_with_a_pretrained_config_tokenizer_and_a_dataset_by_name(tmp_path):
     assert results["train_steps"] == 2
     config = json.loads((out / "config.json").read_text())
     assert config["vocab_size"] == len(tokenizer) and config["n_layer"] == 1 and config["init_method"] == "idinit"
+
+
+@pytest.mark.parametrize("model_type", ["roberta", "modernbert"])
+def test_mlm_trains_a_covered_encoder_and_stock_transformers_reloads_it(model_type, tmp_path):
+    """RoBERTa (positions after [PAD]: a 64-row table takes 62 tokens under its own [PAD] id 1) and ModernBERT (fused Wqkv,
+    a gated MLP) from scratch for a few steps; the saved model is the stock class and holds exactly the trained
+    weights; the config's special ids are the tokenizer's."""
+    import torch
+    import transformers
+    from safetensors.torch import load_file
+
+    out = tmp_path / model_type
+    sizes = "num_hidden_layers=2,hidden_size=32,num_attention_heads=2,intermediate_size=48,max_position_embeddings=64"
+    run_main("mlm", "--model_type", model_type, "--config_overrides", sizes, "--block_size", "62", "--vocab_size",
+             "300", "--max_eval_samples", "2", "--max_train_steps", "6", "--learning_rate", "1e-2", "--eval_steps", "6",
+             "--init_method", "idinit", "--output_dir", str(out))
+    model = transformers.AutoModelForMaskedLM.from_pretrained(out)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(out)
+    assert type(model).__module__.startswith("transformers.") and model.config.model_type == model_type
+    saved = load_file(out / "model.safetensors")
+    assert all(torch.equal(model.state_dict()[key], tensor) for key, tensor in saved.items())
+    assert model.config.pad_token_id == tokenizer.pad_token_id and model.config.vocab_size == len(tokenizer)
+    encoded = tokenizer("the [MASK] statement", return_tensors="pt")
+    with torch.no_grad():
+        assert torch.isfinite(model(**encoded).logits).all()
