@@ -7,8 +7,15 @@ where a rule needs a layer, it asks the family's role table (:func:`role_slots`:
 (``Family.is_block``, for the layer index ``l`` and the depth ``L``) or the stock transformers API
 (``get_input_embeddings`` / ``get_output_embeddings``, for the token table and the LM head).
 Notation: d = hidden size, L = number of residual blocks, l = 0-based block index, k = head size; N(0, s) is a
-normal of standard deviation s (the issue's notation). Biases of the layers a rule writes are set to 0 (the
-library default already has them 0 in every family).
+normal of standard deviation s (the issue's notation). A rule writes the parameters each slot names
+(``slot.params``: ``weight``, a mixture's stacked experts ``gate_up_proj`` / ``down_proj``, GPT-OSS's ``sinks``) and
+sets to 0 the biases it names (``slot.biases``: ``bias``, GPT-OSS's ``gate_up_proj_bias`` / ``down_proj_bias``);
+the library default already has biases 0 except GPT-OSS's router bias. No rule here reads a weight's fan-in (every
+std is a function of d, L and l), so an ``E x out x in`` stack of experts is drawn whole, which is drawing each of
+its E matrices; the one shape a rule reads is the gate|up split of a fused weight (``slot.gate_up``, on the
+``out x in`` view: GPT-OSS stores ``E x in x out`` with the gate on the even columns), where torchtitan's gate (w1)
+and up (w3) differ. Routers (``Role.ROUTER``) and attention sinks follow each recipe, or the library default where a
+recipe has none (each function's docstring says which).
 
 ==================  ==========================================================================================
 method              rule (source)
@@ -26,9 +33,12 @@ method              rule (source)
 ``olmo2``           OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ, no depth scaling
 ==================  ==========================================================================================
 
-Where each applies (:data:`BASELINES`): every method above applies to all four families (GPT-2, BERT, ViT,
-Llama), since each family has the roles its rule names. The parts that need a layer a family lacks fall back
-to the library default, and the table says so:
+Where each applies (:data:`BASELINES`, :func:`applies_to`): every method applies to every registry family, since
+each has the roles its rule names, but Mimetic not to multi-head latent attention (DeepSeek V2/V3: no per-head
+W_q, W_k of the hidden state; :func:`mimetic_init_` raises ``ValueError``). The parts that need a layer a family
+lacks fall back to the library default; for the first four families the table says so, the mixtures of experts
+(Mixtral, Qwen2-MoE, DeepSeek V3, GPT-OSS) get the rules of their roles (experts, shared experts and dense MLPs as
+MLPs; routers and sinks: the functions' docstrings):
 
 ==================  ======  ======  =====  =====  ===============================================================
 method              gpt2    bert    vit    llama  notes
@@ -81,12 +91,14 @@ project's search tools) is said, the rest is from the projects' code as we know 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
+import transformers
 from torch import nn
 
 import idinit_hf
+from idinit_hf import testing
 from idinit_hf.diagnostics import role_modules
 from idinit_hf.diagnostics import role_slots as located_slots
 from idinit_hf.families import Family
@@ -403,8 +415,19 @@ def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7,
     _zero_biases(model, Role.ATTENTION_IN, Role.ATTENTION_OUT)
 
 
+def mimetic_applies(model: nn.Module) -> bool:
+    """Whether :func:`mimetic_init_` can set every block's attention of ``model`` (per-head Q, K, V of the hidden
+    state: :func:`attention_matrices` raises nowhere). Reads shapes only: a model on the meta device will do."""
+    try:
+        for block in blocks(model):
+            attention_matrices(model, block)
+    except ValueError:
+        return False
+    return True
+
+
 #: name (``--methods``) → the function that rewrites a default-initialized model. Each applies to every family
-#: (the module's table says what falls back to the library default where).
+#: (the module's table says what falls back to the library default where) but where :data:`APPLIES` says otherwise.
 BASELINES: dict[str, Callable[[nn.Module], None]] = {
     "zero-branch-out": zero_branch_out_,
     "depth-scaled": megatron_init_,
@@ -413,3 +436,24 @@ BASELINES: dict[str, Callable[[nn.Module], None]] = {
     "mimetic": mimetic_init_,
     "olmo2": olmo2_init_,
 }
+#: name → whether the baseline applies to a model (the others apply to every model of every family).
+APPLIES: dict[str, Callable[[nn.Module], bool]] = {"mimetic": mimetic_applies}
+
+
+def applies_to(name: str, families: Iterable[str]) -> tuple[str, ...]:
+    """The registry families of ``families`` that baseline ``name`` applies to, judged on each family's tiny model
+    (``idinit_hf.testing``) built on the meta device: layouts and shapes, no memory, nothing drawn."""
+    check = APPLIES.get(name)
+    if check is None:
+        return tuple(families)
+    found, verbosity = [], transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()  # config warnings of a throwaway model (GPT-OSS's rope scaling)
+    try:
+        for family in families:
+            with torch.device("meta"):
+                model = testing.auto_class(family).from_config(testing.tiny_config(family, 1, 64))
+            if check(model):
+                found.append(family)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    return tuple(found)
