@@ -7,8 +7,15 @@ where a rule needs a layer, it asks the family's role table (:func:`role_slots`:
 (``Family.is_block``, for the layer index ``l`` and the depth ``L``) or the stock transformers API
 (``get_input_embeddings`` / ``get_output_embeddings``, for the token table and the LM head).
 Notation: d = hidden size, L = number of residual blocks, l = 0-based block index, k = head size; N(0, s) is a
-normal of standard deviation s (the issue's notation). Biases of the layers a rule writes are set to 0 (the
-library default already has them 0 in every family).
+normal of standard deviation s (the issue's notation). A rule writes the parameters each slot names
+(``slot.params``: ``weight``, a mixture's stacked experts ``gate_up_proj`` / ``down_proj``, GPT-OSS's ``sinks``) and
+sets to 0 the biases it names (``slot.biases``: ``bias``, GPT-OSS's ``gate_up_proj_bias`` / ``down_proj_bias``);
+the library default already has biases 0 except GPT-OSS's router bias. No rule here reads a weight's fan-in (every
+std is a function of d, L and l), so an ``E x out x in`` stack of experts is drawn whole, which is drawing each of
+its E matrices; the one shape a rule reads is the gate|up split of a fused weight (``slot.gate_up``, on the
+``out x in`` view: GPT-OSS stores ``E x in x out`` with the gate on the even columns), where torchtitan's gate (w1)
+and up (w3) differ. Routers (``Role.ROUTER``) and attention sinks follow each recipe, or the library default where a
+recipe has none (each function's docstring says which).
 
 ==================  ==========================================================================================
 method              rule (source)
@@ -26,9 +33,12 @@ method              rule (source)
 ``olmo2``           OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ, no depth scaling
 ==================  ==========================================================================================
 
-Where each applies (:data:`BASELINES`): every method above applies to all four families (GPT-2, BERT, ViT,
-Llama), since each family has the roles its rule names. The parts that need a layer a family lacks fall back
-to the library default, and the table says so:
+Where each applies (:data:`BASELINES`, :func:`applies_to`): every method applies to every registry family, since
+each has the roles its rule names, but Mimetic not to multi-head latent attention (DeepSeek V2/V3: no per-head
+W_q, W_k of the hidden state; :func:`mimetic_init_` raises ``ValueError``). The parts that need a layer a family
+lacks fall back to the library default; for the first four families the table says so, the mixtures of experts
+(Mixtral, Qwen2-MoE, DeepSeek V3, GPT-OSS) get the rules of their roles (experts, shared experts and dense MLPs as
+MLPs; routers and sinks: the functions' docstrings):
 
 ==================  ======  ======  =====  =====  ===============================================================
 method              gpt2    bert    vit    llama  notes
@@ -81,21 +91,25 @@ project's search tools) is said, the rest is from the projects' code as we know 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
+import transformers
 from torch import nn
 
 import idinit_hf
+from idinit_hf import testing
 from idinit_hf.diagnostics import role_modules
 from idinit_hf.diagnostics import role_slots as located_slots
 from idinit_hf.families import Family
-from idinit_hf.init import qkv_rows
+from idinit_hf.init import gate_up_parts, qkv_rows
 from idinit_hf.roles import QUERY, Role, Slot
 
 INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)  # the last layer of each residual branch
-WEIGHTS = tuple(role for role in Role if role is not Role.NORM)  # "every weight": norms stay 1 / 0
+NORMS = (Role.NORM, Role.NORM_1P)  # every norm keeps the library's init (Nemotron's 1 + w gain included)
+#: "every weight" of NeoX and OLMo 2: all but the norms and GPT-OSS's attention sinks (per-head logits, no recipe's)
+WEIGHTS = tuple(role for role in Role if role not in (*NORMS, Role.ATTENTION_SINK))
 STD = 0.02  # the fixed std of Megatron, torchtitan and OLMo 2 (= transformers' initializer_range default)
 
 # ---- what the rules need to know of a model ------------------------------------------------------------------------
@@ -148,21 +162,36 @@ def role_parameters(model: nn.Module, *roles: Role) -> Iterator[tuple[nn.Module,
             yield module, slot, param
 
 
+def slot_biases(module: nn.Module, slot: Slot) -> list[nn.Parameter]:
+    """The biases the slot names (``slot.biases``: ``bias``, GPT-OSS's ``gate_up_proj_bias`` / ``down_proj_bias``)
+    that ``module`` has."""
+    return [bias for name in slot.biases if isinstance(bias := getattr(module, name, None), nn.Parameter)]
+
+
 def _zero_biases(model: nn.Module, *roles: Role) -> None:
-    for module in role_modules(model, *roles):
-        bias = getattr(module, "bias", None)
-        if isinstance(bias, nn.Parameter):
+    for module, slot in role_slots(model, *roles):
+        for bias in slot_biases(module, slot):
             bias.zero_()
 
 
-def _padding_row_zero(module: nn.Module, param: nn.Parameter) -> None:
+def role_parts(slot: Slot, param: nn.Parameter) -> list[tuple[Role, torch.Tensor]]:
+    """(role, writable view) of the parts of ``param`` that a rule tells apart: the whole parameter, or for a fused
+    gate|up weight (``slot.gate_up``) its gate part (``Role.MLP_GATE``) and its up part (the slot's role), split on
+    the ``… x out x in`` view (GPT-OSS stores its experts ``E x in x out``, gate on the even columns)."""
+    if not slot.gate_up:
+        return [(slot.role, param)]
+    gate, up = gate_up_parts(param.transpose(-1, -2) if slot.transposed else param, slot.gate_up)
+    return [(Role.MLP_GATE, gate), (slot.role, up)]
+
+
+def _padding_row_zero(module: nn.Module, param: torch.Tensor) -> None:
     """An ``nn.Embedding`` with a padding index keeps that row 0 (what torch's and transformers' inits do)."""
     if isinstance(module, nn.Embedding) and module.padding_idx is not None and param is module.weight:
         param[module.padding_idx].zero_()
 
 
-def _normal_(module: nn.Module, param: nn.Parameter, std: float, cutoff: float | None = None) -> None:
-    """N(0, std), truncated at ±cutoff·std if given."""
+def _normal_(module: nn.Module, param: torch.Tensor, std: float, cutoff: float | None = None) -> None:
+    """N(0, std), truncated at ±cutoff·std if given (``param`` may be a view: a part of a fused gate|up weight)."""
     if cutoff is None:
         param.normal_(0.0, std)
     else:
@@ -175,27 +204,33 @@ def _normal_(module: nn.Module, param: nn.Parameter, std: float, cutoff: float |
 
 @torch.no_grad()
 def zero_branch_out_(model: nn.Module) -> None:
-    """Zero-out (modded-nanogpt): default init, then the residual-branch output projections = 0, biases 0."""
-    for module in role_modules(model, *OUTPUTS):
-        module.weight.zero_()
-        if module.bias is not None:
-            module.bias.zero_()
+    """Zero-out (modded-nanogpt): default init, then the residual-branch output projections = 0 (every expert's
+    down projection, the shared experts' too), biases 0. Routers and attention sinks: the library default
+    (modded-nanogpt has neither)."""
+    for _, _, param in role_parameters(model, *OUTPUTS):
+        param.zero_()
+    _zero_biases(model, *OUTPUTS)
 
 
 @torch.no_grad()
 def megatron_init_(model: nn.Module) -> None:
     """Megatron-LM ``scaled_init_method_normal``: branch outputs N(0, 0.02/√(2L)) on top of the default init
-    (inputs N(0, 0.02) in every family). For GPT-2 this is what the library's default already does."""
+    (inputs N(0, 0.02) in every family), every expert's down projection included (Megatron-core's experts take the
+    ``output_layer_init_method`` for fc2), biases 0. For GPT-2 this is what the library's default already does.
+    Routers: the library default N(0, 0.02), which is Megatron's ``init_method`` for its router; attention sinks:
+    the library default (not in the recipe)."""
     std = STD / math.sqrt(2 * len(blocks(model)))
-    for module in role_modules(model, *OUTPUTS):
-        module.weight.normal_(0.0, std)
+    for module, _, param in role_parameters(model, *OUTPUTS):
+        _normal_(module, param, std)
+    _zero_biases(model, *OUTPUTS)
 
 
 @torch.no_grad()
 def neox_init_(model: nn.Module) -> None:
     """GPT-NeoX / Pythia: ``small_init`` N(0, √(2/(5d))) on every non-norm weight (input projections, gate,
-    embeddings, ViT's patch embedding, class token and positions, pooler, heads) and ``wang_init`` N(0, 2/(L·√d))
-    on the branch outputs; biases 0."""
+    embeddings, ViT's patch embedding, class token and positions, pooler, heads, routers: gpt-neox's MoE routers
+    take the model's ``init_method``, ``megatron/model/router.py``) and ``wang_init`` N(0, 2/(L·√d)) on the branch
+    outputs (every expert's down projection); biases 0. Attention sinks: the library default (not in the recipe)."""
     d, depth = hidden_size(model), len(blocks(model))
     small, wang = math.sqrt(2 / (5 * d)), 2 / (depth * math.sqrt(d))
     for module, slot, param in role_parameters(model, *WEIGHTS):
@@ -207,19 +242,27 @@ def neox_init_(model: nn.Module) -> None:
 def depth_init_(model: nn.Module) -> None:
     """torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``), per block l:
 
-    * q, k, v and the gate: N(0, 0.02) (torchtitan's ``trunc_normal_`` at ±2 absolute: no truncation);
+    * q, k, v (every projection of multi-head latent attention's chains) and the gate: N(0, 0.02) (torchtitan's
+      ``trunc_normal_`` at ±2 absolute: no truncation);
     * attention out, MLP down, and MLP up where the MLP has a gate: N(0, 0.02/√(2(l+1))); a plain MLP's input
-      (no gate) is torchtitan's w1: N(0, 0.02);
+      (no gate) is torchtitan's w1: N(0, 0.02). Experts alike (torchtitan's ``GroupedExperts``: w1 0.02, w2 and
+      w3 scaled), a fused gate|up weight split into its gate and up parts;
+    * routers N(0, 0.02/√(2(l+1))) (torchtitan's ``TokenChoiceTopKRouter.init_weights(init_std)``; Qwen2-MoE's
+      shared-expert gate is a router too), GPT-OSS's attention sinks the same (torchtitan's GPT-OSS experiment,
+      ``Attention.init_weights``: ``trunc_normal_(sinks, std=init_std)``);
     * the token table N(0, 1) and the LM head N(0, d^-½) truncated at ±3σ, where the two are not tied;
     * everything else (norms, tied tables, position tables, pooler, other heads): the library default. Biases 0.
     """
     index = block_index(model)
     gated = {index[id(module)] for module in role_modules(model, Role.MLP_GATE)}
-    for module, slot, param in role_parameters(model, *INPUTS, *OUTPUTS):
+    for module, slot, param in role_parameters(model, *INPUTS, *OUTPUTS, Role.ROUTER, Role.ATTENTION_SINK):
         layer = index[id(module)]
-        scaled = slot.role in OUTPUTS or (slot.role is Role.MLP_IN and layer in gated)
-        _normal_(module, param, STD / math.sqrt(2 * (layer + 1)) if scaled else STD, cutoff=2 / STD)
-    _zero_biases(model, *INPUTS, *OUTPUTS)
+        for role, part in role_parts(slot, param):
+            scaled = role in (*OUTPUTS, Role.ROUTER, Role.ATTENTION_SINK) or (
+                role is Role.MLP_IN and (slot.gate_up or layer in gated))
+            std = STD / math.sqrt(2 * (layer + 1)) if scaled else STD
+            _normal_(module, part, std, cutoff=2 / std)  # ±2 absolute
+    _zero_biases(model, *INPUTS, *OUTPUTS, Role.ROUTER)
     table, head = model.get_input_embeddings(), model.get_output_embeddings()
     if isinstance(table, nn.Embedding) and (head is None or head.weight is not table.weight):
         _normal_(table, table.weight, 1.0)
@@ -231,7 +274,9 @@ def depth_init_(model: nn.Module) -> None:
 
 @torch.no_grad()
 def olmo2_init_(model: nn.Module) -> None:
-    """OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ (±0.06), no depth scaling; biases 0."""
+    """OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ (±0.06), no depth scaling, experts and routers
+    included (OLMo-core's ``init_feed_forward_moe`` draws its router and experts from the same truncated normal);
+    biases 0. Attention sinks: the library default (not in the recipe)."""
     for module, _, param in role_parameters(model, *WEIGHTS):
         _normal_(module, param, STD, cutoff=3.0)
     _zero_biases(model, *WEIGHTS)
@@ -252,14 +297,21 @@ def attention_layout(model: nn.Module) -> tuple[int, int, int]:
 
 
 def _matrix(module: nn.Module, slot: Slot) -> torch.Tensor:
-    """The ``out × in`` view of a weight (writable): GPT-2's ``Conv1D`` stores ``in × out``."""
-    return module.weight.t() if slot.transposed else module.weight
+    """The ``out × in`` view (writable) of the slot's weight (its first parameter): GPT-2's ``Conv1D`` stores
+    ``in × out``."""
+    weight = getattr(module, slot.params[0])
+    return weight.t() if slot.transposed else weight
 
 
 def attention_matrices(model: nn.Module, block: nn.Module) -> tuple[torch.Tensor, ...]:
     """The ``out × in`` views (writable) of Q, K, V and the output projection of one block's attention: the
-    attention inputs in the order of the family's table (Q, K, V in every family; a fused Q|K|V weight is split
-    into its three blocks) and its attention output."""
+    attention inputs in the order of the family's table (Q, K, V; a fused Q|K|V weight is split into its three
+    blocks) and its attention output.
+
+    Raises ``ValueError`` where the block's attention has no per-head query, key and value projections of the hidden
+    state (:func:`attention_layout`'s shapes): multi-head latent attention (DeepSeek V2/V3) computes them through
+    low-rank chains (``q_a_proj`` → ``q_b_proj``, ``kv_a_proj_with_mqa`` → ``kv_b_proj``, with norms and a shared
+    rotary key between), so there is no W_qʰ, W_kʰ of the hidden state for Mimetic to set."""
     inside = {id(module) for module in block.modules()}
     inputs = [(m, s) for m, s in role_slots(model, Role.ATTENTION_IN) if id(m) in inside]
     outputs = [(m, s) for m, s in role_slots(model, Role.ATTENTION_OUT) if id(m) in inside]
@@ -270,11 +322,17 @@ def attention_matrices(model: nn.Module, block: nn.Module) -> tuple[torch.Tensor
             views += [matrix[rows] for rows in _fused_rows(model, module)]
             continue
         views += list(matrix.split(matrix.shape[1])) if slot.fused else [matrix]
-    if len(views) != 3 or len(outputs) != 1:
-        raise ValueError(f"mimetic init needs one self-attention per block (Q, K, V and an output); found "
-                         f"{len(views)} input projections and {len(outputs)} outputs in {type(block).__name__}")
-    if inputs[0][1].heads != QUERY and inputs[0][1].qkv is None:
-        raise ValueError(f"mimetic init: the first attention input of {type(block).__name__} is not the query")
+    heads, kv_heads, k = attention_layout(model)
+    d = hidden_size(model)
+    shapes = [(heads * k, d), (kv_heads * k, d), (kv_heads * k, d), (d, heads * k)]
+    found = [tuple(view.shape) for view in (*views, *(_matrix(*located) for located in outputs))]
+    if len(inputs) == 0 or (inputs[0][1].heads != QUERY and inputs[0][1].qkv is None) or found != shapes:
+        raise ValueError(
+            f"mimetic init needs per-head query, key and value projections of the hidden state and one output "
+            f"projection per block (out x in shapes {shapes}); model_type={model.config.model_type!r} has "
+            f"{len(views)} attention input projections and {len(outputs)} outputs of shapes {found} in "
+            f"{type(block).__name__} (a low-rank chain, as multi-head latent attention's q_a/q_b and kv_a/kv_b, "
+            f"has no per-head W_q, W_k of the hidden state to set)")
     return (*views, _matrix(*outputs[0]))
 
 
@@ -326,11 +384,16 @@ def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7,
       query head of a group share their group's columns divided by the group size, so that if every head attended
       to one token alike the attention branch would map x to (α₂Z − β₂I)x.
     * biases of Q, K, V and the output: 0.
+    * everything else the library default: the MLP and its experts, routers, GPT-OSS's attention sinks (the paper
+      initializes the attention only).
+
+    Raises ``ValueError``, before writing anything, where a block's attention has no separate per-head Q and K
+    (multi-head latent attention: :func:`attention_matrices`).
     """
     heads, kv_heads, k = attention_layout(model)
     group = heads // kv_heads
-    for block in blocks(model):
-        wq, wk, wv, wo = attention_matrices(model, block)
+    per_block = [(block, attention_matrices(model, block)) for block in blocks(model)]  # raises before any write
+    for block, (wq, wk, wv, wo) in per_block:
         d = wq.shape[1]
         for g in range(kv_heads):
             rows_k = slice(g * k, (g + 1) * k)
@@ -352,8 +415,19 @@ def mimetic_init_(model: nn.Module, alpha_qk: float = 0.7, beta_qk: float = 0.7,
     _zero_biases(model, Role.ATTENTION_IN, Role.ATTENTION_OUT)
 
 
+def mimetic_applies(model: nn.Module) -> bool:
+    """Whether :func:`mimetic_init_` can set every block's attention of ``model`` (per-head Q, K, V of the hidden
+    state: :func:`attention_matrices` raises nowhere). Reads shapes only: a model on the meta device will do."""
+    try:
+        for block in blocks(model):
+            attention_matrices(model, block)
+    except ValueError:
+        return False
+    return True
+
+
 #: name (``--methods``) → the function that rewrites a default-initialized model. Each applies to every family
-#: (the module's table says what falls back to the library default where).
+#: (the module's table says what falls back to the library default where) but where :data:`APPLIES` says otherwise.
 BASELINES: dict[str, Callable[[nn.Module], None]] = {
     "zero-branch-out": zero_branch_out_,
     "depth-scaled": megatron_init_,
@@ -362,3 +436,24 @@ BASELINES: dict[str, Callable[[nn.Module], None]] = {
     "mimetic": mimetic_init_,
     "olmo2": olmo2_init_,
 }
+#: name → whether the baseline applies to a model (the others apply to every model of every family).
+APPLIES: dict[str, Callable[[nn.Module], bool]] = {"mimetic": mimetic_applies}
+
+
+def applies_to(name: str, families: Iterable[str]) -> tuple[str, ...]:
+    """The registry families of ``families`` that baseline ``name`` applies to, judged on each family's tiny model
+    (``idinit_hf.testing``) built on the meta device: layouts and shapes, no memory, nothing drawn."""
+    check = APPLIES.get(name)
+    if check is None:
+        return tuple(families)
+    found, verbosity = [], transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()  # config warnings of a throwaway model (GPT-OSS's rope scaling)
+    try:
+        for family in families:
+            with torch.device("meta"):
+                model = testing.auto_class(family).from_config(testing.tiny_config(family, 1, 64))
+            if check(model):
+                found.append(family)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    return tuple(found)

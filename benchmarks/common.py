@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from baselines import BASELINES
+from baselines import BASELINES, applies_to
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
@@ -208,7 +208,8 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": (idinit_options("idinit"), None, FAMILIES),
     **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
-    **{name: ({}, init, FAMILIES) for name, init in BASELINES.items()},  # practitioners' inits (baselines.py)
+    # practitioners' inits (baselines.py), each on the families it applies to (Mimetic: not multi-head latent attention)
+    **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
 }
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)

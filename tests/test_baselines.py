@@ -12,13 +12,14 @@ import copy
 import math
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
 from torch import nn
 
-from idinit_hf.diagnostics import role_modules as library_role_modules
-from idinit_hf.roles import Role
+from idinit_hf.diagnostics import role_slots as library_role_slots
+from idinit_hf.roles import QUERY, Role
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import baselines  # noqa: E402
@@ -26,6 +27,7 @@ from common import AUTO, FAMILIES, METHODS, model_config  # noqa: E402
 
 DEPTH, WIDTH, SEED = 3, 128, 0
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)
+NORMS = (Role.NORM, Role.NORM_1P)
 TOLERANCE = 0.06
 DEFAULT, ZERO, STRUCTURE = "default", "zero", "structure"  # besides (std, cutoff) rules
 
@@ -37,6 +39,8 @@ def model(family: str, method: str = "default") -> nn.Module:
     if (family, "default") not in _models:
         torch.manual_seed(SEED)
         _models[family, "default"] = AUTO[family].from_config(model_config(family, DEPTH, WIDTH, 32, 8))
+    if method == "mimetic" and not separate_query_key_value(_models[family, "default"]):
+        pytest.skip("no per-head Q, K, V of the hidden state: Mimetic refuses it (test_mimetic_refuses_...)")
     if (family, method) not in _models:
         torch.manual_seed(SEED + 1)
         built = copy.deepcopy(_models[family, "default"])
@@ -54,49 +58,101 @@ def truncated_std(std: float, cutoff: float | None) -> float:
     return std * math.sqrt(1 - 2 * cutoff * density / mass)
 
 
-def rule(method: str, net: nn.Module, role: Role, layer: int | None, param: nn.Parameter):
-    """What ``method`` writes into ``param`` (a weight of ``role`` in block ``layer``): the issue's rules."""
-    d, depth = WIDTH, DEPTH
-    if role is Role.NORM:
+class Weight(NamedTuple):
+    """One weight a rule sees: a slot's parameter, or the gate or up part of a fused gate|up weight."""
+
+    role: Role
+    layer: int | None  # block index, None outside the blocks
+    name: str  # the parameter's name, ":gate" / ":up" for a part of a fused gate|up weight
+    values: torch.Tensor  # the parameter, or a view of its part (``… x out x in``, stacked experts whole)
+    biases: tuple[nn.Parameter, ...]  # the slot's biases (``slot.biases``)
+    gated: bool  # an MLP input next to a gate (torchtitan's w3): the up part of a fused gate|up, or a block's gate
+
+
+def weights(net: nn.Module):
+    """Every weight the family's role table names (each located slot's ``params``: ``weight``, stacked experts'
+    ``gate_up_proj`` / ``down_proj``, GPT-OSS's ``sinks``, ViT's class token), in module order; a head tied to the
+    token table is skipped (it is the table). A fused gate|up weight is two weights: its gate part (rows of the
+    first half, or the even rows of the ``out x in`` view of GPT-OSS's transposed ``E x in x out`` storage) with the
+    gate's role, and its up part with the slot's role."""
+    family = baselines.family_of(net)
+    layer_of = {id(m): i for i, block in enumerate(m for m in net.modules() if family.is_block(m))
+                for m in block.modules()}
+    gate_blocks = {layer_of.get(id(located.module)) for located in library_role_slots(net, Role.MLP_GATE)}
+    name_of = {id(p): n for n, p in net.named_parameters()}
+    table = net.get_input_embeddings()
+    for located in library_role_slots(net, *Role):
+        slot, module, layer = located.slot, located.module, layer_of.get(id(located.module))
+        biases = tuple(b for n in slot.biases if isinstance(b := getattr(module, n, None), nn.Parameter))
+        for param in (getattr(module, n, None) for n in slot.params):
+            if not isinstance(param, nn.Parameter):
+                continue
+            if slot.role is not Role.EMBEDDING and param is getattr(table, "weight", None):
+                continue
+            name = name_of[id(param)]
+            if not slot.gate_up:
+                gated = slot.role is Role.MLP_IN and layer in gate_blocks
+                yield Weight(slot.role, layer, name, param, biases, gated)
+                continue
+            matrix = param.transpose(-1, -2) if slot.transposed else param
+            half = matrix.shape[-2] // 2
+            gate, up = ((matrix[..., :half, :], matrix[..., half:, :]) if slot.gate_up == "halves"
+                        else (matrix[..., 0::2, :], matrix[..., 1::2, :]))
+            yield Weight(Role.MLP_GATE, layer, f"{name}:gate", gate, biases, False)
+            yield Weight(slot.role, layer, f"{name}:up", up, biases, True)
+
+
+def separate_query_key_value(net: nn.Module) -> bool:
+    """Whether every block's attention has per-head Q, K and V of the hidden state, what Mimetic sets (from the
+    family's table): one fused Q|K|V slot, or three attention-input slots, the query first, each reading the hidden
+    size. Not so for a low-rank chain (multi-head latent attention: q_a → q_b, kv_a → kv_b)."""
+    per_block: dict = {}
+    family = baselines.family_of(net)
+    layer_of = {id(m): i for i, block in enumerate(m for m in net.modules() if family.is_block(m))
+                for m in block.modules()}
+    for located in library_role_slots(net, Role.ATTENTION_IN):
+        per_block.setdefault(layer_of[id(located.module)], []).append(located)
+    d = net.config.hidden_size
+    for inputs in per_block.values():
+        if len(inputs) == 1 and (inputs[0].slot.fused or inputs[0].slot.qkv is not None):
+            continue
+        reads = [getattr(loc.module, loc.slot.params[0]).shape[0 if loc.slot.transposed else -1] for loc in inputs]
+        if len(inputs) != 3 or inputs[0].slot.heads != QUERY or reads != [d] * 3:
+            return False
+    return bool(per_block)
+
+
+def rule(method: str, net: nn.Module, weight: Weight):
+    """What ``method`` writes into ``weight``: the issue's rules, and for routers and sinks the recipes' own
+    (baselines.py's docstrings)."""
+    d, depth, role, layer = WIDTH, DEPTH, weight.role, weight.layer
+    if role in NORMS:
         return DEFAULT
     if method == "zero-branch-out":
         return ZERO if role in OUTPUTS else DEFAULT
     if method == "depth-scaled":
         return (0.02 / math.sqrt(2 * depth), None) if role in OUTPUTS else DEFAULT
+    if method == "mimetic":
+        return STRUCTURE if role in (Role.ATTENTION_IN, Role.ATTENTION_OUT) else DEFAULT
+    if role is Role.ATTENTION_SINK and method != "depth-init":  # only torchtitan's GPT-OSS draws them
+        return DEFAULT
     if method == "neox":
         return (2 / (depth * math.sqrt(d)), None) if role in OUTPUTS else (math.sqrt(2 / (5 * d)), None)
     if method == "olmo2":
         return 0.02, 3.0
-    if method == "mimetic":
-        return STRUCTURE if role in (Role.ATTENTION_IN, Role.ATTENTION_OUT) else DEFAULT
     assert method == "depth-init"
     scaled = (0.02 / math.sqrt(2 * (layer + 1)), None) if layer is not None else None
-    gated = bool(library_role_modules(net, Role.MLP_GATE))
     table, head = net.get_input_embeddings(), net.get_output_embeddings()
     untied = isinstance(table, nn.Embedding) and head is not None and head.weight is not table.weight
-    if role in (Role.ATTENTION_IN, Role.MLP_GATE) or (role is Role.MLP_IN and not gated):
+    if role in (Role.ATTENTION_IN, Role.MLP_GATE) or (role is Role.MLP_IN and not weight.gated):
         return 0.02, None
-    if role in OUTPUTS or role is Role.MLP_IN:
+    if role in (*OUTPUTS, Role.MLP_IN, Role.ROUTER, Role.ATTENTION_SINK):
         return scaled
-    if untied and param is table.weight:
+    if untied and weight.values is table.weight:
         return 1.0, None
-    if untied and param is head.weight:
+    if untied and weight.values is head.weight:
         return d**-0.5, 3.0
     return DEFAULT
-
-
-def weights(net: nn.Module):
-    """(role, block index or None, module, parameter) of every weight the library's role table names."""
-    family = baselines.family_of(net)
-    layer_of = {id(m): i for i, block in enumerate(m for m in net.modules() if family.is_block(m))
-                for m in block.modules()}
-    table = net.get_input_embeddings()
-    for role in Role:
-        for module in library_role_modules(net, role):
-            for name, param in module.named_parameters(recurse=False):
-                tied_head = role is not Role.EMBEDDING and param is getattr(table, "weight", None)
-                if name != "bias" and not tied_head:
-                    yield role, layer_of.get(id(module)), module, param
 
 
 CASES = [(method, family) for method in baselines.BASELINES for family in FAMILIES]
@@ -104,18 +160,21 @@ CASES = [(method, family) for method in baselines.BASELINES for family in FAMILI
 
 @pytest.mark.parametrize("method, family", CASES)
 def test_every_weight_follows_the_rule(method, family):
+    """Each weight (every expert's, each part of a fused gate|up) is the library's, 0, or drawn anew with the std
+    (and truncation) of its rule, pooled per rule."""
     net, default = model(family, method), model(family)
-    default_params = dict(default.named_parameters())
-    name_of = {id(p): n for n, p in net.named_parameters()}
+    default_values = {weight.name: weight.values for weight in weights(default)}
     groups: dict = {}
-    for role, layer, _, param in weights(net):
-        expected = rule(method, net, role, layer, param)
+    for weight in weights(net):
+        expected, before = rule(method, net, weight), default_values[weight.name]
         if expected == DEFAULT:
-            assert torch.equal(param, default_params[name_of[id(param)]]), (role, name_of[id(param)])
+            assert torch.equal(weight.values, before), (weight.role, weight.name)
         elif expected == ZERO:
-            assert not param.any(), name_of[id(param)]
-        elif expected != STRUCTURE:
-            groups.setdefault(expected, []).append(param.detach().flatten())
+            assert not weight.values.any(), weight.name
+        else:
+            assert not torch.equal(weight.values, before), ("not written", weight.role, weight.name)
+            if expected != STRUCTURE:
+                groups.setdefault(expected, []).append(weight.values.detach().flatten())
     for (std, cutoff), parts in groups.items():
         values = torch.cat(parts)
         rms = float(values.square().mean().sqrt())
@@ -126,11 +185,13 @@ def test_every_weight_follows_the_rule(method, family):
 
 @pytest.mark.parametrize("method, family", CASES)
 def test_biases_of_written_layers_are_zero(method, family):
+    """Every bias the slot names (``bias``, GPT-OSS's ``gate_up_proj_bias`` / ``down_proj_bias``, its router's) is 0
+    where the method writes the weight."""
     net = model(family, method)
-    for role, _, module, param in weights(net):
-        bias = getattr(module, "bias", None)
-        if isinstance(bias, nn.Parameter) and rule(method, net, role, None, param) not in (DEFAULT, None):
-            assert not bias.any(), (method, role)
+    for weight in weights(net):
+        if rule(method, net, weight) not in (DEFAULT, None):
+            for bias in weight.biases:
+                assert not bias.any(), (method, weight.name)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -138,9 +199,9 @@ def test_depth_init_scales_each_block_by_its_index(family):
     """Branch outputs of block l: std 0.02/√(2(l+1)), so block l over block 0 is 1/√(l+1)."""
     net = model(family, "depth-init")
     per_layer = {}
-    for role, layer, _, param in weights(net):
-        if role in OUTPUTS:
-            per_layer.setdefault(layer, []).append(param.detach().flatten())
+    for weight in weights(net):
+        if weight.role in OUTPUTS:
+            per_layer.setdefault(weight.layer, []).append(weight.values.detach().flatten())
     rms = {layer: float(torch.cat(parts).square().mean().sqrt()) for layer, parts in per_layer.items()}
     assert sorted(rms) == list(range(DEPTH))
     for layer, value in rms.items():
@@ -152,8 +213,8 @@ def test_megatron_inputs_are_normal_002(family):
     """The issue's Megatron rule has inputs N(0, 0.02²): the library default that depth-scaled keeps (ModernBERT's
     library init truncates it at ±initializer_cutoff_factor·σ)."""
     net = model(family, "depth-scaled")
-    inputs = [p.detach().flatten() for role, _, _, p in weights(net)
-              if role in (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE, Role.EMBEDDING)]
+    inputs = [weight.values.detach().flatten() for weight in weights(net)
+              if weight.role in (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE, Role.EMBEDDING)]
     rms = float(torch.cat(inputs).square().mean().sqrt())
     # the library's std (0.02, StarCoder2 0.018, Nemotron 0.0134), truncated where the config says so (ModernBERT)
     std = getattr(net.config, "initializer_range", 0.02)
@@ -206,16 +267,35 @@ def test_mimetic_value_output_is_exact_in_multi_head_attention(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_role_table_covers_every_parameter(family):
-    """Every parameter of the model belongs to a module of the family's table: a baseline rewrites or keeps each."""
+    """Every parameter of the model is named by a slot of the family's table, as a weight (``slot.params``) or a
+    bias (``slot.biases``): a baseline rewrites or keeps each, and :func:`weights` sees every weight."""
     net = model(family)
-    covered = {id(p) for m in baselines.role_modules(net, *Role) for p in m.parameters(recurse=False)}
+    covered = {id(getattr(located.module, name)) for located in library_role_slots(net, *Role)
+               for name in (*located.slot.params, *located.slot.biases)
+               if isinstance(getattr(located.module, name, None), nn.Parameter)}
     assert [n for n, p in net.named_parameters() if id(p) not in covered] == []
 
 
-def test_every_baseline_is_a_benchmark_method_for_every_family():
+@pytest.mark.parametrize("family", FAMILIES)
+def test_mimetic_refuses_attention_without_per_head_query_key_value(family):
+    """Where the table has no per-head Q, K, V of the hidden state (multi-head latent attention's low-rank chains),
+    Mimetic raises one ValueError naming the model type, and writes nothing; elsewhere it applies."""
+    default = model(family)
+    if separate_query_key_value(default):
+        assert model(family, "mimetic") is not default
+        return
+    net = copy.deepcopy(default)
+    with pytest.raises(ValueError, match=f"model_type={net.config.model_type!r}.*latent attention"):
+        baselines.mimetic_init_(net)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), default.parameters(), strict=True))
+
+
+def test_every_baseline_is_a_benchmark_method_for_every_family_it_applies_to():
+    """Every family, but for Mimetic only those whose table has per-head Q, K, V (the benchmark model's)."""
     for name in baselines.BASELINES:
         options, init, families = METHODS[name]
-        assert options == {} and init is baselines.BASELINES[name] and families == FAMILIES
+        applies = [f for f in FAMILIES if name != "mimetic" or separate_query_key_value(model(f))]
+        assert options == {} and init is baselines.BASELINES[name] and list(families) == applies
 
 
 def test_padding_row_stays_zero():
