@@ -151,9 +151,12 @@ def _tied_to_input(model: nn.Module, param: nn.Parameter) -> bool:
 
 def role_parameters(model: nn.Module, *roles: Role) -> Iterator[tuple[nn.Module, Slot, nn.Parameter]]:
     """(module, slot, parameter) of every weight of ``roles`` (the slot's ``params``: ``weight``, or ViT's class
-    token and position table), in module order; a head tied to the token table is skipped (it is the table)."""
+    token and position table), in module order; a head tied to the token table is skipped (it is the table), and so
+    is a bias a slot names as its parameter (ESM's and RoBERTa's ``lm_head.bias``: biases are 0 in every recipe)."""
     for module, slot in role_slots(model, *roles):
         for name in slot.params:
+            if name in slot.biases:
+                continue
             param = getattr(module, name, None)
             if not isinstance(param, nn.Parameter):
                 continue

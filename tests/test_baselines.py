@@ -84,7 +84,7 @@ def weights(net: nn.Module):
     for located in library_role_slots(net, *Role):
         slot, module, layer = located.slot, located.module, layer_of.get(id(located.module))
         biases = tuple(b for n in slot.biases if isinstance(b := getattr(module, n, None), nn.Parameter))
-        for param in (getattr(module, n, None) for n in slot.params):
+        for param in (getattr(module, n, None) for n in slot.params if n not in slot.biases):
             if not isinstance(param, nn.Parameter):
                 continue
             if slot.role is not Role.EMBEDDING and param is getattr(table, "weight", None):
