@@ -111,7 +111,13 @@ def verify(model: nn.Module) -> VerifyReport:
     if plan is None:
         return report
     input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    for located, rule in plan.located(model):
+    located_rules = list(plan.located(model))
+    # a tied weight is the input embedding's tensor, or another slot's that is written (an encoder-decoder's
+    # stacks share its ``shared`` table; Marian's LM head is its decoder's own table when it has one)
+    held = {p.data_ptr() for p in getattr(input_embeddings, "parameters", lambda: ())()}
+    held |= {param.data_ptr() for located, rule in located_rules if rule is not Rule.TIED
+             for _, param in slot_parameters(located.module, located.slot, with_bias=False)}
+    for located, rule in located_rules:
         writes = rule not in (Rule.DEFAULT, Rule.TIED)
         params = dict(slot_parameters(located.module, located.slot, with_bias=writes))
         expected = {}
@@ -121,8 +127,7 @@ def verify(model: nn.Module) -> VerifyReport:
         for param_name, param in params.items():
             matches, diff = None, None
             if rule is Rule.TIED:
-                embedding = getattr(input_embeddings, "weight", None)
-                matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
+                matches = param.data_ptr() in held
             elif param_name in expected and not is_initialized(param) and not param.is_meta:
                 want = expected[param_name]
                 got = param.detach().to("cpu")
@@ -205,21 +210,23 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
     blocks = [m for m in model.modules() if family.is_block(m)]
-    attention_out = role_modules(model, Role.ATTENTION_OUT)
-    mlp_out = role_modules(model, Role.MLP_OUT)
-    seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
+    calls: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (block, input, output) in the order blocks ran
+    # a branch output belongs to the block that holds its layer (a decoder block of an encoder-decoder has two
+    # attention branches, self and cross: the larger is reported)
+    branches: dict[str, dict[int, list[torch.Tensor]]] = {"attn": {}, "mlp": {}}
     hooks = []
 
-    def block_hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
-        hidden = args[0] if args else kwargs["hidden_states"]
-        seen["in"].append(hidden)
-        seen["out"].append(_first(output))
+    def block_hook(index: int, args: tuple, kwargs: dict, output: Any) -> None:
+        calls.append((index, args[0] if args else kwargs["hidden_states"], _first(output)))
 
-    for block in blocks:
-        hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
-    for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
-        for module in modules:
-            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(o)))
+    for index, block in enumerate(blocks):
+        hooks.append(block.register_forward_hook(
+            lambda m, a, k, o, index=index: block_hook(index, a, k, o), with_kwargs=True))
+    for key, role in (("attn", Role.ATTENTION_OUT), ("mlp", Role.MLP_OUT)):
+        for module in role_modules(model, role):
+            index = next((i for i, b in enumerate(blocks) if any(module is m for m in b.modules())), None)
+            outputs = branches[key].setdefault(index, [])
+            hooks.append(module.register_forward_hook(lambda m, a, o, outputs=outputs: outputs.append(o)))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()
@@ -233,16 +240,18 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         model.train(was_training)
         if previous_attention is not None and hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation(previous_attention)
-    attentions = outputs.attentions or ()
+    # an encoder-decoder returns its encoder's and its decoder's self-attentions apart, in the order they ran
+    attentions = outputs.get("attentions") or (*(outputs.get("encoder_attentions") or ()),
+                                               *(outputs.get("decoder_attentions") or ()))
     report = []
-    for index, (x, y) in enumerate(zip(seen["in"], seen["out"], strict=True)):
-        entropy, uniform = _attention_entropy(attentions[index]) if index < len(attentions) else (math.nan, math.nan)
+    for position, (index, x, y) in enumerate(calls):
+        entropy, uniform = _attention_entropy(attentions[position]) if position < len(attentions) else (math.nan, math.nan)
         report.append(
             BlockReport(
-                index=index,
+                index=position,
                 identity_error=_relative(y - x, x),
-                attention_branch=_relative(seen["attn"][index], x) if index < len(seen["attn"]) else math.nan,
-                mlp_branch=_relative(seen["mlp"][index], x) if index < len(seen["mlp"]) else math.nan,
+                attention_branch=max((_relative(o, x) for o in branches["attn"].get(index, ())), default=math.nan),
+                mlp_branch=max((_relative(o, x) for o in branches["mlp"].get(index, ())), default=math.nan),
                 attention_entropy=entropy,
                 uniform_entropy=uniform,
             )

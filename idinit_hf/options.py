@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from .init import GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .roles import CROSS_ATTENTION_RULES
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -144,6 +145,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("cross_attention", "idi", "choice", tuple(CROSS_ATTENTION_RULES),
+               "cross-attention of encoder-decoders (query, key, value): as self-attention (IDIτ, the query × "
+               "query_scale), a zero query with K = V = I (uniform attention over the source at init), or the "
+               "library init; its output projection is IDIZε whatever this says."),
+    OptionSpec("unscaled_query", "fold", "choice", ("fold", "identity"),
+               "the query of an attention that does not divide its logits by √d_head (T5): IDIτ × d_head^-½, the "
+               "factor T5's own init folds into the query (fold), or plain IDIτ (identity)."),
+    OptionSpec("position_bias", "default", "choice", ("default", "zero"),
+               "T5's relative attention bias table: the library init, or zero (no position preference at init)."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

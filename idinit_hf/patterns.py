@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
 
 __all__ = [
-    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
+    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed", "aliased_slots",
     "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
 ]
 
@@ -35,6 +35,7 @@ _SLOTS = "_idinit_slots"  # tuple[Slot, ...] on the module that holds the parame
 _NAME = "_idinit_name"  # its dotted name, relative to the base model (same in BertModel and BertForMaskedLM)
 _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify()
 _HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/value projection
+_ALIASES = "_idinit_aliases"  # tuple[Slot, ...]: alias slots whose tensor another slot holds (Slot.alias)
 
 
 def is_initialized(tensor: Any) -> bool:
@@ -81,13 +82,17 @@ class LocatedSlot:
     name: str  # dotted path from the base model: the same in BertModel and BertForMaskedLM (seeds derive from it)
     module: nn.Module
     slot: Slot
-    heads: tuple[int, int] | None  # (head_dim, query heads per key/value head) of a key/value projection
+    # (head_dim, query heads per key/value head) of a key/value projection, or (head_dim, 1) of a query whose
+    # attention does not scale its logits (Slot.unscaled_logits)
+    heads: tuple[int, int] | None
+    alias_of: str | None = None  # an alias slot holding the tensor of the slot found earlier at this path
 
 
 def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
     """Every slot of ``family``'s table present in ``model``, in module order. Pure: reads, tags nothing."""
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
     found = []
+    holders: dict[int, str] = {}  # id of a parameter found so far → the path of the slot that holds it
     for owner_path, owner in model.named_modules():
         for slot in family.slots:
             if not slot.owned_by(owner):
@@ -100,8 +105,20 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
             path = ".".join(filter(None, (owner_path, slot.path)))
             # the attention module knows its head layout, the Linear does not
             heads = (int(owner.head_dim), int(owner.num_key_value_groups)) if slot.heads == KEY_VALUE else None
-            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads))
+            if slot.unscaled_logits:
+                heads = (int(_resolve(owner, slot.unscaled_logits)), 1)
+            params = [id(p) for _, p in slot_parameters(target, slot, with_bias=False)]
+            alias_of = holders.get(params[0]) if slot.alias else None
+            if alias_of is None and not slot.tied:  # a tied head is never where its tensor is written
+                for param in params:
+                    holders.setdefault(param, path)
+            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, alias_of))
     return found
+
+
+def aliased_slots(module: nn.Module) -> tuple[Slot, ...]:
+    """The alias slots of a tagged module whose tensor another slot holds (:attr:`Slot.alias`): written there."""
+    return getattr(module, _ALIASES, ())
 
 
 def tag_roles(model: nn.Module, family: Family) -> int:
@@ -116,6 +133,8 @@ def tag_roles(model: nn.Module, family: Family) -> int:
             if located.heads is not None:
                 setattr(target, _HEADS, located.heads)
             count += 1
+        if located.alias_of is not None and located.slot not in aliased_slots(target):
+            setattr(target, _ALIASES, (*aliased_slots(target), located.slot))  # tied since an earlier tagging
     return count
 
 
@@ -222,14 +241,18 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         if idinit.heads_replicated(*matrix.shape, head_dim, group):
             idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
-    _idi_scaled(matrix, options, query=slot.heads == QUERY)
+    unscaled = heads[0] if slot.unscaled_logits and heads is not None else None
+    _idi_scaled(matrix, options, query=slot.heads == QUERY, unscaled_head_dim=unscaled)
     if _replicated(matrix):
         idinit.loosen_(matrix, **loosen)
 
 
-def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:
-    """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init)."""
+def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool, unscaled_head_dim: int | None = None) -> None:
+    """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init),
+    and × d_head^-½ on the query of an attention that does not scale its logits (``idinit_unscaled_query="fold"``)."""
     tau = options.tau * options.query_scale if query else options.tau
+    if query and unscaled_head_dim is not None and options.unscaled_query == "fold":
+        tau = tau * unscaled_head_dim**-0.5
     if tau == 0:
         matrix.zero_()
     else:

@@ -17,7 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "CROSS_ATTENTION_RULES", "rule_for", "QUERY",
+           "KEY_VALUE"]
 
 
 class Role(str, Enum):
@@ -33,6 +34,8 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    CROSS_ATTENTION_IN = "cross_attention_in"  # Q, K, V of an encoder-decoder's cross-attention (its output: ATTENTION_OUT)
+    POSITION_BIAS = "position_bias"  # T5's relative attention bias table (buckets x heads), added to the logits
 
 
 class Rule(str, Enum):
@@ -61,18 +64,31 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.CROSS_ATTENTION_IN: "cross_attention",
+    Role.POSITION_BIAS: "position_bias",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
+
+#: The values of ``idinit_cross_attention``: the rule of the cross-attention's query, and of its key and value.
+#: ``idi`` is self-attention's rule (the query × ``idinit_query_scale``), ``uniform`` a zero query (every target
+#: position attends uniformly to the source at init), ``default`` the library's init. The output projection is
+#: IDIZε whatever this says (an ATTENTION_OUT slot), so a decoder block stays an identity at init.
+CROSS_ATTENTION_RULES: dict[str, tuple[Rule, Rule]] = {
+    "idi": (Rule.IDI, Rule.IDI),
+    "uniform": (Rule.ZERO, Rule.IDI),
+    "default": (Rule.DEFAULT, Rule.DEFAULT),
+}
 
 #: ``Slot.heads`` values: a per-head projection whose pattern depends on the attention's head layout.
 QUERY, KEY_VALUE = "query", "key_value"
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
+def _matches(module: nn.Module, owner: type[nn.Module] | str | tuple[str, ...]) -> bool:
     """``owner`` is a module type, or the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``):
-    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix."""
-    if isinstance(owner, str):
+    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix.
+    A tuple of suffixes matches any of them (an encoder-decoder's blocks: ``("EncoderLayer", "DecoderLayer")``)."""
+    if isinstance(owner, str) or (isinstance(owner, tuple) and all(isinstance(o, str) for o in owner)):
         return type(module).__name__.endswith(owner)
     return isinstance(module, owner)
 
@@ -83,7 +99,7 @@ class Slot:
 
     Attributes:
         owner: the module type to look in (``GPT2MLP``), or a class-name suffix (``"MLP"``) for families whose
-            models each generate their own classes.
+            models each generate their own classes, or a tuple of suffixes (any of them).
         path: dotted attribute path from the owner to the module holding the parameters (``"c_fc"``);
             ``""`` is the owner itself.
         role: the :class:`Role` of those parameters.
@@ -98,7 +114,7 @@ class Slot:
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
     """
 
-    owner: type[nn.Module] | str
+    owner: type[nn.Module] | str | tuple[str, ...]
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)
@@ -106,6 +122,8 @@ class Slot:
     fused: bool = False
     tied: bool = False
     heads: str = ""
+    alias: bool = False
+    unscaled_logits: str = ""
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -117,4 +135,8 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return Rule.TIED
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
-    return Rule(getattr(options, OPTION_RULES[slot.role]))
+    value = getattr(options, OPTION_RULES[slot.role])
+    if slot.role is Role.CROSS_ATTENTION_IN:
+        query, key_value = CROSS_ATTENTION_RULES[value]
+        return query if slot.heads == QUERY else key_value
+    return Rule(value)

@@ -11,10 +11,12 @@ import logging
 from typing import Any
 
 from ..options import IDInitOptions, validate_options
+from .bart import BART, MBART
 from .bert import BERT
 from .family import Family
 from .gpt2 import GPT2
 from .llama import LLAMA
+from .t5 import T5
 from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
@@ -22,7 +24,7 @@ __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types",
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, T5, BART, MBART)
 
 
 class UnsupportedArchitectureError(ValueError):

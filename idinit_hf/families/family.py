@@ -44,11 +44,13 @@ class Family:
         dropout: the config keys of dropout probabilities (benchmarks train without dropout).
         option_defaults: the open options whose default the benchmark chose for this architecture, as
             (field, value) pairs (docs/defaults.md); an option set in the config always wins.
+        stacks: how many stacks of ``depth`` blocks ``scale(depth, width)`` builds: 2 for an encoder-decoder
+            (an encoder and a decoder of ``depth`` blocks each), else 1.
     """
 
     name: str
     model_types: tuple[str, ...]
-    block: type[nn.Module] | str
+    block: type[nn.Module] | str | tuple[str, ...]
     norm_position: str
     slots: tuple[Slot, ...]
     pretraining: str = "AutoModel"
@@ -57,6 +59,7 @@ class Family:
     fit: Callable[[DataShape], dict[str, Any]] = field(default=_no_data, hash=False, compare=False)
     dropout: tuple[str, ...] = ()
     option_defaults: tuple[tuple[str, object], ...] = ()
+    stacks: int = 1
 
     @property
     def objective(self) -> Objective:
