@@ -142,8 +142,9 @@ def verify(model: nn.Module) -> VerifyReport:
 class BlockReport:
     """One residual block at init, measured on real inputs.
 
-    ``identity_error`` = ‖block(x) − x‖ / ‖x‖ (pre-LN blocks are identity maps under IDInit; post-LN blocks
-    become ``x → LN(x)``). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
+    ``identity_error`` = ‖block(x) − x‖ / ‖x‖ for a pre-LN block (an identity map under IDInit), and
+    ‖block(x) − LN(x)‖ / ‖LN(x)‖ for a post-LN block (``LN(x + f(x))`` with a zero branch: ``x ↦ LN(x)``, with the
+    library's gains 1 and biases 0). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
     ``attention_entropy`` = mean entropy (nats) of the attention rows, ``uniform_entropy`` what uniform
     attention over the same keys would give: their ratio near 0 means tokens attend to one key.
     """
@@ -178,6 +179,11 @@ class IdentityReport:
 
 def _first(value: Any) -> torch.Tensor:
     return value[0] if isinstance(value, (tuple, list)) else value
+
+
+def _at_init(x: torch.Tensor, norm_position: str) -> torch.Tensor:
+    """What a block with zero branches maps ``x`` to: ``x`` (pre-LN), or ``LN(x)`` over the features (post-LN)."""
+    return torch.nn.functional.layer_norm(x.float(), x.shape[-1:]) if norm_position == "post" else x
 
 
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -249,7 +255,7 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         report.append(
             BlockReport(
                 index=position,
-                identity_error=_relative(y - x, x),
+                identity_error=_relative(y - _at_init(x, family.norm_position), _at_init(x, family.norm_position)),
                 attention_branch=max((_relative(o, x) for o in branches["attn"].get(index, ())), default=math.nan),
                 mlp_branch=max((_relative(o, x) for o in branches["mlp"].get(index, ())), default=math.nan),
                 attention_entropy=entropy,

@@ -97,10 +97,9 @@ class _MaskedLM(Objective):
 
 class _Seq2SeqLM(Objective):
     """An encoder-decoder's next window: the encoder reads the first half of a window of text, the decoder predicts
-    the second half token by token (its input is the labels shifted right behind a start token, which the model
-    makes itself from ``labels``). One id after the data's own is both [PAD] and the decoder's start token (no text
-    holds it). Neither span corruption nor denoising: the plainest objective that trains both stacks and the
-    cross-attention on real text."""
+    the second half token by token (its input is the labels shifted right behind a start token). One id after the
+    data's own is both [PAD] and the decoder's start token (no text holds it). Neither span corruption nor
+    denoising: the plainest objective that trains both stacks and the cross-attention on real text."""
 
     def text_shape(self, data_vocab, length):
         return DataShape(vocab_size=data_vocab + 1, length=length, pad_id=data_vocab)
@@ -111,10 +110,12 @@ class _Seq2SeqLM(Objective):
         return data[:, :half].contiguous(), data[:, half:].contiguous()
 
     def batch(self, data, *, shape, generator=None):
-        source, target = self._halves(data)
-        return {"input_ids": source, "labels": target}
+        return {**self.inputs(data, shape=shape), "labels": self._halves(data)[1]}
 
     def inputs(self, data, *, shape):
+        """The first half for the encoder; for the decoder, the second half shifted right behind the start token
+        (what the models' own ``shift_tokens_right`` makes of the labels, spelled out so that every model type
+        reads the same batch)."""
         source, target = self._halves(data)
         start = torch.full_like(target[:, :1], shape.pad_id)
         return {"input_ids": source, "decoder_input_ids": torch.cat([start, target[:, :-1]], dim=1)}
