@@ -11,7 +11,13 @@ import inspect
 import pytest
 import torch
 import transformers
-from helpers import assert_default_random, assert_loosened_identity, attention_out_pattern, inputs, mlp_out_pattern
+from helpers import (
+    assert_default_random,
+    assert_loosened_identity,
+    attention_out_pattern,
+    inputs,
+    mlp_out_pattern,
+)
 from seq2seq_layouts import (
     SEQ2SEQ_TYPES,
     assert_stock_default_and_stock_reload,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import transformers
 from helpers import assert_loosened_identity, family, inputs, mlp_out_pattern
 from seq2seq_layouts import (
     SEQ2SEQ_TYPES,
@@ -15,8 +16,6 @@ from seq2seq_layouts import (
     norm_position,
     tiny_seq2seq,
 )
-
-import transformers
 
 import idinit_hf
 from idinit_hf.families.t5 import T5
