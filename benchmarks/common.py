@@ -31,6 +31,9 @@ from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
 
 FAMILIES = tuple(testing.names())  # every family of the registry
+#: The families of one stack of blocks: the practitioners' inits of baselines.py are theirs (their depth rules count
+#: the blocks of one stack; an encoder-decoder's two stacks are not one network of 2L blocks).
+TRANSFORMERS = tuple(name for name in FAMILIES if testing.family(name).stacks == 1)
 
 
 def is_image(family: str) -> bool:
@@ -208,8 +211,9 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": (idinit_options("idinit"), None, FAMILIES),
     **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
-    # practitioners' inits (baselines.py), each on the families it applies to (Mimetic: not multi-head latent attention)
-    **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
+    # practitioners' inits (baselines.py), each on the families it applies to (Mimetic: not multi-head latent attention;
+    # encoder-decoders: not yet)
+    **{name: ({}, init, applies_to(name, TRANSFORMERS)) for name, init in BASELINES.items()},
 }
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)

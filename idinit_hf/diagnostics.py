@@ -111,7 +111,13 @@ def verify(model: nn.Module) -> VerifyReport:
     if plan is None:
         return report
     input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    for located, rule in plan.located(model):
+    located_rules = list(plan.located(model))
+    # a tied weight is the input embedding's tensor, or another slot's that is written (an encoder-decoder's
+    # stacks share its ``shared`` table; Marian's LM head is its decoder's own table when it has one)
+    held = {p.data_ptr() for p in getattr(input_embeddings, "parameters", lambda: ())()}
+    held |= {param.data_ptr() for located, rule in located_rules if rule is not Rule.TIED
+             for _, param in slot_parameters(located.module, located.slot, with_bias=False)}
+    for located, rule in located_rules:
         writes = rule not in (Rule.DEFAULT, Rule.TIED)
         params = dict(slot_parameters(located.module, located.slot, with_bias=writes))
         expected = {}
@@ -121,8 +127,7 @@ def verify(model: nn.Module) -> VerifyReport:
         for param_name, param in params.items():
             matches, diff = None, None
             if rule is Rule.TIED:
-                embedding = getattr(input_embeddings, "weight", None)
-                matches = embedding is not None and param.data_ptr() == embedding.data_ptr()
+                matches = param.data_ptr() in held
             elif param_name in expected and not is_initialized(param) and not param.is_meta:
                 want = expected[param_name]
                 got = param.detach().to("cpu")
@@ -140,8 +145,9 @@ def verify(model: nn.Module) -> VerifyReport:
 class BlockReport:
     """One residual block at init, measured on real inputs.
 
-    ``identity_error`` = ‖block(x) − x‖ / ‖x‖ (pre-LN blocks are identity maps under IDInit; post-LN blocks
-    become ``x → LN(x)``). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
+    ``identity_error`` = ‖block(x) − x‖ / ‖x‖ for a pre-LN block (an identity map under IDInit), and
+    ‖block(x) − LN(x)‖ / ‖LN(x)‖ for a post-LN block (``LN(x + f(x))`` with a zero branch: ``x ↦ LN(x)``, with the
+    library's gains 1 and biases 0). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
     ``attention_entropy`` = mean entropy (nats) of the attention rows, ``uniform_entropy`` what uniform
     attention over the same keys would give: their ratio near 0 means tokens attend to one key.
     """
@@ -178,6 +184,11 @@ def _first(value: Any) -> torch.Tensor:
     return value[0] if isinstance(value, (tuple, list)) else value
 
 
+def _at_init(x: torch.Tensor, norm_position: str) -> torch.Tensor:
+    """What a block with zero branches maps ``x`` to: ``x`` (pre-LN), or ``LN(x)`` over the features (post-LN)."""
+    return torch.nn.functional.layer_norm(x.float(), x.shape[-1:]) if norm_position == "post" else x
+
+
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a.float().norm() / b.float().norm().clamp_min(1e-30))
 
@@ -209,27 +220,27 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
     blocks = [m for m in model.modules() if family.is_block(m)]
-    # a branch's output is what its last layer returns: the norm that ends it where there is one (x + norm(f(x)))
-    attention_out = role_modules(model, Role.ATTENTION_OUT_NORM) or role_modules(model, Role.ATTENTION_OUT)
-    mlp_out = role_modules(model, Role.MLP_OUT_NORM) or role_modules(model, Role.MLP_OUT)
-    seen: dict[str, list[Any]] = {"in": [], "out": []}
-    # branch outputs per block: a block may hold several (a mixture's routed experts and its shared expert)
+    calls: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (block, input, output) in the order blocks ran
+    # a branch output belongs to the block that holds its layer (a decoder block of an encoder-decoder has two
+    # attention branches, self and cross: the larger is reported)
     branches: dict[str, dict[int, list[torch.Tensor]]] = {"attn": {}, "mlp": {}}
-    block_of = {id(m): index for index, block in enumerate(blocks) for m in block.modules()}
     hooks = []
 
-    def block_hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
-        hidden = args[0] if args else kwargs["hidden_states"]
-        seen["in"].append(hidden)
-        seen["out"].append(_first(output))
+    def block_hook(index: int, args: tuple, kwargs: dict, output: Any) -> None:
+        calls.append((index, args[0] if args else kwargs["hidden_states"], _first(output)))
 
-    for block in blocks:
-        hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
-    for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
+    for index, block in enumerate(blocks):
+        hooks.append(block.register_forward_hook(
+            lambda m, a, k, o, index=index: block_hook(index, a, k, o), with_kwargs=True))
+    # a branch's output is what its last layer returns: the norm that ends it where there is one (x + norm(f(x)))
+    branch_ends = (("attn", role_modules(model, Role.ATTENTION_OUT_NORM) or role_modules(model, Role.ATTENTION_OUT)),
+                   ("mlp", role_modules(model, Role.MLP_OUT_NORM) or role_modules(model, Role.MLP_OUT)))
+    block_of = {id(m): index for index, block in enumerate(blocks) for m in block.modules()}
+    for key, modules in branch_ends:
         for module in modules:
-            if id(module) in block_of:
-                outputs = branches[key].setdefault(block_of[id(module)], [])
-                hooks.append(module.register_forward_hook(lambda m, a, o, outputs=outputs: outputs.append(_first(o))))
+            index = block_of.get(id(module))
+            outputs = branches[key].setdefault(index, [])
+            hooks.append(module.register_forward_hook(lambda m, a, o, outputs=outputs: outputs.append(_first(o))))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()
@@ -243,14 +254,16 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         model.train(was_training)
         if previous_attention is not None and hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation(previous_attention)
-    attentions = outputs.attentions or ()
+    # an encoder-decoder returns its encoder's and its decoder's self-attentions apart, in the order they ran
+    attentions = outputs.get("attentions") or (*(outputs.get("encoder_attentions") or ()),
+                                               *(outputs.get("decoder_attentions") or ()))
     report = []
-    for index, (x, y) in enumerate(zip(seen["in"], seen["out"], strict=True)):
-        entropy, uniform = _attention_entropy(attentions[index]) if index < len(attentions) else (math.nan, math.nan)
+    for position, (index, x, y) in enumerate(calls):
+        entropy, uniform = _attention_entropy(attentions[position]) if position < len(attentions) else (math.nan, math.nan)
         report.append(
             BlockReport(
-                index=index,
-                identity_error=_relative(y - x, x),
+                index=position,
+                identity_error=_relative(y - _at_init(x, family.norm_position), _at_init(x, family.norm_position)),
                 attention_branch=_largest_branch(branches["attn"].get(index, ()), x),
                 mlp_branch=_largest_branch(branches["mlp"].get(index, ()), x),
                 attention_entropy=entropy,

@@ -181,5 +181,14 @@ class IDInitMixin:
         prepare_model(self)
         super().post_init()
 
+    def initialize_weights(self) -> None:
+        # Weights tied since post_init tagged the model (T5 ties its stacks' tables to ``shared`` only in the
+        # outermost post_init, after the tags): tag again, so that an alias slot holding another slot's tensor is
+        # written there and not twice (Slot.alias). Every init pass goes through here.
+        plan = init_plan(self)
+        if plan is not None:
+            tag_roles(self, plan.family)
+        super().initialize_weights()
+
     def _init_weights(self, module: nn.Module) -> None:
         init_module(module, super()._init_weights, init_plan(self))

@@ -34,6 +34,7 @@ AUTO_CLASSES: dict[str, str] = {
     "AutoModelForQuestionAnswering": "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES",
     "AutoModelForImageClassification": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES",
     "AutoModelForMaskedImageModeling": "MODEL_FOR_MASKED_IMAGE_MODELING_MAPPING_NAMES",
+    "AutoModelForSeq2SeqLM": "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES",
 }
 
 
@@ -124,6 +125,7 @@ AutoModelForTokenClassification = _auto("AutoModelForTokenClassification")
 AutoModelForQuestionAnswering = _auto("AutoModelForQuestionAnswering")
 AutoModelForImageClassification = _auto("AutoModelForImageClassification")
 AutoModelForMaskedImageModeling = _auto("AutoModelForMaskedImageModeling")
+AutoModelForSeq2SeqLM = _auto("AutoModelForSeq2SeqLM")
 assert set(AUTO_CLASSES) == {name for name in globals() if name.startswith("Auto")}  # one class per mapping
 
 __all__ = ["idinit_class", "stock_class_names", "AUTO_CLASSES", "IDINIT_CLASS_NAMES", *AUTO_CLASSES,

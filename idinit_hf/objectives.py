@@ -2,7 +2,8 @@
 it, and which predictions an accuracy compares.
 
 A family's objective follows from its pretraining head (``Family.pretraining``): a causal LM predicts the next
-token, a masked LM the tokens hidden behind a [MASK] id, an image classifier the class of an image. Tests,
+token, a masked LM the tokens hidden behind a [MASK] id, an image classifier the class of an image, an
+encoder-decoder the second half of a window of text from its first half. Tests,
 benchmarks and ``scripts/check_gpu.py`` make their batches here, so whether a family is text or images, causal or
 masked, is decided in one place.
 """
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DataShape", "Objective", "CAUSAL_LM", "MASKED_LM", "IMAGE_CLASSIFICATION", "OBJECTIVES", "objective_of"]
+__all__ = ["DataShape", "Objective", "CAUSAL_LM", "MASKED_LM", "IMAGE_CLASSIFICATION", "SEQ2SEQ_LM", "OBJECTIVES",
+           "objective_of"]
 
 IGNORE = -100  # the label transformers' losses skip
 
@@ -50,6 +52,11 @@ class Objective:
     def batch(self, data, *, shape: DataShape, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """A training batch from raw data: token windows ``(batch, length)``, or ``(pixels, labels)``."""
         raise NotImplementedError
+
+    def inputs(self, data: torch.Tensor, *, shape: DataShape) -> dict[str, torch.Tensor]:
+        """What a model of this objective reads of token windows ``(batch, length)``, unmasked and without labels
+        (what ``identity_report`` runs)."""
+        return {"input_ids": data}
 
     def predictions(self, logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(predicted, target) ids of every position a loss scores (``-100`` targets are skipped by callers)."""
@@ -88,6 +95,32 @@ class _MaskedLM(Objective):
         return {"input_ids": torch.where(masked, shape.mask_id, data), "labels": torch.where(masked, data, IGNORE)}
 
 
+class _Seq2SeqLM(Objective):
+    """An encoder-decoder's next window: the encoder reads the first half of a window of text, the decoder predicts
+    the second half token by token (its input is the labels shifted right behind a start token). One id after the
+    data's own is both [PAD] and the decoder's start token (no text holds it). Neither span corruption nor
+    denoising: the plainest objective that trains both stacks and the cross-attention on real text."""
+
+    def text_shape(self, data_vocab, length):
+        return DataShape(vocab_size=data_vocab + 1, length=length, pad_id=data_vocab)
+
+    @staticmethod
+    def _halves(data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        half = data.shape[1] // 2
+        return data[:, :half].contiguous(), data[:, half:].contiguous()
+
+    def batch(self, data, *, shape, generator=None):
+        return {**self.inputs(data, shape=shape), "labels": self._halves(data)[1]}
+
+    def inputs(self, data, *, shape):
+        """The first half for the encoder; for the decoder, the second half shifted right behind the start token
+        (what the models' own ``shift_tokens_right`` makes of the labels, spelled out so that every model type
+        reads the same batch)."""
+        source, target = self._halves(data)
+        start = torch.full_like(target[:, :1], shape.pad_id)
+        return {"input_ids": source, "decoder_input_ids": torch.cat([start, target[:, :-1]], dim=1)}
+
+
 class _ImageClassification(Objective):
     def batch(self, data, *, shape, generator=None):
         pixels, labels = data
@@ -97,8 +130,9 @@ class _ImageClassification(Objective):
 CAUSAL_LM = _CausalLM("causal-lm", "text", "AutoModelForCausalLM")
 MASKED_LM = _MaskedLM("masked-lm", "text", "AutoModelForMaskedLM")
 IMAGE_CLASSIFICATION = _ImageClassification("image-classification", "image", "AutoModelForImageClassification")
+SEQ2SEQ_LM = _Seq2SeqLM("seq2seq-lm", "text", "AutoModelForSeq2SeqLM")
 #: Pretraining head → objective.
-OBJECTIVES: dict[str, Objective] = {o.head: o for o in (CAUSAL_LM, MASKED_LM, IMAGE_CLASSIFICATION)}
+OBJECTIVES: dict[str, Objective] = {o.head: o for o in (CAUSAL_LM, MASKED_LM, IMAGE_CLASSIFICATION, SEQ2SEQ_LM)}
 
 
 def objective_of(head: str) -> Objective:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from .init import GAIN_PATTERNS, GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .roles import CROSS_ATTENTION_RULES
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -178,6 +179,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("position_projections", "idi", "choice", ("idi", "default"),
                "DeBERTa-v2's position projections (pos_key_proj, pos_query_proj; present when share_att_key is "
                "False): IDIτ like the key and query projections they stand beside, or the library init."),
+    OptionSpec("cross_attention", "idi", "choice", tuple(CROSS_ATTENTION_RULES),
+               "cross-attention of encoder-decoders (query, key, value): as self-attention (IDIτ, the query × "
+               "query_scale), a zero query with K = V = I (uniform attention over the source at init), or the "
+               "library init; its output projection is IDIZε whatever this says."),
+    OptionSpec("unscaled_query", "fold", "choice", ("fold", "identity"),
+               "the query of an attention that does not divide its logits by √d_head (T5): IDIτ × d_head^-½, the "
+               "factor T5's own init folds into the query (fold), or plain IDIτ (identity)."),
+    OptionSpec("position_bias", "default", "choice", ("default", "zero"),
+               "T5's relative attention bias table: the library init, or zero (no position preference at init)."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
 
 __all__ = [
-    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed",
+    "INITIALIZED_FLAG", "is_initialized", "partitioned_parameters", "LocatedSlot", "locate_slots", "tag_roles", "tagged_slots", "layer_name", "recorded_seed", "aliased_slots",
     "slot_parameters", "layer_facts", "param_seed", "resolve_seed", "as_matrix", "write_pattern", "write_rule",
     "expert_matrices",
 ]
@@ -38,6 +38,7 @@ _SEED = "_idinit_seed"  # the loosening seed actually used, recorded for verify(
 _HEADS = "_idinit_heads"  # (head_dim, query heads per key/value head) of a key/value projection
 _QKV = "_idinit_qkv"  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V projection
 _INIT_STD = "_idinit_init_std"  # the model's initializer_range, for the library-init blocks of a stacked weight
+_ALIASES = "_idinit_aliases"  # tuple[Slot, ...]: alias slots whose tensor another slot holds (Slot.alias)
 
 
 def is_initialized(tensor: Any) -> bool:
@@ -84,7 +85,10 @@ class LocatedSlot:
     name: str  # dotted path from the base model: the same in BertModel and BertForMaskedLM (seeds derive from it)
     module: nn.Module
     slot: Slot
-    heads: tuple[int, int] | None  # (head_dim, query heads per key/value head) of a key/value projection
+    # (head_dim, query heads per key/value head) of a key/value projection, or (head_dim, 1) of a query whose
+    # attention does not scale its logits (Slot.unscaled_logits)
+    heads: tuple[int, int] | None
+    alias_of: str | None = None  # an alias slot holding the tensor of the slot found earlier at this path
     qkv: tuple[int, int, int, int] | None = None  # (heads, key/value heads, head_dim, shards) of a fused Q|K|V
     init_std: float | None = None  # the model's initializer_range, where a stacked weight may hold a library block
 
@@ -93,6 +97,7 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
     """Every slot of ``family``'s table present in ``model``, in module order. Pure: reads, tags nothing."""
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
     found = []
+    holders: dict[int, str] = {}  # id of a parameter found so far → the path of the slot that holds it
     for owner_path, owner in model.named_modules():
         for slot in family.slots:
             if not slot.owned_by(owner):
@@ -105,10 +110,22 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
             path = ".".join(filter(None, (owner_path, slot.path)))
             # the attention module knows its head layout, the Linear does not
             heads = (int(owner.head_dim), int(owner.num_key_value_groups)) if slot.heads == KEY_VALUE else None
+            if slot.unscaled_logits:
+                heads = (int(_resolve(owner, slot.unscaled_logits)), 1)
+            params = [id(p) for _, p in slot_parameters(target, slot, with_bias=False)]
+            alias_of = holders.get(params[0]) if slot.alias else None
+            if alias_of is None and not slot.tied:  # a tied head is never where its tensor is written
+                for param in params:
+                    holders.setdefault(param, path)
             qkv = slot.qkv.read(owner) if slot.qkv is not None else None
-            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, qkv,
+            found.append(LocatedSlot(path, path.removeprefix(prefix), target, slot, heads, alias_of, qkv,
                                      _init_std(owner) if slot.stacked else None))
     return found
+
+
+def aliased_slots(module: nn.Module) -> tuple[Slot, ...]:
+    """The alias slots of a tagged module whose tensor another slot holds (:attr:`Slot.alias`): written there."""
+    return getattr(module, _ALIASES, ())
 
 
 def _init_std(owner: nn.Module) -> float:
@@ -132,6 +149,8 @@ def tag_roles(model: nn.Module, family: Family) -> int:
             if located.init_std is not None:
                 setattr(target, _INIT_STD, located.init_std)
             count += 1
+        if located.alias_of is not None and located.slot not in aliased_slots(target):
+            setattr(target, _ALIASES, (*aliased_slots(target), located.slot))  # tied since an earlier tagging
     return count
 
 
@@ -269,7 +288,8 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
             idinit.loosen_heads_(matrix, options.loosening, head_dim=head_dim, group=group, generator=generator)
         return
     query = slot.heads == QUERY
-    _idi_scaled(matrix, options, query=query)
+    unscaled = heads[0] if slot.unscaled_logits and heads is not None else None
+    _idi_scaled(matrix, options, query=query, unscaled_head_dim=unscaled)
     if _replicated(matrix) and not (query and options.query_scale == 0):  # Q = 0 stays exactly 0 (a tall query: MLA)
         idinit.loosen_(matrix, **loosen)
 
@@ -330,9 +350,12 @@ def _write_stacked(matrix: torch.Tensor, slot: Slot, options: Any, generator: to
             raise AssertionError(f"a stacked block has no rule {rule}")
 
 
-def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool) -> None:
-    """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init)."""
+def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool, unscaled_head_dim: int | None = None) -> None:
+    """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init),
+    and × d_head^-½ on the query of an attention that does not scale its logits (``idinit_unscaled_query="fold"``)."""
     tau = options.tau * options.query_scale if query else options.tau
+    if query and unscaled_head_dim is not None and options.unscaled_query == "fold":
+        tau = tau * unscaled_head_dim**-0.5
     if tau == 0:
         matrix.zero_()
     else:

@@ -19,6 +19,7 @@ from .options import IDInitOptions
 from .patterns import (
     INITIALIZED_FLAG,
     LocatedSlot,
+    aliased_slots,
     is_initialized,
     locate_slots,
     resolve_seed,
@@ -58,24 +59,28 @@ class InitPlan:
         """The base seed of the loosening noise (``idinit_seed``, else torch's initial seed)."""
         return resolve_seed(self.options)
 
-    def rule(self, slot: Slot) -> Rule:
-        return rule_for(slot, self.options, tied_embeddings=self.tied_embeddings)
+    def rule(self, slot: Slot, *, alias: bool = False) -> Rule:
+        """The slot's rule; ``tied`` for an alias slot whose tensor another slot holds (:attr:`Slot.alias`)."""
+        return Rule.TIED if alias else rule_for(slot, self.options, tied_embeddings=self.tied_embeddings)
 
     def located(self, model: nn.Module) -> Iterator[tuple[LocatedSlot, Rule]]:
         """Every slot of the family found in ``model``, with its rule; reads the model, tags nothing."""
         for located in locate_slots(model, self.family):
-            yield located, self.rule(located.slot)
+            yield located, self.rule(located.slot, alias=located.alias_of is not None)
+
+    def _rules(self, module: nn.Module) -> list[tuple[Slot, Rule]]:
+        aliases = aliased_slots(module)
+        return [(slot, self.rule(slot, alias=slot in aliases)) for slot in tagged_slots(module)]
 
     def writes(self, module: nn.Module) -> list[tuple[Slot, Rule]]:
         """The (slot, rule) pairs IDInit writes into a tagged ``module`` (library-default and tied slots excluded)."""
-        return [(slot, rule) for slot in tagged_slots(module)
-                if (rule := self.rule(slot)) not in (Rule.DEFAULT, Rule.TIED)]
+        return [(slot, rule) for slot, rule in self._rules(module) if rule not in (Rule.DEFAULT, Rule.TIED)]
 
     def reserved(self, module: nn.Module) -> list[nn.Parameter]:
         """The parameters of ``module`` the stock init must not write: those IDInit writes, and tied weights (the
         input embedding's, which its own slot initializes, whichever module the init pass visits first). A weight
         IDInit writes only in part (a fused gate|up whose gate is the library's) is left to the stock init first."""
-        return [param for slot in tagged_slots(module) if (rule := self.rule(slot)) is not Rule.DEFAULT
+        return [param for slot, rule in self._rules(module) if rule is not Rule.DEFAULT
                 for name, param in slot_parameters(module, slot, with_bias=rule is not Rule.TIED)
                 if rule is not Rule.IDI or writes_whole(slot, self.options) or name not in slot.params]
 

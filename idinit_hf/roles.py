@@ -17,8 +17,9 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE",
-           "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION", "FOLLOW_ROLE", "ClassName", "by_class_name"]
+__all__ = ["Role", "Rule", "Slot", "FusedQKV", "FIXED_RULES", "OPTION_RULES", "CROSS_ATTENTION_RULES", "rule_for",
+           "QUERY", "KEY_VALUE", "gate_rule", "writes_whole", "GAIN_ROLES", "NORMED_OUT_OPTION", "FOLLOW_ROLE",
+           "ClassName", "by_class_name"]
 
 
 class Role(str, Enum):
@@ -43,6 +44,8 @@ class Role(str, Enum):
     RELATIVE_POSITION = "relative_position"  # a table of relative-position embeddings (DeBERTa-v2's rel_embeddings)
     POSITION_PROJECTION = "position_projection"  # relative positions → keys / queries (DeBERTa-v2's pos_*_proj)
     BRANCH_OUT = "branch_out"  # last layer of a residual branch besides the blocks' own (DeBERTa-v2's conv branch)
+    CROSS_ATTENTION_IN = "cross_attention_in"  # Q, K, V of an encoder-decoder's cross-attention (its output: ATTENTION_OUT)
+    POSITION_BIAS = "position_bias"  # T5's relative attention bias table (buckets x heads), added to the logits
 
 
 class Rule(str, Enum):
@@ -83,6 +86,8 @@ OPTION_RULES: dict[Role, str] = {
     Role.EMBEDDING_PROJECTION: "embedding_projection",
     Role.RELATIVE_POSITION: "relative_positions",
     Role.POSITION_PROJECTION: "position_projections",
+    Role.CROSS_ATTENTION_IN: "cross_attention",
+    Role.POSITION_BIAS: "position_bias",
 }
 #: The option that chooses the rule of a branch's last linear layer when a norm follows it (``Slot.normed``).
 NORMED_OUT_OPTION = "normed_out"
@@ -94,6 +99,16 @@ assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 #: Options that override :data:`OPTION_RULES` for the slots that carry a flag: the token table
 #: (``Slot.token_table``) gets ``idinit_token_table`` unless that option says to follow its role's option.
 FOLLOW_ROLE = "embeddings"
+
+#: The values of ``idinit_cross_attention``: the rule of the cross-attention's query, and of its key and value.
+#: ``idi`` is self-attention's rule (the query × ``idinit_query_scale``), ``uniform`` a zero query (every target
+#: position attends uniformly to the source at init), ``default`` the library's init. The output projection is
+#: IDIZε whatever this says (an ATTENTION_OUT slot), so a decoder block stays an identity at init.
+CROSS_ATTENTION_RULES: dict[str, tuple[Rule, Rule]] = {
+    "idi": (Rule.IDI, Rule.IDI),
+    "uniform": (Rule.ZERO, Rule.IDI),
+    "default": (Rule.DEFAULT, Rule.DEFAULT),
+}
 
 #: ``Slot.heads`` values: a per-head projection whose pattern depends on the attention's head layout.
 QUERY, KEY_VALUE = "query", "key_value"
@@ -114,13 +129,14 @@ class ClassName:
         return not class_name[: len(class_name) - len(self.suffix)].endswith(self.not_after)
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str | ClassName) -> bool:
-    """``owner`` is a module type, the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``) or a
+def _matches(module: nn.Module, owner: type[nn.Module] | str | tuple[str, ...] | ClassName) -> bool:
+    """``owner`` is a module type, the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``), a tuple
+    of suffixes (any of them: an encoder-decoder's blocks, ``("EncoderLayer", "DecoderLayer")``) or a
     :class:`ClassName`: the generated classes of the models of one layout do not subclass each other, so one table
     names them by suffix."""
     if isinstance(owner, ClassName):
         return owner.matches(type(module).__name__)
-    if isinstance(owner, str):
+    if isinstance(owner, str) or (isinstance(owner, tuple) and all(isinstance(o, str) for o in owner)):
         return type(module).__name__.endswith(owner)
     return isinstance(module, owner)
 
@@ -164,7 +180,7 @@ class Slot:
 
     Attributes:
         owner: the module type to look in (``GPT2MLP``), or a class-name suffix (``"MLP"``) for families whose
-            models each generate their own classes.
+            models each generate their own classes, or a tuple of suffixes (any of them).
         path: dotted attribute path from the owner to the module holding the parameters (``"c_fc"``);
             ``""`` is the owner itself.
         role: the :class:`Role` of those parameters.
@@ -203,6 +219,7 @@ class Slot:
     """
 
     owner: type[nn.Module] | str | ClassName
+    owner: type[nn.Module] | str | tuple[str, ...]
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)
@@ -220,6 +237,8 @@ class Slot:
     normed: bool = False
     token_table: bool = False
     stacked: tuple[Role, ...] = ()
+    alias: bool = False
+    unscaled_logits: str = ""
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -237,7 +256,11 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return FIXED_RULES[slot.role]
     if slot.token_table and options.token_table != FOLLOW_ROLE:
         return Rule(options.token_table)
-    return Rule(getattr(options, OPTION_RULES[slot.role]))
+    value = getattr(options, OPTION_RULES[slot.role])
+    if slot.role is Role.CROSS_ATTENTION_IN:
+        query, key_value = CROSS_ATTENTION_RULES[value]
+        return query if slot.heads == QUERY else key_value
+    return Rule(value)
 
 
 def gate_rule(options: IDInitOptions) -> Rule:

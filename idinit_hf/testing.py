@@ -121,9 +121,11 @@ def digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def inputs(name: str | Family, batch: int = 4, tokens: int = 32) -> dict[str, torch.Tensor]:
-    """Model inputs of real data, without labels: ``input_ids`` of reference text, or ``pixel_values`` of digits."""
-    if family(name).modality == "text":
-        return {"input_ids": text_windows(batch, tokens)}
+    """Model inputs of real data, without labels: ``input_ids`` of reference text (an encoder-decoder's objective
+    splits them between its encoder and its decoder), or ``pixel_values`` of digits."""
+    fam = family(name)
+    if fam.modality == "text":
+        return fam.objective.inputs(text_windows(batch, tokens), shape=data_shape(fam, length=tokens))
     return {"pixel_values": digits(batch)[0]}
 
 

@@ -23,7 +23,7 @@ from idinit_hf.roles import QUERY, Role
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import baselines  # noqa: E402
-from common import AUTO, FAMILIES, METHODS, model_config  # noqa: E402
+from common import AUTO, METHODS, TRANSFORMERS, model_config  # noqa: E402
 
 DEPTH, WIDTH, SEED = 3, 128, 0
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)
@@ -155,7 +155,7 @@ def rule(method: str, net: nn.Module, weight: Weight):
     return DEFAULT
 
 
-CASES = [(method, family) for method in baselines.BASELINES for family in FAMILIES]
+CASES = [(method, family) for method in baselines.BASELINES for family in TRANSFORMERS]
 
 
 @pytest.mark.parametrize("method, family", CASES)
@@ -194,7 +194,7 @@ def test_biases_of_written_layers_are_zero(method, family):
                 assert not bias.any(), (method, weight.name)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_depth_init_scales_each_block_by_its_index(family):
     """Branch outputs of block l: std 0.02/√(2(l+1)), so block l over block 0 is 1/√(l+1)."""
     net = model(family, "depth-init")
@@ -208,7 +208,7 @@ def test_depth_init_scales_each_block_by_its_index(family):
         assert abs(value / rms[0] * math.sqrt(layer + 1) - 1) < 2 * TOLERANCE, rms
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_megatron_inputs_are_normal_002(family):
     """The issue's Megatron rule has inputs N(0, 0.02²): the library default that depth-scaled keeps (ModernBERT's
     library init truncates it at ±initializer_cutoff_factor·σ)."""
@@ -237,7 +237,7 @@ def _attention_products(net: nn.Module):
         yield query_key, wo @ wv_per_head
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_mimetic_query_key_near_identity_and_value_output_near_minus_identity(family):
     """Per head W_qᵀW_k ≈ 0.7Z + 0.7I (rank k: correlation with I ≈ 0.3), per block W_oW_v ≈ 0.4Z - 0.4I; the
     default init's products are uncorrelated with I (|r| < 0.05 on every seed tried). W_oW_v has the rank of the
@@ -265,7 +265,7 @@ def test_mimetic_value_output_is_exact_in_multi_head_attention(family):
         assert abs(float(off.std()) / (0.4 / math.sqrt(WIDTH)) - 1) < TOLERANCE
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_the_role_table_covers_every_parameter(family):
     """Every parameter of the model is named by a slot of the family's table, as a weight (``slot.params``) or a
     bias (``slot.biases``): a baseline rewrites or keeps each, and :func:`weights` sees every weight."""
@@ -276,7 +276,7 @@ def test_the_role_table_covers_every_parameter(family):
     assert [n for n, p in net.named_parameters() if id(p) not in covered] == []
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_mimetic_refuses_attention_without_per_head_query_key_value(family):
     """Where the table has no per-head Q, K, V of the hidden state (multi-head latent attention's low-rank chains),
     Mimetic raises one ValueError naming the model type, and writes nothing; elsewhere it applies."""
@@ -294,7 +294,7 @@ def test_every_baseline_is_a_benchmark_method_for_every_family_it_applies_to():
     """Every family, but for Mimetic only those whose table has per-head Q, K, V (the benchmark model's)."""
     for name in baselines.BASELINES:
         options, init, families = METHODS[name]
-        applies = [f for f in FAMILIES if name != "mimetic" or separate_query_key_value(model(f))]
+        applies = [f for f in TRANSFORMERS if name != "mimetic" or separate_query_key_value(model(f))]
         assert options == {} and init is baselines.BASELINES[name] and list(families) == applies
 
 

@@ -49,12 +49,8 @@ def test_the_constructor_builds_the_same_way(name):
         assert torch.equal(value, by_constructor.state_dict()[key]), key
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_role_weights_are_never_drawn_at_random_and_the_rest_once(name, monkeypatch):
-    """Count the random fills of the library's init functions per tensor: none on a weight IDInit writes, and on
-    any other no more than the stock init pass itself draws there (no constructor-time draw, no default init that
-    IDInit then overwrites): once, or twice where the stock model's own ``_init_weights`` draws a layer again at its
-    parent (ModernBERT's Linear, then its truncated normal)."""
+def draws(monkeypatch, **config) -> tuple[nn.Module, dict[str, int]]:
+    """The family's tiny model and, per parameter name, how often the library's init functions filled it at random."""
     drawn: dict[int, int] = {}
     for fn in ("normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
                "xavier_normal_"):
@@ -65,19 +61,21 @@ def test_role_weights_are_never_drawn_at_random_and_the_rest_once(name, monkeypa
             return original(tensor, *args, **kwargs)
 
         monkeypatch.setitem(hf_init.TORCH_INIT_FUNCTIONS, fn, counting)
+    model = tiny(**config)
+    return model, {name: drawn.get(p.data_ptr(), 0) for name, p in model.named_parameters()}
 
-    def draws_by_name(model) -> dict[str, int]:
-        names = {param.data_ptr(): name for name, param in model.named_parameters()}
-        counts = {names[pointer]: count for pointer, count in drawn.items() if pointer in names}
-        drawn.clear()
-        return counts
 
-    stock = draws_by_name(tiny(name))
-    model = tiny(name, init_method="idinit")
-    by_name = draws_by_name(model)
+@pytest.mark.parametrize("name", NAMES)
+def test_role_weights_are_never_drawn_at_random_and_the_rest_once(name, monkeypatch):
+    """Count the random fills of the library's init functions per tensor: none on a weight IDInit writes, at most
+    one on any other (no constructor-time draw, no default init that IDInit then overwrites), unless the model's own
+    ``_init_weights`` draws that tensor twice itself (T5's shared table and relative attention bias, ModernBERT's
+    Linear: the base class's normal, then its own), as it does in a stock build."""
+    model, drawn = draws(monkeypatch, name=name, init_method="idinit")
+    _, stock = draws(monkeypatch, name=name)
     written = {layer.name for layer in idinit_hf.verify(model).layers if layer.rule not in (Rule.DEFAULT, Rule.TIED)}
-    assert written and not written & set(by_name)
-    assert all(count <= max(1, stock.get(param, 1)) for param, count in by_name.items()), (by_name, stock)
+    assert written and not any(drawn[p] for p in written)
+    assert all(count <= max(1, stock[p]) for p, count in drawn.items()), {p: (n, stock[p]) for p, n in drawn.items()}
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

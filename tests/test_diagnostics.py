@@ -5,6 +5,7 @@ IDInit blocks are identity maps (pre-LN) with every branch output ≈ 0, for eve
 import pytest
 import torch
 from helpers import NAMES, POST_LN, PRE_LN, family, inputs, tiny
+from helpers import family as family_of
 
 import idinit_hf
 
@@ -12,7 +13,8 @@ TEXT = inputs("gpt2")
 
 
 def build(name: str, **options):
-    return tiny(name, num_hidden_layers=4, **options)
+    """The family's example model at 4 blocks (an encoder-decoder: 4 in each stack)."""
+    return tiny(name, depth=4, **options)
 
 
 def gpt2(**options):
@@ -26,7 +28,7 @@ def test_every_family_is_pre_or_post_ln():
 @pytest.mark.parametrize("family", PRE_LN)
 def test_pre_ln_blocks_are_identity_maps_up_to_epsilon(family):
     report = idinit_hf.identity_report(build(family, init_method="idinit"), inputs(family))
-    assert len(report.blocks) == 4
+    assert len(report.blocks) == 4 * family_of(family).stacks
     assert report.max_identity_error() <= 1e-4
     assert report.max_branch() <= 1e-4
 
@@ -36,6 +38,7 @@ def test_default_init_blocks_are_not_identity_maps(family):
     # 5x IDInit's bound: BLOOM's default blocks move its layer-normed embeddings by only ~1% (0.008 at width 16);
     # ModernBERT's own init already scales its branch outputs by 0.02/√(2·depth) (its largest block moves x by
     # 8.5e-4 to 1.3e-3 at width 16 over seeds 0-7)
+    # mBART's default init (std 0.02 at width 16, branches read the normalized stream) moves x by 0.3% to 0.8%
     assert idinit_hf.identity_report(build(family), inputs(family)).max_identity_error() > 5e-4
 
 
@@ -49,8 +52,8 @@ def test_exact_zero_branches_with_epsilon_zero(family):
 def test_post_ln_branches_are_zero_preserving(family):
     report = idinit_hf.identity_report(build(family, init_method="idinit"), inputs(family))
     assert report.max_branch() <= 1e-4
-    # post-LN: a block maps x → LN(LN(x)); the embeddings are already layer-normed, so that is ≈ x
-    assert report.max_identity_error() <= 1e-3
+    # post-LN: a block with zero branches maps x ↦ LN(x) (LN(LN(x)) and LN(LN(LN(x))) in a decoder: ≈ LN(x))
+    assert report.max_identity_error() <= 1e-4
 
 
 def test_identity_attention_concentrates_on_few_keys():

@@ -44,7 +44,7 @@ def test_the_objective_follows_from_the_pretraining_head(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_scale_gives_that_many_blocks_of_that_width(name, depth, width):
     model = testing.tiny_model(name, depth=depth, width=width)
-    assert sum(family(name).is_block(m) for m in model.modules()) == depth
+    assert sum(family(name).is_block(m) for m in model.modules()) == depth * family(name).stacks
     assert model.config.get_text_config().hidden_size == width
 
 

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
 import idinit_hf
+from idinit_hf.families import tied_embeddings
 
 MODES = {"idinit": {"init_method": "idinit"}, "absent": {}}
 
@@ -89,23 +90,28 @@ def test_resize_token_embeddings_then_post_init_keeps_every_weight(name, tied, c
     model.post_init()
     assert_same_tensors(snapshot(model), before)
     output = model.get_output_embeddings()
-    if output is not None:
-        assert (output.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()) == tied
+    if output is not None:  # T5 ties its head whatever the config says (transformers 5.x)
+        assert (output.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()) == tied_embeddings(config)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_constructor_equals_from_pretrained_with_no_weights(name):
     """``from_pretrained(None, state_dict={})`` builds on meta and initializes every weight as missing: under the
     same seed that is exactly the constructor's model (transformers' ``test_can_init_all_missing_weights``)."""
-    config = tiny_config(name, init_method="idinit")
-    cls = idinit_class(name)
-    torch.manual_seed(0)
-    constructed = cls(config)
-    torch.manual_seed(0)
-    loaded = cls.from_pretrained(None, config=config, state_dict={})
-    assert not any(tensor.is_meta for tensor in loaded.state_dict().values())
-    assert_same_tensors(snapshot(loaded), snapshot(constructed))
-    assert idinit_hf.verify(loaded).ok
+    def changed(cls, config) -> list[str]:
+        torch.manual_seed(0)
+        constructed = snapshot(cls(config))
+        torch.manual_seed(0)
+        loaded = cls.from_pretrained(None, config=config, state_dict={})
+        assert not any(tensor.is_meta for tensor in loaded.state_dict().values())
+        assert sorted(loaded.state_dict()) == sorted(constructed)
+        assert idinit_hf.verify(loaded).ok
+        return [key for key, value in snapshot(loaded).items() if not torch.equal(value, constructed[key])]
+
+    # T5's own init draws its shared table twice (as an Embedding, then at the model): the values depend on the order
+    # modules are visited, so the stock model breaks this contract there too; IDInit may break it nowhere else
+    allowed = changed(stock_class(idinit_class(name)), tiny_config(name))
+    assert set(changed(idinit_class(name), tiny_config(name, init_method="idinit"))) <= set(allowed)
 
 
 # ---- class contracts ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from ..options import IDInitOptions, validate_options
+from .bart import BART, MBART
 from .bert import BERT
 from .bert_prenorm import BERT_PRENORM
 from .bloom import BLOOM
@@ -40,6 +41,7 @@ from .phi3 import PHI3
 from .qwen2_moe import QWEN2_MOE
 from .roberta import ROBERTA
 from .starcoder2 import STARCODER2
+from .t5 import T5
 from .vaultgemma import VAULTGEMMA
 from .vit import VIT
 
@@ -58,6 +60,8 @@ FAMILIES += (MIXTRAL, QWEN2_MOE, DEEPSEEK_V3, GPT_OSS)
 FAMILIES += (OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED, HYPERCLOVAX)
 # issue 21: encoders (BERT's siblings, pre-LN BERTs, ModernBERT, DeBERTa-v2)
 FAMILIES += (ROBERTA, BERT_PRENORM, MODERNBERT, DEBERTA_V2)
+# issue 21: encoder-decoders (T5, BART post-LN, mBART pre-LN)
+FAMILIES += (T5, BART, MBART)
 
 
 class UnsupportedArchitectureError(ValueError):

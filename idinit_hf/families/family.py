@@ -48,11 +48,13 @@ class Family:
             ``attention_types`` must list one attention kind per block, whatever depth a caller asks for).
         context_length: ``config → the longest sequence`` a model takes, where that is not its
             ``max_position_embeddings`` (RoBERTa numbers positions from ``pad_token_id + 1``); None: that field.
+        stacks: how many stacks of ``depth`` blocks ``scale(depth, width)`` builds: 2 for an encoder-decoder
+            (an encoder and a decoder of ``depth`` blocks each), else 1.
     """
 
     name: str
     model_types: tuple[str, ...]
-    block: type[nn.Module] | str
+    block: type[nn.Module] | str | tuple[str, ...]
     norm_position: str
     slots: tuple[Slot, ...]
     pretraining: str = "AutoModel"
@@ -63,6 +65,7 @@ class Family:
     option_defaults: tuple[tuple[str, object], ...] = ()
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, hash=False, compare=False)
     context_length: Callable[[Any], int] | None = field(default=None, hash=False, compare=False)
+    stacks: int = 1
 
     @property
     def objective(self) -> Objective:
