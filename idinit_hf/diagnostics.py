@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +91,14 @@ def _expected(located: LocatedSlot, rule: Rule, options: Any, seed: int) -> dict
     return fresh
 
 
+def _input_embeddings(model: nn.Module) -> nn.Module | None:
+    """The model's input embedding, or None (a convolutional model has none: transformers raises there)."""
+    try:
+        return model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
 def verify(model: nn.Module) -> VerifyReport:
     """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for. Reads only.
 
@@ -110,7 +120,7 @@ def verify(model: nn.Module) -> VerifyReport:
     plan = InitPlan.for_config(model.config)
     if plan is None:
         return report
-    input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    input_embeddings = _input_embeddings(model)
     for located, rule in plan.located(model):
         writes = rule not in (Rule.DEFAULT, Rule.TIED)
         params = dict(slot_parameters(located.module, located.slot, with_bias=writes))
@@ -138,7 +148,9 @@ class BlockReport:
     """One residual block at init, measured on real inputs.
 
     ``identity_error`` = ‖block(x) − x‖ / ‖x‖ (pre-LN blocks are identity maps under IDInit; post-LN blocks
-    become ``x → LN(x)``). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
+    become ``x → LN(x)``); NaN for a block whose output has another shape than its input (a convolutional block
+    that changes width or resolution: it maps ``x`` to its shortcut's output). ``attention_branch`` and
+    ``mlp_branch`` = ‖branch output‖ / ‖x‖ (NaN where the block has no such branch).
     ``attention_entropy`` = mean entropy (nats) of the attention rows, ``uniform_entropy`` what uniform
     attention over the same keys would give: their ratio near 0 means tokens attend to one key.
     """
@@ -156,10 +168,13 @@ class IdentityReport:
     blocks: list[BlockReport]
 
     def max_identity_error(self) -> float:
-        return max(b.identity_error for b in self.blocks)
+        """The largest identity error over the blocks that keep their shape (NaN if none does)."""
+        return max((b.identity_error for b in self.blocks if not math.isnan(b.identity_error)), default=math.nan)
 
     def max_branch(self) -> float:
-        return max(max(b.attention_branch, b.mlp_branch) for b in self.blocks)
+        """The largest branch output relative to its block's input, over the branches the blocks have."""
+        sizes = [size for b in self.blocks for size in (b.attention_branch, b.mlp_branch) if not math.isnan(size)]
+        return max(sizes, default=math.nan)
 
     def __str__(self) -> str:
         rows = [f"{'block':>5} {'|f(x)-x|/|x|':>13} {'attn branch':>12} {'mlp branch':>12} {'attn entropy':>13} {'uniform':>8}"]
@@ -194,12 +209,34 @@ def role_modules(model: nn.Module, *roles: Role) -> list[nn.Module]:
     return [module for module in model.modules() if id(module) in found]
 
 
+@contextmanager
+def _batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Batch norms in training mode (normalized by the batch's statistics, as training sees them), their running
+    statistics restored afterwards."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [{name: buffer.clone() for name, buffer in m.named_buffers(recurse=False)} for m in norms]
+    for norm in norms:
+        norm.train()
+    try:
+        yield
+    finally:
+        for norm, buffers in zip(norms, saved, strict=True):
+            norm.eval()
+            for name, value in buffers.items():
+                getattr(norm, name).copy_(value)
+
+
 @torch.no_grad()
-def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> IdentityReport:
+def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor], *,
+                    batch_statistics: bool = False) -> IdentityReport:
     """Run ``inputs`` through ``model`` (eval mode, eager attention) and measure every residual block.
 
     Works for any model of a supported family, IDInit or not, so the default init can be compared side by side.
     Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers).
+
+    ``batch_statistics=True`` runs batch norms as training does, normalized by the batch (their running statistics
+    are restored): in eval mode a fresh batch norm divides by its initial running variance of 1, so a branch that
+    ends in a batch norm after an ε-sized convolution looks ≈ 0 there, while training rescales it to full size.
     """
     family = family_for(model.config)
     if family is None:
@@ -219,28 +256,30 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         hooks.append(block.register_forward_hook(block_hook, with_kwargs=True))
     for key, modules in (("attn", attention_out), ("mlp", mlp_out)):
         for module in modules:
-            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(o)))
+            # a copy: a block may add its residual to the branch's output in place (ResNet's hidden_state += residual)
+            hooks.append(module.register_forward_hook(lambda m, a, o, key=key: seen[key].append(_first(o).clone())))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()
     try:
         if hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation("eager")  # attention probabilities are only returned by eager
-        outputs = model(**inputs, output_attentions=True)
+        with _batch_statistics(model) if batch_statistics else nullcontext():
+            outputs = model(**inputs, output_attentions=True)
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
         if previous_attention is not None and hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation(previous_attention)
-    attentions = outputs.attentions or ()
+    attentions = getattr(outputs, "attentions", None) or ()  # a convolutional model's output has none
     report = []
     for index, (x, y) in enumerate(zip(seen["in"], seen["out"], strict=True)):
         entropy, uniform = _attention_entropy(attentions[index]) if index < len(attentions) else (math.nan, math.nan)
         report.append(
             BlockReport(
                 index=index,
-                identity_error=_relative(y - x, x),
+                identity_error=_relative(y - x, x) if y.shape == x.shape else math.nan,
                 attention_branch=_relative(seen["attn"][index], x) if index < len(seen["attn"]) else math.nan,
                 mlp_branch=_relative(seen["mlp"][index], x) if index < len(seen["mlp"]) else math.nan,
                 attention_entropy=entropy,

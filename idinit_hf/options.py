@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from .init import GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .init import CONV_ORDERS, GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -144,6 +144,17 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("conv", "flatten", "choice", CONV_ORDERS,
+               "how IDICτ / IDIZCε see a kernel as a matrix (§4): PyTorch's view(c_out, -1) of the whole kernel "
+               "(flatten), or per group the window's positions nearest the centre first, the input channels within "
+               "each (centred: a Dirac kernel where c_out ≤ c_in, shifted copies beyond; depthwise kernels per-channel "
+               "Dirac)."),
+    OptionSpec("layer_scale", "default", "choice", ("default", "idi"),
+               "per-channel layer scale that ends a residual branch (ConvNeXt, DINOv2, BEiT): the config's init "
+               "value, or IDIτ of a diagonal (1: the branch's last layer alone keeps it ≈ 0)."),
+    OptionSpec("downsample", "idic", "choice", ("idic", "default"),
+               "main-stem convolution that changes width or resolution (projection shortcuts of ResNet / RegNet, "
+               "ConvNeXt's downsampling layers): IDICτ, or the library init."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

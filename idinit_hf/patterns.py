@@ -133,6 +133,7 @@ def layer_facts(module: nn.Module, located: LocatedSlot | None = None) -> dict[s
     return {
         "name": located.name if located is not None else layer_name(module),
         "is_conv": isinstance(module, nn.modules.conv._ConvNd),
+        "groups": int(getattr(module, "groups", 1)) if isinstance(module, nn.modules.conv._ConvNd) else 1,
         "padding_idx": getattr(module, "padding_idx", None),
         "heads": located.heads if located is not None else getattr(module, _HEADS, None),
     }
@@ -174,6 +175,7 @@ def write_pattern(
     is_conv: bool,
     padding_idx: int | None,
     heads: tuple[int, int] | None = None,
+    groups: int = 1,
 ) -> None:
     """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
 
@@ -186,12 +188,14 @@ def write_pattern(
         elif rule is Rule.ZERO:
             hf_init.zeros_(param)
         elif rule is Rule.IDIZ:
-            if is_conv:
+            if is_conv and options.conv == "centred":
+                idinit.idizc_centred_(param, options.epsilon, groups=groups, pattern=options.zero_pattern)
+            elif is_conv:
                 idinit.idizc_(param, options.epsilon, pattern=options.zero_pattern)
             else:
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
-            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads)
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, groups)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
@@ -199,10 +203,21 @@ def write_pattern(
 
 
 def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool,
-                    heads: tuple[int, int] | None) -> None:
+                    heads: tuple[int, int] | None, groups: int = 1) -> None:
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
+    if param.dim() == 1:  # a diagonal stored as its gain (a layer scale): IDIτ is g = τ
+        idinit.idi_gain_(param, options.tau)
+        return
+    if is_conv and options.conv == "centred":
+        idinit.idic_centred_(param, options.tau, groups=groups, wide=options.wide)
+        if idinit.centred_replicated(param.shape, groups):
+            if options.loosening_target == "all":
+                idinit.loosen_(param, **loosen)
+            else:
+                idinit.loosen_centred_(param, options.loosening, groups=groups, wide=options.wide, generator=generator)
+        return
     if is_conv:
         idinit.idic_(param, options.tau, wide=options.wide)
         if param.shape[0] > param[0].numel():

@@ -33,6 +33,8 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    LAYER_SCALE = "layer_scale"  # a per-channel gain that ends a residual branch, x + g ⊙ f(x) (ConvNeXt, DINOv2)
+    DOWNSAMPLE = "downsample"  # a main-stem convolution that changes width or resolution (projection shortcut)
 
 
 class Rule(str, Enum):
@@ -61,6 +63,8 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.LAYER_SCALE: "layer_scale",
+    Role.DOWNSAMPLE: "downsample",
 }
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
