@@ -81,14 +81,81 @@ def ratio_text(ratios, gaps) -> str:
             f"{statistics.mean(gaps):+.3f})")
 
 
-def compact_table(table, runs):
-    """One row per (family, data, depth): final loss on the held-out test split (mean ± std over seeds) of the
+#: the depth the README's headline table and plot show
+HEADLINE_DEPTH = 16
+
+
+def short(data: str) -> str:
+    """A data set's name without its size or where it was read from ("Fashion-MNIST from ../x" → "Fashion-MNIST")."""
+    return data.split(" from ")[0].split(",")[0]
+
+
+def plot_depth(runs, table, depth: int, path: Path) -> None:
+    """One panel per (family, data) at ``depth``: the mean validation curve of the default init, IDInit and the best
+    practitioner's init of that group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(r["family"], r["data"]) for r in table if r["depth"] == depth})
+    if not groups:
+        return
+    columns = min(4, len(groups))
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.flat[len(groups):]:
+        axis.set_visible(False)
+    for axis, (family, data) in zip(axes.flat, groups, strict=False):
+        group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        best = best_baseline(group)
+        for method, style in (("default", "k-"), ("idinit", "C3-"), (best, "C0--")):
+            mine = [r for r in runs if (r["family"], r["data"], r["depth"], r["method"]) == (family, data, depth, method)]
+            if not mine:
+                continue
+            steps = [point[0] for point in mine[0]["curve"]]
+            losses = [statistics.mean(r["curve"][k][1] for r in mine) for k in range(len(steps))]
+            axis.plot(steps[1:], losses[1:], style, label=method, linewidth=2 if method == "idinit" else 1.3)
+        axis.set_title(f"{family}, {short(data)}", fontsize=8)
+        axis.set_xlabel("step")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    for row in axes:
+        row[0].set_ylabel(f"validation loss, {depth} layers\n(mean over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def where_idinit_loses(table, runs) -> list[str]:
+    """The groups where IDInit does not have the lowest final validation loss among the default and every
+    practitioner's init, or does not reach the default's final loss on every seed: said plainly, with how much."""
+    lines = []
+    for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table}):
+        group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        if "idinit" not in group:
+            continue
+        mine = group["idinit"]["val_loss"]
+        ahead = sorted((m for m in group if (m in BASELINES or m == "default") and group[m]["val_loss"] < mine),
+                       key=lambda m: group[m]["val_loss"])
+        if ahead:
+            lines.append(f"- {family} ({short(data)}), {depth} layers: final validation loss {mine:.3f}, above "
+                         + ", ".join(f"{m} ({group[m]['val_loss']:.3f}, by {mine - group[m]['val_loss']:.3f})"
+                                     for m in ahead) + ".")
+        elif group["idinit"]["steps_ratio"] is None and "default" in group:
+            lines.append(f"- {family} ({short(data)}), {depth} layers: the default's final validation loss is not reached by "
+                         f"every seed ({group['idinit']['reached_in']}).")
+    return lines
+
+
+def compact_table(table, runs, depths=(HEADLINE_DEPTH,)):
+    """One row per (family, data, depth) at ``depths``: final loss on the held-out test split (mean ± std over seeds) of the
     default init, IDInit and the best practitioner's init (lowest validation loss among baselines.py's), and
     IDInit's steps to the default's and to that baseline's final validation loss (validation curves, ratio to their
     steps). The README's table. Defaults and the best baseline are chosen on validation, reported on test."""
     rows = ["| family | data | layers | default | IDInit | best practitioner's init | IDInit: steps to default's "
             "final loss | IDInit: steps to the best baseline's final loss |", "|---|---|---|---|---|---|---|---|"]
-    for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table}):
+    for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table if r["depth"] in depths}):
         group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
         loss = {m: f"{group[m]['test_loss']:.3f} ± {group[m]['test_loss_std']:.3f}" if m in group else "–"
                 for m in group}
@@ -101,7 +168,7 @@ def compact_table(table, runs):
         else:
             steps = f"{idinit['steps_ratio']:.2f} (worst seed {idinit['steps_ratio_max']:.2f})"
         versus = ratio_text(*versus_baseline(runs, family, data, depth, best)) if best else "–"
-        rows.append(f"| {family} | {data} | {depth} | {loss.get('default', '–')} | {loss.get('idinit', '–')} | "
+        rows.append(f"| {family} | {short(data)} | {depth} | {loss.get('default', '–')} | {loss.get('idinit', '–')} | "
                     f"{f'{best}: {loss[best]}' if best else '–'} | {steps} | {versus} |")
     return "\n".join(rows)
 
@@ -259,6 +326,32 @@ def stability_lines(stability, detail=True):
     return lines
 
 
+def one_line_speed(speed) -> str:
+    """The init-cost benchmark in one line: IDInit's time against its write limit and the default init's."""
+    ratios, speedups = [], []
+    for size, dtype in init_speed._groups(speed):
+        group = init_speed._rows(speed, size, dtype)
+        limit = group.get("write-limit", group["zero-fill"])["seconds"]
+        ratios.append(group["idinit"]["seconds"] / limit)
+        if group["idinit"]["params"] >= 300e6:
+            speedups.append(group["default"]["seconds"] / group["idinit"]["seconds"])
+    sizes = sorted({size for size, _ in init_speed._groups(speed)})
+    faster = f"; {min(speedups):.1f}–{max(speedups):.1f}× faster than the default init from 300M parameters up" \
+        if speedups else ""
+    return (f"- **Init cost** ({', '.join(sizes)}): `from_config` under IDInit takes {min(ratios):.2f}–{max(ratios):.2f}× "
+            f"the time of merely writing the weights{faster} ([table](docs/results.md#init-cost)).")
+
+
+def one_line_diagnostics(data) -> str:
+    rows = data["rows"]
+    idinit = [r for r in rows if r["init"] == "idinit"]
+    error = max(b["identity_error"] for r in idinit for b in r["blocks"])
+    families = ", ".join(r["family"] for r in idinit)
+    return (f"- **Diagnostics at init** ({families}; {data['meta']['settings']['depth']} layers): IDInit blocks are "
+            f"identity maps up to {error:.1e} (post-LN: x ↦ LN(x)), Jacobians near-isometric "
+            "([docs/diagnostics.md](docs/diagnostics.md)).")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results_dir", default=str(RESULTS), help="where the benchmarks' JSON files are")
@@ -270,31 +363,52 @@ def main():
         return json.loads((results / name).read_text()) if (results / name).exists() else None
 
     convergence, stability = read("convergence.json"), read("stability.json")
-    block, full = [], ["# Results (generated by `python benchmarks/report.py`; do not edit by hand)", ""]
+    # The README: one headline table at 16 layers with its plot, then one line per other benchmark. docs/results.md:
+    # every table, every plot, every command.
+    block, others = [], []
+    full = ["# Results (generated by `python benchmarks/report.py`; do not edit by hand)", ""]
     if convergence:
-        meta, table = convergence["meta"], convergence["table"]
+        meta, table, runs = convergence["meta"], convergence["table"], convergence["runs"]
         for family in sorted({r["family"] for r in table}):  # the pictures, redrawn from the same data
-            plot(convergence["runs"], family, results / f"convergence_{family}.png")
-        block += ["### Convergence", "", *where_lines(meta), "", *settings_lines(table), "",
-                  "Final loss on the held-out test split, mean ± std over seeds (lower is better); steps from the "
-                  "validation curves:", "", compact_table(table, convergence["runs"]), "",
-                  *goals(table), *baseline_goals(table, convergence["runs"]), ""]
-        block += [f"![{f}](benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})]
-        block += ["", "Every method that was run (IDInit variants included) and how the defaults are chosen: "
-                  "[docs/results.md](docs/results.md), [docs/defaults.md](docs/defaults.md)."]
+            plot(runs, family, results / f"convergence_{family}.png")
+        plot_depth(runs, table, HEADLINE_DEPTH, results / f"convergence_{HEADLINE_DEPTH}.png")
+        losses = where_idinit_loses(table, runs)
+        block += [f"### {HEADLINE_DEPTH} layers: IDInit, the default init and the inits practitioners use", "",
+                  "Final loss on the held-out test split (mean ± std over seeds, lower is better); steps from the "
+                  "validation curves; the best practitioner's init is chosen on validation among "
+                  f"{', '.join(BASELINES)} (benchmarks/baselines.py). Machines, settings, commands and every other "
+                  "depth and variant: [docs/results.md](docs/results.md).", "",
+                  compact_table(table, runs), "", f"![{HEADLINE_DEPTH} layers](benchmarks/results/convergence_"
+                  f"{HEADLINE_DEPTH}.png)", "",
+                  "**Where IDInit loses** (final validation loss above the default's or a practitioner's init's, or "
+                  "the default's not reached on every seed, at any depth measured):", "",
+                  *(losses or ["- nowhere in these runs."])]
+        depths = sorted({r["depth"] for r in table} - {HEADLINE_DEPTH})
+        if depths:
+            others.append(f"- **Other depths** ({', '.join(map(str, depths))} layers, same settings): "
+                          "[table](docs/results.md#convergence).")
         commands = [f"    {s['command']}" if "command" in s else f"    # note: {s['note']}" for s in meta["sessions"]]
-        full += ["## Convergence", "", *where_lines(meta), "", *settings_lines(table), "", format_table(table), "",
-                 *goals(table), *baseline_goals(table, convergence["runs"]), "", "### IDInit's open options, on the validation split", "",
+        full += ["## Convergence", "", *where_lines(meta), "", *settings_lines(table), "",
+                 f"![{HEADLINE_DEPTH} layers](../benchmarks/results/convergence_{HEADLINE_DEPTH}.png)", "",
+                 "Final loss on the held-out test split, mean ± std over seeds; steps from the validation curves:", "",
+                 compact_table(table, runs, depths=sorted({r["depth"] for r in table})), "",
+                 "Every method:", "", format_table(table), "",
+                 *goals(table), *baseline_goals(table, runs), "",
+                 *[f"![{f}](../benchmarks/results/convergence_{f}.png)" for f in sorted({r["family"] for r in table})],
+                 "", "### IDInit's open options, on the validation split", "",
                  "Each variant against IDInit with its defaults, same seeds and batches "
-                 "([defaults.md](defaults.md) turns this into the defaults):", "", variants_table(convergence["runs"]),
-                 "", "The sessions behind these numbers (run in this order; `--update` adds to the "
-                 "results, a newer setting of a (family, data, depth) group replaces the older one):", "",
-                 *commands, ""]
+                 "([defaults.md](defaults.md) turns this into the defaults):", "", variants_table(runs),
+                 "", "The sessions behind these numbers (run in this order; a newer setting of a (family, data, depth) "
+                 "group replaces the older one):", "", *commands, ""]
     budget_data = read("budget.json")
     if budget_data and budget_data["runs"]:
         readme_lines, full_lines = budget_section(budget_data, results)
-        block += ["", *readme_lines]
-        full += ["", *full_lines, ""]
+        trends = [line for line in readme_lines if line.startswith("- ")]
+        others.append("- **Longer budgets and wider models** ([plots and table](docs/results.md#longer-budgets-and-"
+                      "wider-models)):")
+        others += [f"  {line}" for line in trends]
+        full += ["", *full_lines, "", "![budget axis](../benchmarks/results/budget_axis.png)",
+                 "![width axis](../benchmarks/results/width_axis.png)", ""]
     if stability:
         wheres = []
         for sweep in ("lr", "depth"):
@@ -317,26 +431,30 @@ def main():
             if stability.get(f"{sweep}_sweep"):
                 heatmap(stability[f"{sweep}_sweep"], sweep, results / f"stability_{sweep}.png")
         notes = [f"- note: {n}" for n in stability.get("notes", [])]
-        block += ["", "### Stability", "", *wheres, *notes, "", *stability_lines(stability, detail=False), "",
-                  "![learning-rate sweep](benchmarks/results/stability_lr.png)",
-                  "![depth sweep](benchmarks/results/stability_depth.png)"]
-        full += ["## Stability", "", *wheres, *notes, "", *stability_lines(stability)]
+        goal = stability_lines(stability, detail=False)[-1].removeprefix("- goal, ")
+        others.append(f"- **Stability** (learning rates over 2 decades with and without warm-up, depths up to "
+                      f"{max(r['depth'] for r in stability.get('depth_sweep', [{'depth': 0}]))} layers): {goal} "
+                      "([heat maps](docs/results.md#stability)).")
+        full += ["## Stability", "", *wheres, *notes, "", *stability_lines(stability), "",
+                 "![learning-rate sweep](../benchmarks/results/stability_lr.png)",
+                 "![depth sweep](../benchmarks/results/stability_depth.png)", ""]
     speed = read("init_speed.json")
     if speed:
         where = (f"`from_config` of GPT-2 and Llama configs, medians of {speed['repeats']} fresh processes per method "
                  f"(interleaved), on {speed['machine']}, commit `{speed.get('commit', '?')}`. Rerun: "
                  f"`{speed.get('command', 'python benchmarks/init_speed.py')}`.")
-        section = ["### Init cost", "", where, "", init_speed.format_table(speed), "", *init_speed.goals(speed), ""]
-        block += ["", *section]
-        full += ["", *[line.replace("###", "##", 1) if line.startswith("###") else line for line in section]]
+        others.append(one_line_speed(speed))
+        full += ["## Init cost", "", where, "", init_speed.format_table(speed), "", *init_speed.goals(speed), ""]
     data = read("diagnostics.json")
     if data:
+        others.append(one_line_diagnostics(data))
         s = data["meta"]["settings"]
-        section = ["### Diagnostics at init", "",
-                   f"{s['depth']} layers, width {s['width']}, on real inputs; per-block tables and definitions: "
-                   f"[docs/diagnostics.md](docs/diagnostics.md). Rerun: `python benchmarks/diagnostics.py`.", "",
-                   diagnostics.summary_table(data["rows"]), "", "![diagnostics](benchmarks/results/diagnostics.png)", ""]
-        block += ["", *section]
+        full += ["## Diagnostics at init", "",
+                 f"{s['depth']} layers, width {s['width']}, on real inputs; per-block tables and definitions: "
+                 f"[diagnostics.md](diagnostics.md). Rerun: `python benchmarks/diagnostics.py`.", "",
+                 diagnostics.summary_table(data["rows"]), "", "![diagnostics](../benchmarks/results/diagnostics.png)", ""]
+    if others:
+        block += ["", "### Other benchmarks", "", *others]
     readme = (root / "README.md").read_text()
     if BEGIN not in readme or END not in readme:
         raise SystemExit(f"README.md has no {BEGIN} ... {END} block to rewrite")

@@ -3,7 +3,9 @@
 * docs/options.md, "Every option": one row per ``idinit_hf.options.OPTION_SPECS`` entry, with the architecture
   defaults of the registry (``Family.option_defaults``);
 * docs/scripts.md, "All flags": the scripts' own parsers, one row per flag (the ``--idinit_*`` rows come from the
-  same option table through the parser).
+  same option table through the parser);
+* README.md, "Supported models" (one row per family of the registry: objective and model types) and "Options"
+  (one line per option with its default and each architecture's own).
 
     python scripts/docs_tables.py            # rewrite the sections between the markers
     python scripts/docs_tables.py --check    # exit 1 if a page is out of date (tests/test_script_flags.py runs it)
@@ -19,7 +21,8 @@ from idinit_hf import FAMILIES
 from idinit_hf.options import OPTION_SPECS
 from idinit_hf.training.args import TASK_DEFAULTS, build_parser
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 TASKS = tuple(TASK_DEFAULTS)
 
 
@@ -74,12 +77,35 @@ def option_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-#: page → (section name, function that writes it)
+def model_table() -> str:
+    """One row per family of the registry: what it pretrains on and the model types its table covers."""
+    rows = ["| family | pretraining objective | model types |", "|---|---|---|"]
+    for family in FAMILIES:
+        types = ", ".join(f"`{t}`" for t in family.model_types)
+        rows.append(f"| {family.name} | {family.objective.name} (`{family.pretraining}`) | {types} |")
+    return "\n".join(rows) + "\n"
+
+
+def option_list() -> str:
+    """The options in one line each: key, default (and each architecture's own), and what it is."""
+    lines = ["`init_method`: `\"default\"` (or absent: the model's own init, bit for bit) or `\"idinit\"`."]
+    for spec in OPTION_SPECS:
+        own = [f"{family.name} `{value!r}`" for family in FAMILIES for field, value in family.option_defaults
+               if field == spec.field]
+        default = f"`{spec.default!r}`" + (f" ({', '.join(own)})" if own else "")
+        lines.append(f"`{spec.key}` = {default}: {' '.join(spec.doc.split())}")
+    return "\n".join(f"- {line}" for line in lines) + "\n\nAllowed values and exact errors: [docs/options.md](docs/options.md).\n"
+
+
+#: page (relative to the repository) → (section name, function that writes it)
 SECTIONS = {
-    "scripts.md": ("flags", lambda: 'Defaults are those of `--help`; "scripts" says which scripts have the flag.\n\n'
-                   + flag_tables()),
-    "options.md": ("options", option_table),
+    "docs/scripts.md": ("flags", lambda: 'Defaults are those of `--help`; "scripts" says which scripts have the '
+                        'flag.\n\n' + flag_tables()),
+    "docs/options.md": ("options", option_table),
+    "README.md": ("models", model_table),
 }
+#: pages with more than one generated section
+EXTRA_SECTIONS = {"README.md": [("option-list", option_list)]}
 
 
 def markers(section: str) -> tuple[str, str]:
@@ -100,10 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that the pages are up to date")
     args = parser.parse_args(argv)
     stale = []
-    for name, (section, write) in SECTIONS.items():
-        path = DOCS / name
+    for name, first in SECTIONS.items():
+        path = ROOT / name
         page = path.read_text()
-        new = rewritten(page, section, write())
+        new = page
+        for section, write in [first, *EXTRA_SECTIONS.get(name, [])]:
+            new = rewritten(new, section, write())
         if new == page:
             continue
         stale.append(path)
