@@ -94,7 +94,9 @@ from idinit_hf.roles import QUERY, Role, Slot
 
 INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)  # the last layer of each residual branch
-WEIGHTS = tuple(role for role in Role if role is not Role.NORM)  # "every weight": norms stay 1 / 0
+#: Gains keep the library's init under every method: norms (1 / 0), norm gains that end a branch, layer scales.
+GAINS = (Role.NORM, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM, Role.LAYER_SCALE)
+WEIGHTS = tuple(role for role in Role if role not in GAINS)  # "every weight": gains stay as the library has them
 STD = 0.02  # the fixed std of Megatron, torchtitan and OLMo 2 (= transformers' initializer_range default)
 
 # ---- what the rules need to know of a model ------------------------------------------------------------------------

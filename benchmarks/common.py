@@ -29,8 +29,11 @@ from idinit_hf import testing
 from idinit_hf.families import family_for
 from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
+from idinit_hf.roles import Role
 
 FAMILIES = tuple(testing.names())  # every family of the registry
+#: The transformer families (blocks with an attention branch): the practitioners' inits of baselines.py are theirs.
+TRANSFORMERS = tuple(name for name in FAMILIES if Role.ATTENTION_IN in testing.family(name).branch_roles)
 
 
 def is_image(family: str) -> bool:
@@ -176,8 +179,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "idinit:loosening_target=all": FAMILIES,
     "idinit:zero_pattern=identity": FAMILIES,
     "idinit:epsilon=1e-3": FAMILIES,
-    "idinit:embeddings=idi": FAMILIES,
-    "idinit:embeddings=default": FAMILIES,
+    "idinit:embeddings=idi": TRANSFORMERS,
+    "idinit:embeddings=default": TRANSFORMERS,
     "idinit:heads=zero": ("bert", "vit"),
     "idinit:patch_embedding=default": ("vit",),
 }
@@ -208,7 +211,7 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": (idinit_options("idinit"), None, FAMILIES),
     **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
-    **{name: ({}, init, FAMILIES) for name, init in BASELINES.items()},  # practitioners' inits (baselines.py)
+    **{name: ({}, init, TRANSFORMERS) for name, init in BASELINES.items()},  # practitioners' inits (baselines.py)
 }
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)

@@ -232,7 +232,8 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor], *,
     """Run ``inputs`` through ``model`` (eval mode, eager attention) and measure every residual block.
 
     Works for any model of a supported family, IDInit or not, so the default init can be compared side by side.
-    Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers).
+    Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers), or at the norms that
+    end the branches where a family has them (OLMo 2, Gemma 2, a ResNet's batch norm).
 
     ``batch_statistics=True`` runs batch norms as training does, normalized by the batch (their running statistics
     are restored): in eval mode a fresh batch norm divides by its initial running variance of 1, so a branch that
@@ -242,8 +243,9 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor], *,
     if family is None:
         raise ValueError(f"identity_report: no role table for model_type={model.config.model_type!r}")
     blocks = [m for m in model.modules() if family.is_block(m)]
-    attention_out = role_modules(model, Role.ATTENTION_OUT)
-    mlp_out = role_modules(model, Role.MLP_OUT)
+    # a branch's output is what its last layer returns: the norm that ends it where there is one (x + norm(f(x)))
+    attention_out = role_modules(model, Role.ATTENTION_OUT_NORM) or role_modules(model, Role.ATTENTION_OUT)
+    mlp_out = role_modules(model, Role.MLP_OUT_NORM) or role_modules(model, Role.MLP_OUT)
     seen: dict[str, list[Any]] = {"in": [], "out": [], "attn": [], "mlp": []}
     hooks = []
 

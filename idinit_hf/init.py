@@ -44,6 +44,8 @@ __all__ = [
     "loosen_heads_",
     "heads_replicated",
     "GQA_RULES",
+    "GAIN_PATTERNS",
+    "idiz_gain_",
     "CONV_ORDERS",
     "kernel_positions",
     "idic_centred_",
@@ -357,6 +359,58 @@ def idiz_pattern(out_features: int, in_features: int, epsilon: float = 1e-6, *, 
     return idiz_(torch.empty(out_features, in_features), epsilon, pattern=pattern)
 
 
+#: IDIZε of a norm's gain (:func:`idiz_gain_`): ε on every channel, or +ε / −ε on alternate channels.
+GAIN_PATTERNS = ("constant", "alternating")
+
+
+def _check_vector(tensor: torch.Tensor, name: str) -> None:
+    if tensor.dim() != 1:
+        raise ValueError(f"{name} expects a 1-D gain (a norm's weight); got shape {tuple(tensor.shape)}")
+
+
+@torch.no_grad()
+def idiz_gain_(tensor: torch.Tensor, epsilon: float = 1e-6, *, offset: float = 0.0,
+               pattern: str = "constant") -> torch.Tensor:
+    r"""IDIZε for the gain of a norm that ends a residual branch, ``x + norm(f(x))`` (OLMo 2, Gemma 2/3; our reading).
+
+    A norm scales its normalized input ``x̂`` by a gain ``g``: ``norm(z) = g ⊙ ẑ``, the diagonal matrix ``diag(g)``
+    applied last. Its IDIτ is ``g = τ·1``, the library's own init. Whatever the branch's linear layers hold, ``ẑ``
+    has unit size, so in such a branch the gain is the only place where ε keeps the output ≈ 0 (IDIZε on the last
+    linear layer is undone by the normalization). IDIZε of a diagonal is ``g = ε·s`` with
+
+    * ``pattern="constant"`` (default): ``s_i = 1`` (the ``"identity"`` pattern of :func:`idiz_`);
+    * ``pattern="alternating"``: ``s_i = (−1)^i``, zero mean over an even number of channels (a diagonal holds no
+      ``+ε / −ε`` pairs within a row, so the signs alternate across channels instead).
+
+    The gain receives the full gradient ``∂L/∂g = Σ ∂L/∂y ⊙ ẑ`` from the first step, as a ReZero/SkipInit gate
+    does; every weight inside the branch receives a gradient scaled by ε until the gain grows.
+
+    Norms store the gain with an ``offset``: they compute ``(offset + w) ⊙ ẑ``, so IDIZε writes
+    ``w = ε·s − offset``: ``offset=0`` for ``RMSNorm``/``LayerNorm`` weights (``w = ε``), ``offset=1`` for Gemma's
+    RMSNorm (``w = ε − 1``, whose library init is ``w = 0``, a gain of 1). In bfloat16 and float16 ``ε − 1``
+    rounds to ``−1`` for ε below half their spacing near 1 (2⁻⁹, 2⁻¹²): the gain is then exactly 0.
+
+    Args:
+        tensor: a 1-D gain (a norm's ``weight``).
+        epsilon: ε (>= 0); 0 gives a gain of exactly 0.
+        offset: what the norm adds to ``w`` to get its gain.
+        pattern: ``"constant"`` or ``"alternating"``.
+
+    Example:
+        >>> idiz_gain_(torch.empty(4), 1e-3, pattern="alternating").tolist()
+        [0.0010000000474974513, -0.0010000000474974513, 0.0010000000474974513, -0.0010000000474974513]
+    """
+    _check_vector(tensor, "idiz_gain_")
+    _check_finite(epsilon, "epsilon", positive=False)
+    _check_choice(pattern, GAIN_PATTERNS, "pattern")
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not math.isfinite(offset):
+        raise ValueError(f"offset must be a finite number; got {offset!r}")
+    if tensor.is_meta:
+        return tensor
+    tensor.fill_(epsilon - offset)
+    if pattern == "alternating":
+        tensor[1::2].fill_(-epsilon - offset)
+    return tensor
 # ---- convolutions in the centre-first patch order, grouped and depthwise kernels; gains --------------------------
 
 #: How IDICτ / IDIZCε see a kernel's receptive field as the columns of a matrix (§4; the order is not stated):
@@ -384,7 +438,7 @@ def kernel_positions(kernel_size: Sequence[int]) -> list[tuple[int, ...]]:
     """
     centre = [k // 2 for k in kernel_size]
     positions = itertools.product(*(range(k) for k in kernel_size))
-    return sorted(positions, key=lambda p: (sum((a - c) ** 2 for a, c in zip(p, centre)), p))
+    return sorted(positions, key=lambda p: (sum((a - c) ** 2 for a, c in zip(p, centre, strict=True)), p))
 
 
 def _centred_columns(shape: Sequence[int], groups: int) -> tuple[int, int, list[tuple[int, ...]]]:

@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from .init import CONV_ORDERS, GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .init import (
+    CONV_ORDERS,
+    GAIN_PATTERNS,
+    GQA_RULES,
+    LOOSEN_TARGETS,
+    WIDE_RULES,
+    ZERO_PATTERNS,
+    number_problem,
+)
 
 __all__ = [
     "INIT_METHODS", "KINDS", "OptionKind", "OptionSpec", "OPTION_SPECS", "OPTIONS", "IDInitOptions",
@@ -144,6 +152,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),
+    OptionSpec("branch_norm", "idiz", "choice", ("idiz", "default"),
+               "gain of a norm that ends a residual branch, x + norm(f(x)) (OLMo 2, Gemma 2/3, EXAONE 4): ε, the "
+               "zero-preserving element (IDIZε of a gain), or the library's gain of 1 (the norm then rescales the "
+               "branch to full size: no identity at init)."),
+    OptionSpec("normed_out", "idi", "choice", ("idi", "idiz", "default"),
+               "last linear layer of a branch that ends in a norm (o_proj, down_proj of OLMo 2 / Gemma 2): IDIτ, "
+               "IDIZε (ε twice with the gain's), or the library init."),
+    OptionSpec("gain_pattern", "constant", "choice", GAIN_PATTERNS,
+               "IDIZε of a branch norm's gain: ε on every channel, or +ε / −ε on alternate channels."),
     OptionSpec("conv", "flatten", "choice", CONV_ORDERS,
                "how IDICτ / IDIZCε see a kernel as a matrix (§4): PyTorch's view(c_out, -1) of the whole kernel "
                "(flatten), or per group the window's positions nearest the centre first, the input channels within "

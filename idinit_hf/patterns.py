@@ -19,7 +19,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import KEY_VALUE, QUERY, Rule, Slot
+from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Rule, Slot
 
 if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
@@ -187,6 +187,8 @@ def write_pattern(
             hf_init.zeros_(param)
         elif rule is Rule.ZERO:
             hf_init.zeros_(param)
+        elif rule is Rule.IDIZ and slot.role in GAIN_ROLES:  # a norm's gain: ε where it scales the branch
+            idinit.idiz_gain_(param, options.epsilon, offset=slot.gain_offset, pattern=options.gain_pattern)
         elif rule is Rule.IDIZ:
             if is_conv and options.conv == "centred":
                 idinit.idizc_centred_(param, options.epsilon, groups=groups, pattern=options.zero_pattern)

@@ -17,7 +17,8 @@ from torch import nn
 if TYPE_CHECKING:  # roles are data: they need no option at import time
     from .options import IDInitOptions
 
-__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE"]
+__all__ = ["Role", "Rule", "Slot", "FIXED_RULES", "OPTION_RULES", "rule_for", "QUERY", "KEY_VALUE", "GAIN_ROLES",
+           "NORMED_OUT_OPTION"]
 
 
 class Role(str, Enum):
@@ -33,6 +34,8 @@ class Role(str, Enum):
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
+    ATTENTION_OUT_NORM = "attention_out_norm"  # a norm on the attention branch's output, x + norm(attn(x)): its gain
+    MLP_OUT_NORM = "mlp_out_norm"  # a norm on the MLP branch's output, x + norm(mlp(x)): its gain
     LAYER_SCALE = "layer_scale"  # a per-channel gain that ends a residual branch, x + g ⊙ f(x) (ConvNeXt, DINOv2)
     DOWNSAMPLE = "downsample"  # a main-stem convolution that changes width or resolution (projection shortcut)
 
@@ -63,9 +66,15 @@ OPTION_RULES: dict[Role, str] = {
     Role.MLP_GATE: "gate",
     Role.POOLER: "pooler",
     Role.HEAD: "heads",
+    Role.ATTENTION_OUT_NORM: "branch_norm",
+    Role.MLP_OUT_NORM: "branch_norm",
     Role.LAYER_SCALE: "layer_scale",
     Role.DOWNSAMPLE: "downsample",
 }
+#: The option that chooses the rule of a branch's last linear layer when a norm follows it (``Slot.normed``).
+NORMED_OUT_OPTION = "normed_out"
+#: Roles whose parameters are a norm's gain: IDIZε writes :func:`idinit_hf.init.idiz_gain_` there.
+GAIN_ROLES = frozenset({Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM})
 assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 
 
@@ -73,9 +82,10 @@ assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 QUERY, KEY_VALUE = "query", "key_value"
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str) -> bool:
-    """``owner`` is a module type, or the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``):
-    the generated classes of Llama-family models do not subclass each other, so one table names them by suffix."""
+def _matches(module: nn.Module, owner: type[nn.Module] | tuple[type[nn.Module], ...] | str) -> bool:
+    """``owner`` is a module type (or a tuple of them: ResNet's basic and bottleneck layers), or the suffix of a class
+    name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``): the generated classes of Llama-family models do not subclass
+    each other, so one table names them by suffix."""
     if isinstance(owner, str):
         return type(module).__name__.endswith(owner)
     return isinstance(module, owner)
@@ -100,6 +110,11 @@ class Slot:
             its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
+        gain_offset: for a norm, what it adds to its ``weight`` to get its gain: 0 (``w ⊙ x̂``, the library init
+            ``w = 1``) or 1 (Gemma's RMSNorm: ``(1 + w) ⊙ x̂``, init ``w = 0``). A gain of ε is ``w = ε − offset``.
+        normed: the layer's output goes through a norm before the residual add (``x + norm(o_proj(·))``: OLMo 2,
+            Gemma 2): the norm undoes IDIZε here, so the rule is the ``idinit_normed_out`` option's and the zero-
+            preserving element is the norm's gain (roles ``ATTENTION_OUT_NORM`` / ``MLP_OUT_NORM``).
     """
 
     owner: type[nn.Module] | str
@@ -110,6 +125,8 @@ class Slot:
     fused: bool = False
     tied: bool = False
     heads: str = ""
+    gain_offset: float = 0.0
+    normed: bool = False
 
     def owned_by(self, module: nn.Module) -> bool:
         return _matches(module, self.owner)
@@ -119,6 +136,8 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
     """The rule IDInit applies to ``slot`` under ``options`` (the role → rule table above)."""
     if slot.tied and tied_embeddings:
         return Rule.TIED
+    if slot.normed:
+        return Rule(getattr(options, NORMED_OUT_OPTION))
     if slot.role in FIXED_RULES:
         return FIXED_RULES[slot.role]
     return Rule(getattr(options, OPTION_RULES[slot.role]))

@@ -22,7 +22,7 @@ from idinit_hf.roles import Role
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import baselines  # noqa: E402
-from common import AUTO, FAMILIES, METHODS, model_config  # noqa: E402
+from common import AUTO, METHODS, TRANSFORMERS, model_config  # noqa: E402
 
 DEPTH, WIDTH, SEED = 3, 128, 0
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)
@@ -57,7 +57,7 @@ def truncated_std(std: float, cutoff: float | None) -> float:
 def rule(method: str, net: nn.Module, role: Role, layer: int | None, param: nn.Parameter):
     """What ``method`` writes into ``param`` (a weight of ``role`` in block ``layer``): the issue's rules."""
     d, depth = WIDTH, DEPTH
-    if role is Role.NORM:
+    if role in baselines.GAINS:
         return DEFAULT
     if method == "zero-branch-out":
         return ZERO if role in OUTPUTS else DEFAULT
@@ -99,7 +99,7 @@ def weights(net: nn.Module):
                     yield role, layer_of.get(id(module)), module, param
 
 
-CASES = [(method, family) for method in baselines.BASELINES for family in FAMILIES]
+CASES = [(method, family) for method in baselines.BASELINES for family in TRANSFORMERS]
 
 
 @pytest.mark.parametrize("method, family", CASES)
@@ -133,7 +133,7 @@ def test_biases_of_written_layers_are_zero(method, family):
             assert not bias.any(), (method, role)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_depth_init_scales_each_block_by_its_index(family):
     """Branch outputs of block l: std 0.02/√(2(l+1)), so block l over block 0 is 1/√(l+1)."""
     net = model(family, "depth-init")
@@ -147,7 +147,7 @@ def test_depth_init_scales_each_block_by_its_index(family):
         assert abs(value / rms[0] * math.sqrt(layer + 1) - 1) < 2 * TOLERANCE, rms
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_megatron_inputs_are_normal_002(family):
     """The issue's Megatron rule has inputs N(0, 0.02²): the library default that depth-scaled keeps."""
     net = model(family, "depth-scaled")
@@ -173,7 +173,7 @@ def _attention_products(net: nn.Module):
         yield query_key, wo @ wv_per_head
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_mimetic_query_key_near_identity_and_value_output_near_minus_identity(family):
     """Per head W_qᵀW_k ≈ 0.7Z + 0.7I (rank k: correlation with I ≈ 0.3), per block W_oW_v ≈ 0.4Z - 0.4I; the
     default init's products are uncorrelated with I (|r| < 0.05 on every seed tried)."""
@@ -197,7 +197,7 @@ def test_mimetic_value_output_is_exact_in_multi_head_attention(family):
         assert abs(float(off.std()) / (0.4 / math.sqrt(WIDTH)) - 1) < TOLERANCE
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", TRANSFORMERS)
 def test_the_role_table_covers_every_parameter(family):
     """Every parameter of the model belongs to a module of the family's table: a baseline rewrites or keeps each."""
     net = model(family)
@@ -205,10 +205,10 @@ def test_the_role_table_covers_every_parameter(family):
     assert [n for n, p in net.named_parameters() if id(p) not in covered] == []
 
 
-def test_every_baseline_is_a_benchmark_method_for_every_family():
+def test_every_baseline_is_a_benchmark_method_for_every_transformer_family():
     for name in baselines.BASELINES:
         options, init, families = METHODS[name]
-        assert options == {} and init is baselines.BASELINES[name] and families == FAMILIES
+        assert options == {} and init is baselines.BASELINES[name] and families == TRANSFORMERS
 
 
 def test_padding_row_stays_zero():

@@ -7,10 +7,10 @@ The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs
 import pytest
 import torch
 from helpers import NAMES, is_image, text_windows, tiny, training_batches
+from helpers import family as family_of
 from torch.nn import functional
 
 import idinit_hf
-from idinit_hf.roles import Role
 
 LOW = [torch.bfloat16, torch.float16]
 FP16_EPSILON = torch.tensor(1e-6, dtype=torch.float16)  # 1.0133e-06, the nearest float16 subnormal
@@ -29,8 +29,9 @@ def test_patterns_exact_when_built_in_low_precision(family, dtype):
     assert {p.dtype for p in model.parameters()} == {dtype}
     report = idinit_hf.verify(model)
     written = [layer for layer in report.layers if layer.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
-    for role in (Role.ATTENTION_IN, Role.ATTENTION_OUT, Role.MLP_IN, Role.MLP_OUT):  # in every block
-        assert sum(layer.role is role for layer in written) >= model.config.num_hidden_layers, role
+    blocks = sum(family_of(family).is_block(m) for m in model.modules())
+    for role in family_of(family).branch_roles:  # in every block
+        assert sum(layer.role is role for layer in written) >= blocks, role
     assert all(layer.matches for layer in written) and report.ok, str(report)
 
 

@@ -11,22 +11,24 @@ import logging
 from typing import Any
 
 from ..options import IDInitOptions, validate_options
+from .beit import BEIT
 from .bert import BERT
-from .family import Family
-from .gpt2 import GPT2
-from .llama import LLAMA
-from .vit import VIT
 from .convnext import CONVNEXT
 from .convnextv2 import CONVNEXT_V2
 from .dinov2 import DINOV2
-from .beit import BEIT
+from .family import Family
+from .gpt2 import GPT2
+from .llama import LLAMA
+from .regnet import REGNET
+from .resnet import RESNET
+from .vit import VIT
 
 __all__ = ["FAMILIES", "Family", "LLAMA", "family_for", "supported_model_types", "read_options", "idinit_family",
            "tied_embeddings", "UnsupportedArchitectureError"]
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, CONVNEXT, CONVNEXT_V2, DINOV2, BEIT)
+FAMILIES: tuple[Family, ...] = (GPT2, BERT, VIT, LLAMA, RESNET, REGNET, CONVNEXT, CONVNEXT_V2, DINOV2, BEIT)
 
 
 class UnsupportedArchitectureError(ValueError):

@@ -11,6 +11,12 @@ Under IDInit the branches' last layers (``o_proj``, ``fc2``) are IDIZε, so ever
 the layer scale holds (``idinit_layer_scale``: the config's 0.1, or 1). The relative position bias tables
 (``use_relative_position_bias``, ``use_shared_relative_position_bias``; off by default) add to the attention logits
 and keep the library's zeros, outside any slot. Option defaults are ViT's (issue 12), not measured on BEiT.
+
+Without a position table (BEiT's default, ``use_absolute_position_embeddings=False``) a flat patch (a blank background)
+becomes, through the IDICτ patch embedding, a token whose entries are all equal, and BEiT's LayerNorm (eps 1e-12)
+has a Jacobian of ~1e6 there: every block is still the identity in the forward pass, but its Jacobian at such a token
+is ``I + O(ε·1e6)``, not ``I`` (``tests/families/test_beit.py``). The example config has a position table, which
+makes every token distinct; ``idinit_patch_embedding="default"`` avoids it without one.
 """
 
 from transformers.models.beit import modeling_beit as beit
@@ -45,8 +51,9 @@ BEIT = Family(
     ),
     pretraining="AutoModelForImageClassification",
     option_defaults=VIT.option_defaults,
+    # with a position table (BEiT's default has none): see the module's docstring for what a flat patch does without
     example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
-                 patch_size=2, num_channels=1, num_labels=10),
+                 patch_size=2, num_channels=1, num_labels=10, use_absolute_position_embeddings=True),
     scale=VIT.scale,
     fit=VIT.fit,
     dropout=("hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"),

@@ -45,7 +45,8 @@ class Family:
     Attributes:
         name: the family's name in the registry (``"gpt2"``).
         model_types: every ``config.model_type`` this table covers.
-        block: the residual block (an identity map at init under IDInit): a module type or a class-name suffix.
+        block: the residual block (an identity map at init under IDInit): a module type, a tuple of them, or a
+            class-name suffix.
         norm_position: ``"pre"`` (``x + f(LN(x))``) or ``"post"`` (``LN(x + f(x))``, or a ResNet's
             ``relu(x + f(x))``: something follows the residual add): what "identity at init" means.
         slots: the role table.
@@ -67,7 +68,7 @@ class Family:
 
     name: str
     model_types: tuple[str, ...]
-    block: type[nn.Module] | str
+    block: type[nn.Module] | tuple[type[nn.Module], ...] | str
     norm_position: str
     slots: tuple[Slot, ...]
     pretraining: str = "AutoModel"
