@@ -182,7 +182,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "idinit:embeddings=idi": TRANSFORMERS,
     "idinit:embeddings=default": TRANSFORMERS,
     "idinit:heads=zero": ("bert", "vit"),
-    "idinit:patch_embedding=default": ("vit",),
+    "idinit:patch_embedding=default": tuple(name for name in FAMILIES if is_image(name)),
 }
 
 

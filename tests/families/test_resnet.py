@@ -1,0 +1,161 @@
+"""The ResNet family, role by role: the stem, every convolution of the basic and bottleneck branches, the branch's
+last batch-norm gain (ε, zero-γ, or the paper's literal IDIZCε with γ = 1), the projection shortcuts ("main stem");
+every block an identity map at init as training sees it (batch statistics), and what holds for the blocks that change
+width or resolution; ResNet is the only model type with this layout."""
+
+import pytest
+import torch
+from helpers import EPS, family, inputs, tiny
+from torch.nn import functional
+from transformers.models.resnet import modeling_resnet as resnet
+
+import idinit_hf
+from idinit_hf.roles import Role
+
+W = 16  # the example's stem and first stage width; the second stage is 2W
+
+
+def build(depth=4, **options):
+    return tiny("resnet", depth=depth, init_method="idinit", **options)
+
+
+def flatten_idi(out_channels, in_channels, k):
+    """IDIτ on the kernel's c_out x (c_in·k·k) view in PyTorch's order, built here by its formula (method.md §4)."""
+    matrix = torch.zeros(out_channels, in_channels * k * k)
+    for m in range(out_channels):
+        matrix[m, m % (in_channels * k * k)] = 1.0
+    return matrix.view(out_channels, in_channels, k, k)
+
+
+def dirac(out_channels, in_channels, k):
+    """The centred order where c_out ≤ c_in: 1 at the centre of (m, m)."""
+    kernel = torch.zeros(out_channels, in_channels, k, k)
+    for m in range(out_channels):
+        kernel[m, m, k // 2, k // 2] = 1.0
+    return kernel
+
+
+def basic_layers(model):
+    return [m for m in model.modules() if isinstance(m, resnet.ResNetBasicLayer)]
+
+
+def test_branch_convolutions_are_idic_and_the_last_norm_gain_is_epsilon():
+    for layer in basic_layers(build()):
+        first, last = layer.layer
+        c_out, c_in = first.convolution.weight.shape[:2]
+        assert torch.equal(first.convolution.weight.detach(), flatten_idi(c_out, c_in, 3))
+        assert torch.equal(last.convolution.weight.detach(), flatten_idi(c_out, c_out, 3))  # idinit_normed_out: IDICτ
+        assert torch.equal(first.normalization.weight.detach(), torch.ones(c_out))  # inner norms: the library's 1 / 0
+        assert torch.equal(last.normalization.weight.detach(), torch.full((c_out,), EPS))  # the zero-preserving gain
+        assert torch.equal(last.normalization.bias.detach(), torch.zeros(c_out))
+
+
+def test_centred_convolutions_are_dirac_kernels():
+    for layer in basic_layers(build(idinit_conv="centred")):
+        for unit in layer.layer:
+            c_out, c_in = unit.convolution.weight.shape[:2]
+            if c_out <= c_in:
+                assert torch.equal(unit.convolution.weight.detach(), dirac(c_out, c_in, 3))
+
+
+def test_the_stem_is_idic_and_the_classifier_the_library_default():
+    model = build()
+    stem = model.resnet.embedder.embedder.convolution.weight.detach()
+    assert torch.equal(stem, flatten_idi(W, 1, 7))  # 16 of the 49 pixels of the window
+    head = model.classifier[1].weight.detach()  # the library's kaiming uniform: U(±1/sqrt(fan_in)), fan_in = 2W
+    assert float(head.abs().max()) <= (2 * W) ** -0.5 and 0.05 < float(head.std()) < 0.15
+    assert idinit_hf.verify(model).ok
+
+
+def test_projection_shortcuts_are_strided_identities_replicated_where_the_width_doubles():
+    shortcuts = [m for m in build().modules() if isinstance(m, resnet.ResNetShortCut)]
+    assert len(shortcuts) == 1  # the second stage's first layer (W → 2W, stride 2)
+    weight = shortcuts[0].convolution.weight.detach().view(2 * W, W)
+    assert torch.equal(weight.round(decimals=4), torch.eye(W).repeat(2, 1))  # loosened replicas
+    assert not torch.equal(weight[:W], weight[W:])
+    assert torch.equal(shortcuts[0].normalization.weight.detach(), torch.ones(2 * W))
+
+
+def test_shortcuts_keep_the_library_init_when_asked():
+    shortcut = next(m for m in build(idinit_downsample="default").modules() if isinstance(m, resnet.ResNetShortCut))
+    assert float(shortcut.convolution.weight.std()) > 0.1  # kaiming normal, fan_out: std sqrt(2/32) = 0.25
+
+
+def test_bottleneck_layers_end_in_the_zero_preserving_gain():
+    model = build(layer_type="bottleneck")
+    layers = [m for m in model.modules() if isinstance(m, resnet.ResNetBottleNeckLayer)]
+    assert len(layers) == 4
+    for layer in layers:
+        reduce, middle, expand = layer.layer
+        assert reduce.convolution.kernel_size == (1, 1) and expand.convolution.kernel_size == (1, 1)
+        assert torch.equal(expand.normalization.weight.detach(), torch.full_like(expand.normalization.weight, EPS))
+        assert torch.equal(middle.normalization.weight.detach(), torch.ones_like(middle.normalization.weight))
+    assert idinit_hf.verify(model).ok
+
+
+def test_zero_gamma_is_epsilon_zero():
+    for layer in basic_layers(build(idinit_epsilon=0.0)):
+        assert not layer.layer[1].normalization.weight.any()
+
+
+def test_the_papers_literal_rule_puts_idizc_on_the_last_convolution_and_keeps_the_gain():
+    for layer in basic_layers(build(idinit_branch_norm="default", idinit_normed_out="idiz")):
+        last = layer.layer[1]
+        assert torch.equal(last.normalization.weight.detach(), torch.ones_like(last.normalization.weight))
+        matrix = last.convolution.weight.detach().flatten(1)  # c x 9c: [εI | −ε·IDI]
+        assert torch.equal(matrix[:, : matrix.shape[0]], EPS * torch.eye(matrix.shape[0]))
+
+
+def identity_errors(model, batch_statistics):
+    report = idinit_hf.identity_report(model, inputs("resnet", batch=16), batch_statistics=batch_statistics)
+    return report
+
+
+@pytest.mark.parametrize("batch_statistics", [False, True])
+@pytest.mark.parametrize("options", [{}, {"idinit_conv": "centred"}, {"layer_type": "bottleneck"}])
+def test_blocks_that_keep_their_width_are_identity_maps(options, batch_statistics):
+    """Eval mode (running statistics) and as training sees it (batch statistics): relu(x + γ·BN(…)) with γ = ε is
+    x up to ~ε, since x ≥ 0 (it comes out of a ReLU or the max pool)."""
+    report = identity_errors(build(**options), batch_statistics)
+    kept = [b for b in report.blocks if b.identity_error == b.identity_error]  # NaN: the block changes width
+    assert len(kept) == 3 and report.max_identity_error() < 1e-5 and report.max_branch() < 1e-5
+
+
+def test_with_gain_one_training_rescales_the_papers_idizc_branch_to_epsilon_over_root_eps():
+    """The paper's literal rule (γ = 1, IDIZCε last convolution): in eval mode the branch is ε-sized, but a batch
+    norm normalizes it by the batch: the ε-sized output over sqrt(var + 1e-5) comes out ~ε/3e-3 (1e-4 here)."""
+    model = build(idinit_branch_norm="default", idinit_normed_out="idiz")
+    assert identity_errors(model, False).max_branch() < 1e-5
+    assert 1e-5 < identity_errors(model, True).max_branch() < 1e-2
+
+
+@torch.no_grad()
+def test_blocks_that_change_width_map_x_to_their_shortcut():
+    """What holds instead of the identity for a block that changes width or stride: block(x) = relu(shortcut(x))
+    up to ε, the shortcut a strided 1 x 1 IDICτ (replicated channels) and a batch norm."""
+    model = build().eval()
+    layer = model.resnet.encoder.stages[1].layers[0]
+    seen = {}
+    layer.register_forward_hook(lambda module, args, out: seen.update(x=args[0], y=out))
+    model(**inputs("resnet", batch=16))
+    want = functional.relu(layer.shortcut(seen["x"]))
+    assert float((seen["y"] - want).norm() / want.norm()) < 1e-5
+
+
+def test_every_block_holds_its_roles_and_every_block_weight_has_a_slot():
+    model = build(layer_type="bottleneck")
+    report = idinit_hf.verify(model)
+    assert report.ok
+    tagged = {layer.name for layer in report.layers}
+    inside = {f"{path}.{name}" for path, block in model.named_modules() if family("resnet").is_block(block)
+              for name, _ in block.named_parameters()}
+    assert inside <= tagged
+    for role in (Role.MLP_IN, Role.MLP_OUT, Role.MLP_OUT_NORM, Role.DOWNSAMPLE, Role.PATCH_EMBEDDING):
+        assert report.by_role(role), role
+
+
+@pytest.mark.slow
+def test_resnet_is_the_only_model_type_with_its_layout():
+    from families.vision_layouts import types_with_the_layout_of
+
+    assert types_with_the_layout_of(family("resnet")) == set(family("resnet").model_types)
