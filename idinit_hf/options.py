@@ -148,7 +148,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "gate projection of a gated MLP (Llama family): IDIτ like the up projection, or the library init."),
     OptionSpec("embeddings", "default", "choice", ("default", "idi"),
                "token / position / token-type tables, ViT class token and positions."),
-    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
+    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"),
+               "the stem convolution of an image model: ViT's patch embedding, ConvNeXt's patchify stem, a ResNet / "
+               "RegNet stem."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder)."),

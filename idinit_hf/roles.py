@@ -30,7 +30,7 @@ class Role(str, Enum):
     MLP_GATE = "mlp_gate"  # the gate of a gated MLP: down(act(gate(h)) * up(h))
     MLP_OUT = "mlp_out"  # down-projection: last layer of the MLP branch
     EMBEDDING = "embedding"  # token, position and token-type tables, ViT class token and positions
-    PATCH_EMBEDDING = "patch_embedding"  # ViT's patchifying convolution
+    PATCH_EMBEDDING = "patch_embedding"  # the stem convolution: ViT's patchifying one, a ResNet's 7 x 7
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms

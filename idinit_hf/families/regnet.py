@@ -10,8 +10,8 @@ layer changes width or stride; ``classifier.1``. Each ``layer.I`` is a convoluti
 IDInit as in ResNet (``families/resnet.py``): IDICτ on every convolution inside the branch, the grouped one per group
 (in the ``centred`` order a per-channel identity when a group's inputs and outputs match), the squeeze-and-excitation
 convolutions IDIτ as every inner layer of a branch (the gate is then ``sigmoid(relu(mean x))`` per channel, replicated
-where it widens, in (0.5, 1)), the branch's last batch-norm gain ε, the projection shortcut IDICτ. Not benchmarked:
-RegNet shares ResNet's measured defaults.
+where it widens, in (0.5, 1)), the branch's last unit as ResNet's (IDIZCε and γ = 1 by default), the projection
+shortcut IDICτ. Not benchmarked: RegNet shares ResNet's measured defaults.
 """
 
 from transformers.models.regnet import modeling_regnet as regnet
@@ -55,7 +55,7 @@ REGNET = Family(
                  num_channels=1, num_labels=10),
     scale=_scale,
     fit=RESNET.fit,
-    branch_roles=(Role.MLP_IN, Role.MLP_OUT, Role.MLP_OUT_NORM),
+    branch_roles=(Role.MLP_IN, Role.MLP_OUT),
     depth_of=total_depth,
     width_of=base_width,
 )

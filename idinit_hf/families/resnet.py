@@ -6,16 +6,19 @@ then a 3 x 3 stride-2 max pool); per stage ``encoder.stages.S.layers.N``: ``laye
 stride, ``shortcut.{convolution, normalization}`` (a 1 x 1 convolution and a batch norm: the paper's "main stem");
 ``classifier.1``.
 
-The paper's rules (§5): every convolution inside a branch but the last gets IDICτ, the last the zero-preserving
-rule, the main stem IDICτ. Here the branch's last convolution is followed by a batch norm, which in training rescales
-whatever the convolution outputs to unit size, so the zero-preserving element is that norm's GAIN γ (role
-``mlp_out_norm``, option ``idinit_branch_norm``: ε; ``idinit_epsilon=0`` gives the classic zero-γ of Goyal et al.;
-``default`` γ = 1 with ``idinit_normed_out="idiz"`` is the paper's literal IDIZCε on the last convolution), and the
-last convolution gets ``idinit_normed_out`` (IDICτ by default). The other batch norms keep γ = 1 (IDIτ of a
-diagonal, the library's init). The ReLU after the add keeps a block with a zero branch the identity on its input,
-which is non-negative (it comes out of a ReLU or the max pool): every block that keeps its width is an identity
-map; a block that changes width or stride maps ``x`` to ``relu(BN(shortcut(x)))``, its projection shortcut being
-IDICτ (a 1 x 1 strided identity, replicated where the width doubles, loosened).
+The paper's rules (§5): every convolution inside a branch but the last gets IDICτ, the last IDIZCε, the main stem
+IDICτ. Here the branch's last convolution is followed by a batch norm, which in training normalizes whatever the
+convolution outputs by the batch. Two ways to keep the branch ≈ 0 are options: the paper's literal rule, IDIZCε on
+the last convolution with the norm's γ = 1 (``idinit_normed_out="idiz"``, ``idinit_branch_norm="default"``: at init
+the norm returns the ε-sized output at ~ε/√(var + 1e-5), ~1e-4 of the block's input, and at full size once the
+convolution has grown), or the norm's GAIN as the zero-preserving element (role ``mlp_out_norm``,
+``idinit_branch_norm="idiz"``: γ = ε, or the classic zero-γ with ``idinit_epsilon=0``; the last convolution then gets
+``idinit_normed_out="idi"``, IDICτ). The benchmark chose the paper's literal rule (``option_defaults``, docs/defaults.md:
+with γ = ε the branches stay off for as long as Adam takes to grow γ, ≤ lr per step). The other batch norms keep γ = 1
+(IDIτ of a diagonal, the library's init). The ReLU after the add keeps a block with a zero branch the identity on its
+input, which is non-negative (it comes out of a ReLU or the max pool): every block that keeps its width is an
+identity map; a block that changes width or stride maps ``x`` to ``relu(BN(shortcut(x)))``, its projection shortcut
+being IDICτ (a 1 x 1 strided identity, replicated where the width doubles, loosened).
 """
 
 from transformers.models.resnet import modeling_resnet as resnet
@@ -68,11 +71,15 @@ RESNET = Family(
         Slot(resnet.ResNetForImageClassification, "classifier.1", Role.HEAD),
     ),
     pretraining="AutoModelForImageClassification",
+    # Issue 21 (docs/defaults.md): the paper's literal IDIZCε on the branch's last convolution, batch-norm γ = 1.
+    # Fashion-MNIST, 4 blocks, 3 seeds, validation loss: 0.449 ± 0.001 (default init 0.504, γ = ε 0.838, zero-γ 0.838,
+    # γ = 1 after an IDICτ convolution 0.509), better than the default on every seed.
+    option_defaults=(("branch_norm", "default"), ("normed_out", "idiz")),
     example=dict(layer_type="basic", embedding_size=16, depths=[1, 1], hidden_sizes=[16, 32], num_channels=1,
                  num_labels=10),
     scale=_scale,
     fit=_fit,
-    branch_roles=(Role.MLP_IN, Role.MLP_OUT, Role.MLP_OUT_NORM),
+    branch_roles=(Role.MLP_IN, Role.MLP_OUT),
     depth_of=total_depth,
     width_of=base_width,
 )

@@ -1,5 +1,6 @@
 """The ResNet family, role by role: the stem, every convolution of the basic and bottleneck branches, the branch's
-last batch-norm gain (ε, zero-γ, or the paper's literal IDIZCε with γ = 1), the projection shortcuts ("main stem");
+last unit (the paper's literal IDIZCε with γ = 1 by default; the norm's gain ε, or zero-γ), the projection shortcuts
+("main stem");
 every block an identity map at init as training sees it (batch statistics), and what holds for the blocks that change
 width or resolution; ResNet is the only model type with this layout."""
 
@@ -39,11 +40,31 @@ def basic_layers(model):
     return [m for m in model.modules() if isinstance(m, resnet.ResNetBasicLayer)]
 
 
-def test_branch_convolutions_are_idic_and_the_last_norm_gain_is_epsilon():
+def flatten_idiz(channels, k):
+    """IDIZε on the c x (c·k·k) view (out < in): [εI | −ε·IDI of the remaining columns]."""
+    matrix = torch.zeros(channels, channels * k * k)
+    for m in range(channels):
+        matrix[m, m] = EPS
+        matrix[m, channels + m % (channels * k * k - channels)] = -EPS
+    return matrix.view(channels, channels, k, k)
+
+
+def test_branch_convolutions_are_idic_the_last_idizc_and_every_norm_gain_one():
+    """The family's default: the paper's literal rule, IDIZCε on the branch's last convolution, batch norms 1 / 0."""
     for layer in basic_layers(build()):
         first, last = layer.layer
         c_out, c_in = first.convolution.weight.shape[:2]
         assert torch.equal(first.convolution.weight.detach(), flatten_idi(c_out, c_in, 3))
+        assert torch.equal(last.convolution.weight.detach(), flatten_idiz(c_out, 3))
+        for unit in (first, last):
+            assert torch.equal(unit.normalization.weight.detach(), torch.ones(c_out))
+            assert torch.equal(unit.normalization.bias.detach(), torch.zeros(c_out))
+
+
+def test_the_norm_gain_is_the_zero_preserving_element_when_asked():
+    for layer in basic_layers(build(idinit_branch_norm="idiz", idinit_normed_out="idi")):
+        first, last = layer.layer
+        c_out = first.convolution.weight.shape[0]
         assert torch.equal(last.convolution.weight.detach(), flatten_idi(c_out, c_out, 3))  # idinit_normed_out: IDICτ
         assert torch.equal(first.normalization.weight.detach(), torch.ones(c_out))  # inner norms: the library's 1 / 0
         assert torch.equal(last.normalization.weight.detach(), torch.full((c_out,), EPS))  # the zero-preserving gain
@@ -52,10 +73,13 @@ def test_branch_convolutions_are_idic_and_the_last_norm_gain_is_epsilon():
 
 def test_centred_convolutions_are_dirac_kernels():
     for layer in basic_layers(build(idinit_conv="centred")):
-        for unit in layer.layer:
-            c_out, c_in = unit.convolution.weight.shape[:2]
-            if c_out <= c_in:
-                assert torch.equal(unit.convolution.weight.detach(), dirac(c_out, c_in, 3))
+        first, last = layer.layer
+        c_out, c_in = first.convolution.weight.shape[:2]
+        if c_out <= c_in:
+            assert torch.equal(first.convolution.weight.detach(), dirac(c_out, c_in, 3))
+        want = EPS * dirac(c_out, c_out, 3)  # IDIZCε centred: +ε at the centre, −ε at the nearest position (0, 1)
+        want[:, :, 0, 1] = -want[:, :, 1, 1]
+        assert torch.equal(last.convolution.weight.detach(), want)
 
 
 def test_the_stem_is_idic_and_the_classifier_the_library_default():
@@ -78,32 +102,25 @@ def test_projection_shortcuts_are_strided_identities_replicated_where_the_width_
 
 def test_shortcuts_keep_the_library_init_when_asked():
     shortcut = next(m for m in build(idinit_downsample="default").modules() if isinstance(m, resnet.ResNetShortCut))
-    assert float(shortcut.convolution.weight.std()) > 0.1  # kaiming normal, fan_out: std sqrt(2/32) = 0.25
+    assert float(shortcut.convolution.weight.detach().std()) > 0.1  # kaiming normal, fan_out: std sqrt(2/32) = 0.25
 
 
-def test_bottleneck_layers_end_in_the_zero_preserving_gain():
-    model = build(layer_type="bottleneck")
+@pytest.mark.parametrize("options, gain", [({}, 1.0), ({"idinit_branch_norm": "idiz"}, EPS)])
+def test_bottleneck_layers_end_in_the_last_unit_of_the_rule(options, gain):
+    model = build(layer_type="bottleneck", **options)
     layers = [m for m in model.modules() if isinstance(m, resnet.ResNetBottleNeckLayer)]
     assert len(layers) == 4
     for layer in layers:
         reduce, middle, expand = layer.layer
         assert reduce.convolution.kernel_size == (1, 1) and expand.convolution.kernel_size == (1, 1)
-        assert torch.equal(expand.normalization.weight.detach(), torch.full_like(expand.normalization.weight, EPS))
+        assert torch.equal(expand.normalization.weight.detach(), torch.full_like(expand.normalization.weight, gain))
         assert torch.equal(middle.normalization.weight.detach(), torch.ones_like(middle.normalization.weight))
     assert idinit_hf.verify(model).ok
 
 
-def test_zero_gamma_is_epsilon_zero():
-    for layer in basic_layers(build(idinit_epsilon=0.0)):
+def test_zero_gamma_is_the_gain_rule_with_epsilon_zero():
+    for layer in basic_layers(build(idinit_branch_norm="idiz", idinit_normed_out="idi", idinit_epsilon=0.0)):
         assert not layer.layer[1].normalization.weight.any()
-
-
-def test_the_papers_literal_rule_puts_idizc_on_the_last_convolution_and_keeps_the_gain():
-    for layer in basic_layers(build(idinit_branch_norm="default", idinit_normed_out="idiz")):
-        last = layer.layer[1]
-        assert torch.equal(last.normalization.weight.detach(), torch.ones_like(last.normalization.weight))
-        matrix = last.convolution.weight.detach().flatten(1)  # c x 9c: [εI | −ε·IDI]
-        assert torch.equal(matrix[:, : matrix.shape[0]], EPS * torch.eye(matrix.shape[0]))
 
 
 def identity_errors(model, batch_statistics):
@@ -111,9 +128,13 @@ def identity_errors(model, batch_statistics):
     return report
 
 
+GAIN_RULE = {"idinit_branch_norm": "idiz", "idinit_normed_out": "idi"}
+
+
 @pytest.mark.parametrize("batch_statistics", [False, True])
-@pytest.mark.parametrize("options", [{}, {"idinit_conv": "centred"}, {"layer_type": "bottleneck"}])
-def test_blocks_that_keep_their_width_are_identity_maps(options, batch_statistics):
+@pytest.mark.parametrize("options", [GAIN_RULE, {**GAIN_RULE, "idinit_conv": "centred"},
+                                     {**GAIN_RULE, "layer_type": "bottleneck"}])
+def test_with_the_gain_rule_blocks_that_keep_their_width_are_identity_maps(options, batch_statistics):
     """Eval mode (running statistics) and as training sees it (batch statistics): relu(x + γ·BN(…)) with γ = ε is
     x up to ~ε, since x ≥ 0 (it comes out of a ReLU or the max pool)."""
     report = identity_errors(build(**options), batch_statistics)
@@ -121,12 +142,16 @@ def test_blocks_that_keep_their_width_are_identity_maps(options, batch_statistic
     assert len(kept) == 3 and report.max_identity_error() < 1e-5 and report.max_branch() < 1e-5
 
 
-def test_with_gain_one_training_rescales_the_papers_idizc_branch_to_epsilon_over_root_eps():
-    """The paper's literal rule (γ = 1, IDIZCε last convolution): in eval mode the branch is ε-sized, but a batch
-    norm normalizes it by the batch: the ε-sized output over sqrt(var + 1e-5) comes out ~ε/3e-3 (1e-4 here)."""
-    model = build(idinit_branch_norm="default", idinit_normed_out="idiz")
-    assert identity_errors(model, False).max_branch() < 1e-5
-    assert 1e-5 < identity_errors(model, True).max_branch() < 1e-2
+@pytest.mark.parametrize("options", [{}, {"idinit_conv": "centred"}, {"layer_type": "bottleneck"}])
+def test_with_the_papers_rule_blocks_are_identity_maps_and_training_sees_epsilon_over_root_eps(options):
+    """The family's default (γ = 1, IDIZCε last convolution): in eval mode the branch is ε-sized; a batch norm in
+    training normalizes it by the batch, so the ε-sized output over sqrt(var + 1e-5) comes out at ~1e-4 of x."""
+    model = build(**options)
+    report = identity_errors(model, False)
+    assert len([b for b in report.blocks if b.identity_error == b.identity_error]) == 3
+    assert report.max_identity_error() < 1e-5 and report.max_branch() < 1e-5
+    training = identity_errors(model, True)
+    assert training.max_identity_error() < 1e-3 and training.max_branch() < 1e-3
 
 
 @torch.no_grad()
@@ -146,9 +171,10 @@ def test_every_block_holds_its_roles_and_every_block_weight_has_a_slot():
     model = build(layer_type="bottleneck")
     report = idinit_hf.verify(model)
     assert report.ok
-    tagged = {layer.name for layer in report.layers}
-    inside = {f"{path}.{name}" for path, block in model.named_modules() if family("resnet").is_block(block)
-              for name, _ in block.named_parameters()}
+    # by module: a batch norm's bias is listed with its gain only where the rule writes the gain (ε): bias 0 with it
+    tagged = {layer.name.rpartition(".")[0] for layer in report.layers}
+    inside = {f"{path}.{name}".rpartition(".")[0] for path, block in model.named_modules()
+              if family("resnet").is_block(block) for name, _ in block.named_parameters()}
     assert inside <= tagged
     for role in (Role.MLP_IN, Role.MLP_OUT, Role.MLP_OUT_NORM, Role.DOWNSAMPLE, Role.PATCH_EMBEDDING):
         assert report.by_role(role), role
