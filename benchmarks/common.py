@@ -172,6 +172,11 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
 AUTO = {name: testing.auto_class(name) for name in FAMILIES}
 
 
+def with_role(role: Role) -> tuple[str, ...]:
+    """The families whose table has a slot of ``role`` (where an option about that role changes anything)."""
+    return tuple(name for name in FAMILIES if any(slot.role is role for slot in testing.family(name).slots))
+
+
 #: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
 #: at the shallowest depth, and the families each applies to.
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -183,6 +188,11 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "idinit:embeddings=default": TRANSFORMERS,
     "idinit:heads=zero": ("bert", "vit"),
     "idinit:patch_embedding=default": tuple(name for name in FAMILIES if is_image(name)),
+    # the convolutional networks' open choices (issue 21, docs/defaults.md)
+    "idinit:conv=centred": with_role(Role.DOWNSAMPLE),
+    "idinit:downsample=default": with_role(Role.DOWNSAMPLE),
+    "idinit:layer_scale=idi": with_role(Role.LAYER_SCALE),
+    "idinit:branch_norm=idiz,normed_out=idi": with_role(Role.MLP_OUT_NORM),
 }
 
 
