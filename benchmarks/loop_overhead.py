@@ -104,8 +104,10 @@ def scripts_loop(accelerator, args, dataset, max_grad_norm: float, compiled: boo
     from transformers import default_data_collator
 
     from idinit_hf.training.args import build_parser
+    from idinit_hf.training.data.train_data import InMemoryData
     from idinit_hf.training.loop import TrainingJob, train
     from idinit_hf.training.modeling import build_model
+    from idinit_hf.training.tasks import TASKS
 
     with tempfile.TemporaryDirectory() as out:
         flags = build_parser("clm", "").parse_args([
@@ -115,9 +117,9 @@ def scripts_loop(accelerator, args, dataset, max_grad_norm: float, compiled: boo
         flags.task = "clm"
         set_seed(0)
         model = build_model("clm", make_config(args))
-        job = TrainingJob(args=flags, accelerator=accelerator, model=model, train_dataset=dataset, eval_dataset=None,
-                          collate_fn=default_data_collator, evaluator=None, unit="tokens",
-                          count_units=lambda batch: batch["input_ids"].numel())
+        job = TrainingJob(args=flags, accelerator=accelerator, model=model, task=TASKS["clm"],
+                          train_data=InMemoryData(dataset), eval_dataset=None, collate_fn=default_data_collator,
+                          evaluator=None)
         return train(job).units_per_second
 
 

@@ -8,7 +8,7 @@
   (one line per option with its default and each architecture's own).
 
     python scripts/docs_tables.py            # rewrite the sections between the markers
-    python scripts/docs_tables.py --check    # exit 1 if a page is out of date (tests/test_script_flags.py runs it)
+    python scripts/docs_tables.py --check    # exit 1 if a page is out of date (tests/training/test_args.py runs it)
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 
 from idinit_hf import FAMILIES
 from idinit_hf.options import OPTION_SPECS
-from idinit_hf.training.args import TASK_DEFAULTS, build_parser
+from idinit_hf.training.args import build_parser
+from idinit_hf.training.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-TASKS = tuple(TASK_DEFAULTS)
 
 
 def _default(action: argparse.Action) -> str:

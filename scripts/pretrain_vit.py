@@ -15,22 +15,30 @@ from accelerate.utils import set_seed
 
 from idinit_hf.training.args import parse_args
 from idinit_hf.training.checkpoints import check_compatible, resolve_resume
-from idinit_hf.training.data import collate_images, image_processor_for, image_transform, load_image_datasets
+from idinit_hf.training.data.images import (
+    collate_images,
+    image_mode,
+    image_processor_for,
+    image_transform,
+    load_image_datasets,
+)
+from idinit_hf.training.data.train_data import InMemoryData
 from idinit_hf.training.errors import BadInputError, run_cli
 from idinit_hf.training.loop import TrainingJob, make_accelerator, train
-from idinit_hf.training.metrics import ClassificationEvaluator
 from idinit_hf.training.modeling import base_config, build_model, enable_gradient_checkpointing
 from idinit_hf.training.outputs import prepare_output_dir, save_final
 from idinit_hf.training.runtime import start
+from idinit_hf.training.tasks import TASKS
 from idinit_hf.training.throughput import flops_per_token
 
 
 def main(argv=None) -> dict:
-    args = parse_args("vit", __doc__.splitlines()[0], argv)
+    task = TASKS["vit"]
+    args = parse_args(task.name, __doc__.splitlines()[0], argv)
 
     # 1. Processes and precision first: a bf16 request that some rank cannot honour stops here.
     state, precision = start(args)
-    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, "vit")
+    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir, task.name)
 
     # 2. Raw images and labels, with a validation split.
     with state.main_process_first():
@@ -38,7 +46,7 @@ def main(argv=None) -> dict:
 
     # 3. Model config from the flags (IDInit options included); the labels come from the data. The config must
     #    fit the data: images are resized to image_size and converted to num_channels (grayscale <-> RGB).
-    config = base_config(args, task="vit")
+    config = base_config(args, task.name)
     config.num_labels = len(labels)
     config.id2label = dict(enumerate(labels))
     config.label2id = {name: index for index, name in enumerate(labels)}
@@ -47,7 +55,7 @@ def main(argv=None) -> dict:
     if config.image_size % config.patch_size:
         raise BadInputError(f"image_size={config.image_size} is not a multiple of patch_size={config.patch_size}")
     processor = image_processor_for(args, config)
-    processed = processor(raw["train"][0][args.image_column_name].convert({1: "L", 3: "RGB"}[config.num_channels]),
+    processed = processor(raw["train"][0][args.image_column_name].convert(image_mode(config.num_channels)),
                           return_tensors="pt")["pixel_values"]
     if tuple(processed.shape[1:]) != (config.num_channels, config.image_size, config.image_size):
         raise BadInputError(f"the image processor makes {tuple(processed.shape[1:])} images but the config expects "
@@ -60,7 +68,7 @@ def main(argv=None) -> dict:
     # 4. The model. set_seed makes the initialization identical on every rank.
     accelerator = make_accelerator(args, precision)
     set_seed(args.seed)
-    model = build_model("vit", config)
+    model = build_model(task.name, config)
     if args.gradient_checkpointing:
         enable_gradient_checkpointing(model)
     prepare_output_dir(args, accelerator, model)  # checks the free space before it deletes anything
@@ -71,18 +79,17 @@ def main(argv=None) -> dict:
     #    patches plus [CLS]: the FLOPs of that many tokens (the MFU in the logs).
     patches = (config.image_size // config.patch_size) ** 2 + 1
     with state.main_process_first():
-        evaluator = ClassificationEvaluator()
+        evaluator = task.evaluator()
     job = TrainingJob(
-        args=args, accelerator=accelerator, model=model, train_dataset=datasets["train"],
-        eval_dataset=datasets.get("validation"), collate_fn=collate_images, evaluator=evaluator,
-        unit="images", count_units=lambda batch: batch["pixel_values"].shape[0], savers=(processor,),
+        args=args, accelerator=accelerator, model=model, task=task, train_data=InMemoryData(datasets["train"]),
+        eval_dataset=datasets.get("validation"), collate_fn=collate_images, evaluator=evaluator, savers=(processor,),
         config_dict=config.to_dict(), resume_from=resume, flops_per_unit=flops_per_token(model, patches) * patches,
     )
     result = train(job)
 
     # 6. Save: model (safetensors), image processor, all_results.json, loss_curve.png, README.md model card.
     results = save_final(args, accelerator, result.model, config, (processor,), result, data_source,
-                         "scripts/pretrain_vit.py", {"mixed_precision": precision, "num_labels": len(labels)})
+                         task.script, {"mixed_precision": precision, "num_labels": len(labels)})
     accelerator.wait_for_everyone()  # before end_training: without it 2-process CPU runs can abort at exit
     accelerator.end_training()
     return results

@@ -17,16 +17,3 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-
-
-@pytest.fixture
-def existing_output(tmp_path):
-    """An output folder from an earlier run: a refused run must leave it exactly as it is."""
-    import json
-
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "all_results.json").write_text(json.dumps({"eval_loss": 1.0}))
-    (out / "checkpoints" / "step_00000004").mkdir(parents=True)
-    (out / "checkpoints" / "step_00000004" / "run_state.json").write_text("{}")
-    return out

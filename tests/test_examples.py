@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from test_scripts_common import ROOT, script_env
+from training.scripts_helpers import ROOT, script_env
 
 
 @pytest.mark.slow

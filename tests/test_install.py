@@ -137,10 +137,10 @@ def test_apply_overwrites_loaded_weights(tmp_path):
 
 
 def test_apply_refuses_an_architecture_with_no_role_table():
-    model = transformers.Olmo2ForCausalLM(transformers.Olmo2Config(
-        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=32,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2))
-    with pytest.raises(UnsupportedArchitectureError, match="no role table for model_type='olmo2'; supported: 'gpt2'"):
+    """A state-space model has no attention / MLP residual branches, hence no role table."""
+    model = transformers.MambaForCausalLM(transformers.MambaConfig(
+        hidden_size=16, num_hidden_layers=1, vocab_size=32, state_size=4, expand=2))
+    with pytest.raises(UnsupportedArchitectureError, match="no role table for model_type='mamba'; supported: 'gpt2'"):
         idinit_hf.apply_(model)
     with pytest.raises(UnsupportedArchitectureError, match="no role table"):
         idinit_hf.apply_(model, unsupported="default")

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 from helpers import tiny_config
-from test_scripts_common import ACCELERATE, script_env
+from training.scripts_helpers import ACCELERATE, script_env
 
 # ---- python -m idinit_hf ----------------------------------------------------------------------------------------------
 

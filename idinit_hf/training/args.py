@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from idinit_hf.options import INIT_METHODS, OPTION_SPECS, OptionSpec
 
+from .data.sources import data_format
 from .errors import BadInputError
+from .tasks import TASKS, Task
 
 #: Allowed ``--lr_scheduler_type`` values (the names ``transformers.get_scheduler`` knows that need no extra args).
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
-
-#: Defaults that differ per script.
-TASK_DEFAULTS = {
-    "clm": {"model_type": "gpt2", "learning_rate": 5e-4},
-    "mlm": {"model_type": "bert", "learning_rate": 5e-4},
-    "vit": {"model_type": "vit", "learning_rate": 1e-3},
-}
-
 
 def existing_ancestor(path: str | Path) -> Path:
     """``path`` made absolute, or its nearest parent that exists (where a folder not created yet would go)."""
@@ -109,10 +104,20 @@ def add_init_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(task: str, description: str) -> argparse.ArgumentParser:
-    """The parser of one script: ``task`` is ``"clm"``, ``"mlm"`` or ``"vit"`` (adds the task's own flags)."""
-    defaults = TASK_DEFAULTS[task]
+    """The parser of one script (``task``: a key of :data:`~idinit_hf.training.tasks.TASKS`), group by group in
+    the order of ``--help``: data, model, initialization, training, then evaluation/checkpoints/logging."""
+    spec = TASKS[task]
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_data_flags(parser, spec)
+    add_model_flags(parser, spec)
+    add_init_flags(parser)
+    add_training_flags(parser, spec)
+    add_run_flags(parser)
+    return parser
 
+
+def add_data_flags(parser: argparse.ArgumentParser, task: Task) -> None:
+    """Where the data comes from and how much of it is used; then the text or the image flags of ``task``."""
     data = parser.add_argument_group("data (default: the embedded corpus, see docs/scripts.md)")
     data.add_argument("--dataset_name", help="a dataset on the Hugging Face hub (or a local dataset script/folder)")
     data.add_argument("--dataset_config_name", help="the configuration name of --dataset_name")
@@ -124,53 +129,63 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
                       help="keep only this many validation documents/images (quick runs)")
     data.add_argument("--preprocessing_num_workers", type=_positive_int, help="processes for datasets.map")
     data.add_argument("--overwrite_cache", action="store_true", help="recompute cached datasets.map results")
-    if task in ("clm", "mlm"):
-        data.add_argument("--train_file", help="a local .txt/.json/.jsonl/.csv/.parquet training file")
-        data.add_argument("--validation_file", help="a local validation file of the same type")
-        data.add_argument("--text_column_name", help="the text column (default: 'text', else the first column)")
-        data.add_argument("--block_size", type=_positive_int,
-                          help="tokens per training sequence (default: min(context length, 1024))")
-        data.add_argument("--streaming", action="store_true",
-                          help="read the training data as a stream (datasets IterableDataset): tokenized and packed "
-                               "on the fly, each process reading its own shard, in file order (no shuffling); needs "
-                               "--max_train_steps; validation only from --validation_file or the dataset's own "
-                               "split (docs/scripts.md)")
-    else:
-        data.add_argument("--train_dir", help="a local image folder (datasets 'imagefolder': one subfolder per class)")
-        data.add_argument("--validation_dir", help="a local validation image folder")
-        data.add_argument("--image_column_name", default="image", help="the image column")
-        data.add_argument("--label_column_name", default="label", help="the label column")
+    (add_text_data_flags if task.text else add_image_data_flags)(data)
 
+
+def add_text_data_flags(data: argparse._ArgumentGroup) -> None:
+    """Local text files, the text column, the block size, and ``--streaming``."""
+    data.add_argument("--train_file", help="a local .txt/.json/.jsonl/.csv/.parquet training file")
+    data.add_argument("--validation_file", help="a local validation file of the same type")
+    data.add_argument("--text_column_name", help="the text column (default: 'text', else the first column)")
+    data.add_argument("--block_size", type=_positive_int,
+                      help="tokens per training sequence (default: min(context length, 1024))")
+    data.add_argument("--streaming", action="store_true",
+                      help="read the training data as a stream (datasets IterableDataset): tokenized and packed "
+                           "on the fly, each process reading its own shard, in file order (no shuffling); needs "
+                           "--max_train_steps; validation only from --validation_file or the dataset's own "
+                           "split (docs/scripts.md)")
+
+
+def add_image_data_flags(data: argparse._ArgumentGroup) -> None:
+    """Local image folders and the image and label columns."""
+    data.add_argument("--train_dir", help="a local image folder (datasets 'imagefolder': one subfolder per class)")
+    data.add_argument("--validation_dir", help="a local validation image folder")
+    data.add_argument("--image_column_name", default="image", help="the image column")
+    data.add_argument("--label_column_name", default="label", help="the label column")
+
+
+def add_model_flags(parser: argparse.ArgumentParser, task: Task) -> None:
+    """The architecture and its config; the tokenizer (text) or image processor (images)."""
     model = parser.add_argument_group("model")
-    model.add_argument("--model_type", default=defaults["model_type"],
+    model.add_argument("--model_type", default=task.model_type,
                        help="architecture of the model trained from scratch: a transformers model_type with the "
                             "script's head, e.g. any family of idinit_hf.FAMILIES (gpt2, bert, vit, llama, mistral, "
                             "qwen2, ...)")
     model.add_argument("--config_name", help="a pretrained config name or path (instead of --model_type)")
     model.add_argument("--config_overrides", help='comma-separated config values, e.g. "n_layer=2,n_embd=64"')
-    if task in ("clm", "mlm"):
+    if task.text:
         model.add_argument("--tokenizer_name",
                            help="a pretrained tokenizer name or path (default: train one on the training split)")
         model.add_argument("--vocab_size", type=_positive_int, default=8000,
                            help="vocabulary size of the tokenizer trained when --tokenizer_name is not given")
-    if task == "mlm":
+    if task.masked:
         model.add_argument("--mlm_probability", type=float, default=0.15, help="fraction of tokens masked")
-    if task == "vit":
+    if not task.text:
         model.add_argument("--image_processor_name", help="a pretrained image processor name or path "
                                                           "(default: a ViTImageProcessor for the config)")
-
     model.add_argument("--gradient_checkpointing", action="store_true",
                        help="recompute activations in the backward pass (the transformers model's own switch): "
                             "less memory, about a third more compute per step")
 
-    add_init_flags(parser)
 
+def add_training_flags(parser: argparse.ArgumentParser, task: Task) -> None:
+    """Batch, optimizer, schedule, length of the run, precision and compilation."""
     train = parser.add_argument_group("training")
     train.add_argument("--per_device_train_batch_size", type=_positive_int, default=8,
                        help="training batch per process (global batch = this x processes x accumulation)")
     train.add_argument("--per_device_eval_batch_size", type=_positive_int, default=8,
                        help="evaluation batch per process")
-    train.add_argument("--learning_rate", type=_finite_float, default=defaults["learning_rate"],
+    train.add_argument("--learning_rate", type=_finite_float, default=task.learning_rate,
                        help="peak learning rate of AdamW")
     train.add_argument("--weight_decay", type=_finite_float, default=0.0,
                        help="AdamW weight decay, applied only to weights with 2 or more dimensions")
@@ -196,6 +211,9 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
                        help="bf16 asked on a rank without bf16: fall back (fp16 on GPU, fp32 on CPU) with a "
                             "warning, or stop")
 
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """Outputs, evaluation, checkpoints and resuming, logging and trackers, the device."""
     run = parser.add_argument_group("evaluation, checkpoints, logging")
     run.add_argument("--output_dir", required=True, help="where the model, logs and checkpoints go")
     run.add_argument("--overwrite_output_dir", action="store_true",
@@ -213,7 +231,6 @@ def build_parser(task: str, description: str) -> argparse.ArgumentParser:
                      help="peak dense TFLOP/s of one device, for the model FLOPs utilisation (MFU) in the logs "
                           "(default: a table of common cards; unknown on CPU)")
     run.add_argument("--cpu", action="store_true", help="train on CPU even when an accelerator is present")
-    return parser
 
 
 def parse_args(task: str, description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -253,13 +270,6 @@ def _check_data_file(flag: str, path: str | None) -> None:
         raise BadInputError(f"{flag} {path}: unknown file type; use .txt, .json, .jsonl, .csv or .parquet")
 
 
-def data_format(path: str) -> str | None:
-    """The ``datasets`` builder for a local data file, from its extension (None if unknown)."""
-    suffix = Path(path).suffix.lower()
-    return {".txt": "text", ".text": "text", ".json": "json", ".jsonl": "json", ".csv": "csv",
-            ".parquet": "parquet"}.get(suffix)
-
-
 def output_dir_problem(output_dir: str, overwrite: bool, resuming: bool) -> str | None:
     """Why ``output_dir`` may not be written to, or None.
 
@@ -279,8 +289,6 @@ def unwritable(output_dir: str) -> str | None:
     """Why no file can be created in ``output_dir`` (or, if it does not exist yet, in its nearest existing
     parent), or None. Tested by creating and removing a probe file: permission bits say nothing for root or on
     read-only mounts. Leaves no file behind."""
-    import tempfile
-
     folder = existing_ancestor(output_dir)
     if not folder.is_dir():
         return f"--output_dir {output_dir} cannot be created: {folder} is a file"
@@ -309,7 +317,7 @@ def validate_args(args: argparse.Namespace) -> None:
         raise BadInputError("give either --dataset_name or local data (--train_file/--train_dir), not both")
     if args.validation_split_percentage >= 100:
         raise BadInputError("--validation_split_percentage must be below 100")
-    if args.task == "mlm" and not 0 < args.mlm_probability < 1:
+    if TASKS[args.task].masked and not 0 < args.mlm_probability < 1:
         raise BadInputError("--mlm_probability must be between 0 and 1")
     if args.learning_rate <= 0:
         raise BadInputError("--learning_rate must be > 0")

@@ -1,15 +1,16 @@
-"""The training loop on ``accelerate.Accelerator``, shared by the three scripts.
+"""The training loop on ``accelerate.Accelerator``, shared by the three scripts: one path for every kind of data.
 
 One optimizer step = ``--gradient_accumulation_steps`` micro-batches on every rank. Steps, evaluation, logging
-and checkpoints all count optimizer steps, as in the HF ``*_no_trainer`` scripts. A checkpoint records the epoch
-and the number of batches done in it; resuming sets the epoch of the seeded sampler (so the epoch's order is the
-same) and skips those batches with ``accelerator.skip_first_batches``. On CPU the resumed run's losses equal the
-uninterrupted run's exactly (``tests/test_scripts_clm.py``), and after a SIGKILL the final weights are
-bit-identical (``tests/test_faults.py``).
-
-With ``--streaming`` the training data is a :class:`~idinit_hf.training.data.PackedTextStream`: each process
-iterates its own shard (not prepared by accelerate, which would read the whole stream on every rank); the run is
-``--max_train_steps`` long, and a checkpoint records every rank's stream position, from which a resume continues.
+and checkpoints all count optimizer steps, as in the HF ``*_no_trainer`` scripts. The training data is a
+:class:`~idinit_hf.training.data.train_data.TrainData`: it says how long the run is, builds and prepares its
+loader, hands out ``(epoch, batch)`` from where the run stands, and records that position in each checkpoint
+and restores it on a resume. In-memory data (:class:`~idinit_hf.training.data.train_data.InMemoryData`)
+records the epoch and the batches done in it; resuming sets the epoch of the seeded sampler (so the epoch's
+order is the same) and skips those batches with ``accelerator.skip_first_batches``. A ``--streaming`` run's data
+(:class:`~idinit_hf.training.data.stream.StreamedData`) records every rank's stream position. On CPU the resumed
+run's losses equal the uninterrupted run's exactly (``tests/training/test_scripts_clm.py``), and after a SIGKILL
+the final weights are bit-identical (``tests/training/test_scripts_faults.py``,
+``tests/training/test_scripts_streaming.py``).
 
 Every training log line carries the throughput, in total and per process, and the model FLOPs utilisation
 (:mod:`.throughput`).
@@ -27,9 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
+from tqdm.auto import tqdm
+from transformers import get_scheduler
 
 from .checkpoints import latest_checkpoint, read_run_state, save_checkpoint
+from .data.train_data import StepPlan, TrainData, seeded_loader
 from .errors import BadInputError, TrainingStopped, error_summary
+from .tasks import Task
 from .throughput import device_peak_tflops, format_mfu, speed_summary
 
 LOG_FILE = "log.jsonl"
@@ -55,9 +62,6 @@ def use_cpu(args: argparse.Namespace) -> bool:
 def make_accelerator(args: argparse.Namespace, precision: str):
     """The ``Accelerator`` of the run: resolved precision, accumulation, trackers, a seeded data order, and
     with ``--torch_compile`` the inductor backend (``accelerator.prepare`` compiles the model, once)."""
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
-
     return Accelerator(
         cpu=use_cpu(args),
         mixed_precision=precision,
@@ -83,24 +87,6 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[s
 
 def make_optimizer(model: torch.nn.Module, args: argparse.Namespace) -> torch.optim.Optimizer:
     return torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
-
-
-@dataclass(frozen=True)
-class StepPlan:
-    """How long the run is: optimizer steps per epoch, epochs, and the total number of optimizer steps."""
-
-    steps_per_epoch: int
-    num_epochs: int
-    max_steps: int
-
-
-def plan_steps(batches_per_epoch: int, accumulation: int, max_train_steps: int | None, num_epochs: int) -> StepPlan:
-    """``--max_train_steps`` wins over ``--num_train_epochs``; a partial accumulation at the end of an epoch
-    still makes a step (accelerate syncs at the end of the data loader)."""
-    steps_per_epoch = max(1, math.ceil(batches_per_epoch / accumulation))
-    if max_train_steps is None:
-        return StepPlan(steps_per_epoch, num_epochs, steps_per_epoch * num_epochs)
-    return StepPlan(steps_per_epoch, math.ceil(max_train_steps / steps_per_epoch), max_train_steps)
 
 
 # ----------------------------------------------------------------------------------------------------- logging
@@ -154,22 +140,16 @@ class TrainingJob:
     args: argparse.Namespace
     accelerator: Any
     model: torch.nn.Module
-    train_dataset: Any
+    task: Task  # what the throughput counts (tokens or images) and the checkpoints' task name
+    train_data: TrainData  # data.train_data.InMemoryData or data.stream.StreamedData
     eval_dataset: Any | None
     collate_fn: Callable
     evaluator: Any
-    unit: str  # "tokens" or "images": what the throughput counts
-    count_units: Callable[[dict], int]
     savers: tuple = ()  # tokenizer / image processor, saved into each checkpoint
     config_dict: dict = field(default_factory=dict)  # the model config, recorded in checkpoints
     resume_from: Path | None = None
     on_epoch: Callable[[int], None] | None = None  # e.g. tell the MLM collator the epoch
     flops_per_unit: float = 0.0  # model training FLOPs per token / image (throughput.flops_per_token); 0: unknown
-
-    @property
-    def streaming(self) -> bool:
-        """Whether the training data is a stream (``--streaming``) rather than a map-style dataset."""
-        return isinstance(self.train_dataset, torch.utils.data.IterableDataset)
 
 
 @dataclass
@@ -183,69 +163,14 @@ class TrainingResult:
     speed: dict[str, Any] = field(default_factory=dict)  # throughput per process and in total, FLOPs, MFU
 
 
-def make_loaders(job: TrainingJob):
-    """The training and validation loaders (not yet prepared).
-
-    Each loader gets its own generator: a torch DataLoader draws a base seed every time it is iterated, and
-    from the global RNG that would shift dropout after a resume (which starts a new iterator mid-epoch).
-    """
-    from torch.utils.data import DataLoader
-
-    args = job.args
-    if job.streaming:  # already this rank's shard, in stream order: no sampler, no shuffling
-        train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size,
-                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
-    else:
-        train_loader = DataLoader(job.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
-                                  collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
-    eval_loader = None
-    if job.eval_dataset is not None:
-        eval_loader = DataLoader(job.eval_dataset, batch_size=args.per_device_eval_batch_size,
-                                 collate_fn=job.collate_fn, generator=torch.Generator().manual_seed(args.seed))
-    return train_loader, eval_loader
-
-
-def make_scheduler(optimizer, args: argparse.Namespace, num_processes: int, batches: int):
-    """Warm-up + decay over the run's optimizer steps (``batches``: the training loader's length, unsharded).
+def make_scheduler(optimizer, args: argparse.Namespace, num_processes: int, plan: StepPlan):
+    """Warm-up + decay over the run's optimizer steps.
 
     The scheduler is stepped once per optimizer step on each process; accelerate's prepared scheduler steps
     num_processes times per call, so its horizon is counted in those units (as in the HF scripts).
     """
-    from transformers import get_scheduler
-
-    plan = plan_steps(math.ceil(batches / num_processes), args.gradient_accumulation_steps, args.max_train_steps,
-                      args.num_train_epochs)
     return get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.num_warmup_steps * num_processes,
                          num_training_steps=plan.max_steps * num_processes)
-
-
-def resume_position(accelerator, checkpoint: Path, stream=None) -> tuple[int, int, int]:
-    """Load a checkpoint's state into the prepared objects; return (completed steps, epoch, batches into it).
-
-    ``stream``: the training stream of a ``--streaming`` run, set to this rank's recorded position."""
-    try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
-        accelerator.load_state(str(checkpoint))
-    except Exception as error:  # a file that is not what it claims to be
-        raise BadInputError(f"checkpoint {checkpoint} could not be loaded ({error_summary(error)})") from None
-    state = read_run_state(checkpoint)
-    if stream is not None:
-        set_stream_position(stream, state, checkpoint, accelerator.process_index, accelerator.num_processes)
-    elif state.get("stream") is not None:
-        raise BadInputError(f"checkpoint {checkpoint} was saved by a --streaming run; resume it with --streaming")
-    position = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
-    accelerator.print(f"resumed from {checkpoint}: step {position[0]}, epoch {position[1]}, {position[2]} batches into it")
-    return position
-
-
-def set_stream_position(stream, state: dict[str, Any], checkpoint: Path, rank: int, num_processes: int) -> None:
-    """Put this rank's stream where the checkpoint says it was (``run_state.json``'s ``stream``, one per rank)."""
-    positions = state.get("stream")
-    if positions is None:
-        raise BadInputError(f"checkpoint {checkpoint} was saved without --streaming; resume it without --streaming")
-    if len(positions) != num_processes:
-        raise BadInputError(f"checkpoint {checkpoint} was saved by {len(positions)} streaming process(es); resume "
-                            f"it with the same number, not {num_processes} (each process owns its shard)")
-    stream.load_state(positions[rank])
 
 
 class TrainingRun:
@@ -253,25 +178,17 @@ class TrainingRun:
 
     def __init__(self, job: TrainingJob) -> None:
         args, accelerator = job.args, job.accelerator
-        self.job, self.args, self.accelerator = job, args, accelerator
-        train_loader, eval_loader = make_loaders(job)
+        self.job, self.args, self.accelerator, self.data = job, args, accelerator, job.train_data
         optimizer = make_optimizer(job.model, args)
-        if job.streaming:  # one rank's shard: not prepared (accelerate would make every rank read everything)
-            scheduler = make_scheduler(optimizer, args, accelerator.num_processes, accelerator.num_processes)
-            self.model, self.optimizer, self.scheduler = accelerator.prepare(job.model, optimizer, scheduler)
-            self.train_loader = train_loader
-            self.plan = StepPlan(args.max_train_steps, 1, args.max_train_steps)
-        else:
-            scheduler = make_scheduler(optimizer, args, accelerator.num_processes, len(train_loader))
-            self.model, self.optimizer, self.train_loader, self.scheduler = accelerator.prepare(
-                job.model, optimizer, train_loader, scheduler)
-            self.plan = plan_steps(len(self.train_loader), args.gradient_accumulation_steps, args.max_train_steps,
-                                   args.num_train_epochs)
-        self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
-        self.completed, self.start_epoch, self.skip = 0, 0, 0
-        if job.resume_from is not None:
-            self.completed, self.start_epoch, self.skip = resume_position(
-                accelerator, job.resume_from, job.train_dataset if job.streaming else None)
+        self.plan = self.data.plan(args, accelerator.num_processes)
+        scheduler = make_scheduler(optimizer, args, accelerator.num_processes, self.plan)
+        self.model, self.optimizer, self.scheduler = self.data.prepare(accelerator, args, job.collate_fn, job.model,
+                                                                       optimizer, scheduler)
+        self.eval_loader = None
+        if job.eval_dataset is not None:
+            self.eval_loader = accelerator.prepare(seeded_loader(job.eval_dataset, args.per_device_eval_batch_size,
+                                                                 job.collate_fn, args.seed))
+        self.completed = self.resume(job.resume_from) if job.resume_from is not None else 0
         if args.with_tracking:
             accelerator.init_trackers("pretrain", tracker_config(args))
         self.log = RunLog(accelerator, args.output_dir, args.with_tracking,
@@ -280,6 +197,19 @@ class TrainingRun:
         self.train_seconds, self.units_done = 0.0, 0
         self.peak_tflops = getattr(args, "peak_tflops", None) or device_peak_tflops(accelerator.device)
         self._reset_step()
+
+    def resume(self, checkpoint: Path) -> int:
+        """Load a checkpoint's state into the prepared objects and its position into the data; return the
+        completed steps."""
+        try:  # everything but the safetensors weights is read with torch.load(weights_only=True): no code runs
+            self.accelerator.load_state(str(checkpoint))
+        except Exception as error:  # a file that is not what it claims to be
+            raise BadInputError(f"checkpoint {checkpoint} could not be loaded ({error_summary(error)})") from None
+        state = read_run_state(checkpoint)
+        self.data.load_state(state, checkpoint)
+        self.accelerator.print(f"resumed from {checkpoint}: step {state['completed_steps']}, epoch {state['epoch']}, "
+                               f"{state['batches_in_epoch']} batches into it")
+        return state["completed_steps"]
 
     # -- one optimizer step
     def _reset_step(self) -> None:
@@ -300,7 +230,7 @@ class TrainingRun:
             self.optimizer.zero_grad()
         self.step_loss += loss.detach().float()
         self.step_micro += 1
-        self.step_units += self.job.count_units(batch)
+        self.step_units += self.job.task.count_units(batch)
 
     def finish_step(self, progress) -> float:
         """Count a completed optimizer step; stop the run on a non-finite loss; return the mean loss.
@@ -322,7 +252,7 @@ class TrainingRun:
     def log_step(self, mean_loss: float, epoch: int, progress) -> None:
         if self.completed % self.args.logging_steps and self.completed != self.plan.max_steps:
             return
-        rate, unit, speed = self.units_per_second(), self.job.unit, self.speed()
+        rate, unit, speed = self.units_per_second(), self.job.task.unit, self.speed()
         lr = self.scheduler.get_last_lr()[0]
         self.log.write({"kind": "train", "step": self.completed, "epoch": epoch, "loss": mean_loss, "lr": lr,
                         f"{unit}_per_second": rate,
@@ -337,7 +267,7 @@ class TrainingRun:
 
     def speed(self) -> dict[str, Any]:
         """Throughput in total and per process, model FLOPs per unit, the device peak and the MFU."""
-        return speed_summary(self.job.unit, self.units_per_second(), self.accelerator.num_processes,
+        return speed_summary(self.job.task.unit, self.units_per_second(), self.accelerator.num_processes,
                              self.job.flops_per_unit, self.peak_tflops)
 
     # -- evaluation and checkpoints
@@ -348,67 +278,26 @@ class TrainingRun:
         self.log.write({"kind": "eval", "step": self.completed, **metrics})
         return metrics
 
-    def data_position(self, epoch: int, batches_in_epoch: int) -> dict[str, Any]:
-        """Where the training data stands, for ``run_state.json`` (called on every rank: it may gather).
-
-        Map-style data: the epoch and the batches done in it. A stream: every rank's position (pass, documents
-        read before the current chunk, blocks taken from it), in rank order."""
-        if self.job.streaming:
-            from accelerate.utils import gather_object
-
-            mine = self.job.train_dataset.state()
-            positions = gather_object([mine]) if self.accelerator.num_processes > 1 else [mine]
-            return {"epoch": mine["epoch"], "batches_in_epoch": 0, "stream": positions}
-        if batches_in_epoch >= len(self.train_loader):  # at the end of an epoch: resume at the next one
-            epoch, batches_in_epoch = epoch + 1, 0
-        return {"epoch": epoch, "batches_in_epoch": batches_in_epoch}
-
-    def checkpoint(self, epoch: int, batches_in_epoch: int) -> None:
-        run_state = {"task": self.args.task, "completed_steps": self.completed,
-                     **self.data_position(epoch, batches_in_epoch), "config": self.job.config_dict}
+    def checkpoint(self) -> None:
+        """Save a checkpoint of this step: accelerate's state, the savers, and ``run_state.json`` with the task,
+        the step, where the data stands and the model config."""
+        run_state = {"task": self.job.task.name, "completed_steps": self.completed, **self.data.state(),
+                     "config": self.job.config_dict}
         path = save_checkpoint(self.accelerator, self.args.output_dir, self.completed, run_state, self.job.savers,
                                self.args.checkpoints_total_limit)
         self.accelerator.print(f"saved checkpoint {path}")
 
-    def after_step(self, epoch: int, batches_in_epoch: int) -> None:
+    def after_step(self) -> None:
         """Evaluate and checkpoint when their step counts say so."""
         args = self.args
         if args.eval_steps and self.completed % args.eval_steps == 0 and self.completed < self.plan.max_steps:
             self.metrics = self.evaluate()
             self.accelerator.print(f"step {self.completed}: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
         if isinstance(args.checkpointing_steps, int) and self.completed % args.checkpointing_steps == 0:
-            self.checkpoint(epoch, batches_in_epoch)
+            self.checkpoint()
 
-    # -- epochs
-    def run_epoch(self, epoch: int, progress) -> None:
-        """One pass over the (sharded) training data, from where a resume left off in the first epoch."""
-        self.train_loader.set_epoch(epoch)
-        if self.job.on_epoch is not None:
-            self.job.on_epoch(epoch)
-        batches_in_epoch = self.skip if epoch == self.start_epoch else 0
-        loader = (self.accelerator.skip_first_batches(self.train_loader, batches_in_epoch) if batches_in_epoch
-                  else self.train_loader)
-        for batch in loader:
-            batches_in_epoch += 1
-            if self.train_on(batch, epoch, batches_in_epoch, progress):
-                break
-        if self.args.checkpointing_steps == "epoch" and batches_in_epoch >= len(self.train_loader):
-            self.checkpoint(epoch, batches_in_epoch)
-            self.step_start = time.perf_counter()
-
-    def run_stream(self, progress) -> None:
-        """``--streaming``: this rank's stream, from where a resume left off, until ``--max_train_steps``. The
-        stream starts a new pass over its shard when one ends; ``epoch`` in the log is that pass."""
-        stream, device = self.job.train_dataset, self.accelerator.device
-        batches = iter(self.train_loader)
-        while self.completed < self.plan.max_steps:
-            pass_number = stream.state()["epoch"]
-            if self.job.on_epoch is not None:
-                self.job.on_epoch(pass_number)
-            batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
-            self.train_on(batch, pass_number, 0, progress)
-
-    def train_on(self, batch: dict, epoch: int, batches_in_epoch: int, progress) -> bool:
+    # -- the loop
+    def train_on(self, batch: dict, epoch: int, progress) -> bool:
         """One micro-batch; when it completes an optimizer step, count, log, evaluate and checkpoint it.
         Returns whether the run has reached its last step."""
         self.micro_step(batch)
@@ -417,22 +306,24 @@ class TrainingRun:
         mean_loss = self.finish_step(progress)
         self.log_step(mean_loss, epoch, progress)
         progress.update(1)
-        self.after_step(epoch, batches_in_epoch)
+        self.after_step()
         self._reset_step()
         return self.completed >= self.plan.max_steps
 
     def run(self) -> TrainingResult:
-        from tqdm.auto import tqdm
-
+        """Train on the data's batches, from where a resume left off, until the plan's last step; then the final
+        evaluation."""
         progress = tqdm(total=self.plan.max_steps, initial=self.completed, desc="training", dynamic_ncols=True,
                         disable=not self.accelerator.is_local_main_process)
         self.model.train()
-        if self.job.streaming:
-            self.run_stream(progress)
-        for epoch in range(self.start_epoch, self.plan.num_epochs):
-            if self.completed >= self.plan.max_steps:
-                break
-            self.run_epoch(epoch, progress)
+        if self.completed < self.plan.max_steps:
+            for epoch, batch in self.data.batches(self.plan, self.job.on_epoch):
+                last = self.train_on(batch, epoch, progress)
+                if self.args.checkpointing_steps == "epoch" and self.data.at_epoch_end:
+                    self.checkpoint()
+                    self.step_start = time.perf_counter()
+                if last:
+                    break
         progress.close()
         self.metrics = self.evaluate()
         if self.metrics:

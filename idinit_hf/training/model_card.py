@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
-TASK_NAMES = {"clm": "causal language modeling", "mlm": "masked language modeling",
-              "vit": "image classification"}
+from idinit_hf.families import read_options
+
+from .tasks import TASKS
 
 
 def init_summary(config) -> dict[str, Any]:
     """``init_method`` and, for IDInit, every ``idinit_*`` option as the model was built with it (the
     architecture's own defaults included, e.g. BERT's embeddings)."""
-    from dataclasses import asdict
-
-    from idinit_hf.families import read_options
-
     options = read_options(config)
     if options is None:
         return {"init_method": getattr(config, "init_method", None) or "default"}
@@ -44,7 +42,7 @@ tags:
 - {init['init_method']}-init
 ---
 
-# {config.model_type} pretrained from scratch ({TASK_NAMES[args.task]})
+# {config.model_type} pretrained from scratch ({TASKS[args.task].title})
 
 Trained with `{script}` of idinit_hf on {data_source}. The model loads with stock transformers
 (`{config.architectures[0] if getattr(config, 'architectures', None) else config.model_type}`); the

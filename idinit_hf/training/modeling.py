@@ -1,7 +1,8 @@
 """The model config from the flags, and the model built from it (with IDInit when the config asks).
 
-:func:`build_model` is the one place where a model is constructed: the ``idinit_hf`` Auto classes build GPT-2,
-BERT and ViT with IDInit when ``config.init_method == "idinit"`` and exactly the stock model otherwise.
+:func:`build_model` is the one place where a model is constructed: the ``idinit_hf`` Auto class of the task
+(:data:`~idinit_hf.training.tasks.TASKS`) builds the model with IDInit when ``config.init_method == "idinit"``
+and exactly the stock model otherwise.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import argparse
 import copy
 
+from transformers import AutoConfig
+from transformers.models.auto import modeling_auto
+
+import idinit_hf
+from idinit_hf.families import idinit_family
+
 from .args import init_options, parse_config_overrides
 from .errors import BadInputError, error_summary, loading
-
-#: The ``idinit_hf`` Auto class for each script.
-AUTO_CLASSES = {"clm": "AutoModelForCausalLM", "mlm": "AutoModelForMaskedLM", "vit": "AutoModelForImageClassification"}
+from .tasks import TASKS
 
 # Config fields that say nothing about the architecture: ignored when a checkpoint's config is compared.
 VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype",
@@ -23,8 +28,6 @@ VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "architectures"
 def base_config(args: argparse.Namespace, task: str):
     """``--config_name`` or the stock config of ``--model_type``, then ``--config_overrides``, then the IDInit
     flags. Raises :class:`BadInputError` on an unknown model type or config key."""
-    from transformers import AutoConfig
-
     if args.config_name:
         with loading("--config_name", args.config_name):
             config = AutoConfig.from_pretrained(args.config_name)
@@ -67,20 +70,14 @@ def with_overrides(config, overrides: dict[str, str]):
 
 def check_task(config, task: str) -> None:
     """The architecture must have a head for the script's task (e.g. no BERT for the causal-LM script)."""
-    from transformers.models.auto import modeling_auto
-
-    names = {"clm": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "mlm": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
-             "vit": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES"}[task]
-    mapping = getattr(modeling_auto, names)
-    if config.model_type not in mapping:
-        raise BadInputError(f"model type {config.model_type!r} has no {AUTO_CLASSES[task]} head in transformers")
+    spec = TASKS[task]
+    if config.model_type not in getattr(modeling_auto, spec.head_mapping):
+        raise BadInputError(f"model type {config.model_type!r} has no {spec.auto_class} head in transformers")
 
 
 def check_init_options(config) -> None:
     """IDInit's own decision (:func:`idinit_hf.families.idinit_family`: valid options, an architecture with a
     role table) made before any data is loaded, as a :class:`BadInputError`."""
-    from idinit_hf.families import idinit_family
-
     try:
         idinit_family(config)
     except ValueError as error:
@@ -106,9 +103,7 @@ def set_tokenizer_fields(config, tokenizer) -> None:
 
 def build_model(task: str, config):
     """The model of ``task`` from ``config``: IDInit if ``config.init_method == "idinit"``, stock init otherwise."""
-    import idinit_hf
-
-    return getattr(idinit_hf, AUTO_CLASSES[task]).from_config(config)
+    return getattr(idinit_hf, TASKS[task].auto_class).from_config(config)
 
 
 def enable_gradient_checkpointing(model) -> None:

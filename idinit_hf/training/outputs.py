@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from accelerate.utils import is_compiled_module
+
 from .args import existing_ancestor
 from .errors import BadInputError
 from .loop import LOG_FILE, TrainingResult
@@ -61,8 +63,6 @@ def space_problem(args: argparse.Namespace, model) -> str | None:
 def save_final(args: argparse.Namespace, accelerator, model, config, savers, result: TrainingResult,
                data_source: str, script: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Save the model with ``save_pretrained`` (safetensors) and everything next to it; returns the results."""
-    from accelerate.utils import is_compiled_module
-
     accelerator.wait_for_everyone()
     if is_compiled_module(model):  # --torch_compile: save the model's own names, not "_orig_mod.…"
         model = model._orig_mod

@@ -23,7 +23,7 @@ def plot_loss_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str 
 
     ``runs`` maps a label (e.g. ``"idinit"``) to that run's log records.
     """
-    import matplotlib
+    import matplotlib  # here: the headless backend must be chosen before pyplot is first imported
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -13,6 +13,9 @@ import os
 import platform
 from dataclasses import dataclass
 
+import torch
+from accelerate.utils import gather_object, is_bf16_available
+
 from .errors import BadInputError
 
 
@@ -33,8 +36,6 @@ def requested_precision(flag: str | None) -> str:
 
 def probe_rank(rank: int, device_type: str) -> RankPrecision:
     """This process's device and whether it supports bf16 / fp16 autocast."""
-    import torch
-
     if device_type == "cuda":
         index = torch.cuda.current_device()
         name = torch.cuda.get_device_name(index)
@@ -43,8 +44,6 @@ def probe_rank(rank: int, device_type: str) -> RankPrecision:
         # bf16 autocast runs on any x86-64/arm64 CPU torch supports (slowly without AVX512-BF16/AMX);
         # fp16 does not count: accelerate gives CPU fp16 no gradient scaler
         return RankPrecision(rank, f"cpu {platform.processor() or platform.machine()}", True, False)
-    from accelerate.utils import is_bf16_available
-
     return RankPrecision(rank, device_type, bool(is_bf16_available()), True)
 
 
@@ -76,8 +75,6 @@ def resolve_precision(requested: str, ranks: list[RankPrecision], fallback: str)
 def check_precision(state, flag: str | None, fallback: str) -> tuple[str, list[RankPrecision], str | None]:
     """Probe every rank (gathered over ``state``), resolve the precision; returns it, the per-rank facts and
     the fallback warning (None if none)."""
-    from accelerate.utils import gather_object
-
     mine = probe_rank(state.process_index, state.device.type)
     ranks = gather_object([mine]) if state.num_processes > 1 else [mine]
     resolved, warning = resolve_precision(requested_precision(flag), ranks, fallback)

@@ -7,6 +7,12 @@ import argparse
 import logging
 import warnings
 
+import datasets
+import torch
+import transformers
+from accelerate import PartialState
+from accelerate.utils import gather_object
+
 from .errors import BadInputError, error_summary
 from .loop import use_cpu
 from .precision import check_precision
@@ -20,10 +26,6 @@ def start(args: argparse.Namespace):
     Libraries log at warning level on the main process and at error level elsewhere, so N processes do not
     print everything N times. The per-rank precision facts are printed by the main process.
     """
-    import datasets
-    import transformers
-    from accelerate import PartialState
-
     state = PartialState(cpu=use_cpu(args))
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
     logger.setLevel(logging.INFO)
@@ -52,14 +54,12 @@ def start(args: argparse.Namespace):
 def compile_problem(device) -> str | None:
     """Why ``torch.compile`` (inductor) cannot work on ``device``, or None: a tiny function is compiled and run
     (a few seconds on CPU: inductor builds a C++ kernel there, so it needs a C++ compiler; on CUDA, Triton)."""
-    import torch
-
     if not hasattr(torch, "compile"):
         return f"torch {torch.__version__} has no torch.compile (torch >= 2.0 needed)"
     try:
-        import torch._dynamo
+        from torch import _dynamo  # inside the try: an import that fails is a reason like any other
 
-        if not torch._dynamo.is_dynamo_supported():
+        if not _dynamo.is_dynamo_supported():
             return f"torch.compile is not supported on this Python/platform (torch {torch.__version__})"
         probe = torch.compile(lambda x: torch.sin(x) * 2 + 1, backend="inductor", fullgraph=True)
         value = probe(torch.ones(8, device=device))
@@ -76,8 +76,6 @@ def compile_problem(device) -> str | None:
 def check_compile(state) -> None:
     """``--torch_compile``: every rank probes its device; any failure stops every rank with one
     :class:`BadInputError`, before data is loaded or anything is written."""
-    from accelerate.utils import gather_object
-
     problem = compile_problem(state.device)
     problems = gather_object([problem]) if state.num_processes > 1 else [problem]
     failed = [(rank, p) for rank, p in enumerate(problems) if p]

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from accelerate.utils import broadcast_object_list
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
 from .errors import BadInputError, loading
+from .tasks import TASKS
 
 EOS = "<|endoftext|>"
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -23,8 +28,6 @@ def _batches(dataset, column: str, size: int = 1000) -> Iterator[list[str]]:
 
 def train_bpe(dataset, column: str, vocab_size: int):
     """A byte-level BPE ``tokenizers.Tokenizer`` with one special token, ``<|endoftext|>`` (bos = eos)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -36,8 +39,6 @@ def train_bpe(dataset, column: str, vocab_size: int):
 
 def train_wordpiece(dataset, column: str, vocab_size: int):
     """A lower-cased WordPiece ``tokenizers.Tokenizer`` that wraps each text in ``[CLS] … [SEP]``, as BERT's."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -53,12 +54,10 @@ def train_wordpiece(dataset, column: str, vocab_size: int):
 
 def wrap(tokenizer, task: str, model_max_length: int):
     """Wrap a ``tokenizers.Tokenizer`` as a ``PreTrainedTokenizerFast`` with the task's special tokens."""
-    from transformers import PreTrainedTokenizerFast
-
-    if task == "clm":
-        specials = {"bos_token": EOS, "eos_token": EOS, "unk_token": EOS}
-    else:
+    if TASKS[task].masked:
         specials = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), BERT_SPECIALS, strict=True))
+    else:
+        specials = {"bos_token": EOS, "eos_token": EOS, "unk_token": EOS}
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, model_max_length=model_max_length, **specials)
 
 
@@ -66,22 +65,19 @@ def get_tokenizer(args, train_dataset, column: str, task: str, model_max_length:
     """The tokenizer of the run: ``--tokenizer_name``, a tokenizer saved in the checkpoint being resumed
     (``saved``), or one trained on ``train_dataset[column]`` on the main process and broadcast to every rank.
     ``train_dataset`` may be a function that returns the dataset (called only when a tokenizer is trained)."""
-    from accelerate.utils import broadcast_object_list
-    from tokenizers import Tokenizer
-    from transformers import AutoTokenizer
-
+    masked = TASKS[task].masked
     if args.tokenizer_name or saved:
         source = args.tokenizer_name or saved
         with loading("--tokenizer_name" if args.tokenizer_name else "the checkpoint's tokenizer", source):
             tokenizer = AutoTokenizer.from_pretrained(source)
-        if task == "mlm" and tokenizer.mask_token is None:
+        if masked and tokenizer.mask_token is None:
             raise BadInputError(f"tokenizer {source} has no mask token; masked LM needs one")
-        if task == "clm" and tokenizer.eos_token_id is None:
+        if not masked and tokenizer.eos_token_id is None:
             raise BadInputError(f"tokenizer {source} has no end-of-text token; causal LM needs one")
         return tokenizer
     payload = [None]
     if state.is_main_process:
-        train = train_bpe if task == "clm" else train_wordpiece
+        train = train_wordpiece if masked else train_bpe
         if callable(train_dataset):
             train_dataset = train_dataset()
         payload = [train(train_dataset, column, args.vocab_size).to_str()]

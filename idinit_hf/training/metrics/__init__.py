@@ -17,7 +17,7 @@ def load_metric(name: str):
 
     ``keep_in_memory`` avoids the cache files (and their locks) that would clash between ranks.
     """
-    import evaluate
+    import evaluate  # here, not at the top: it takes two seconds and the task table imports this module
 
     return evaluate.load(str(METRICS_DIR / f"{name}.py"), keep_in_memory=True)
 

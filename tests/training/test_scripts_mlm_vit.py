@@ -1,23 +1,17 @@
-"""scripts/pretrain_mlm.py and scripts/pretrain_vit.py end to end, single process and two processes: the loss
-goes down, the metrics are there, the saved model and its tokenizer / image processor load with stock transformers."""
+"""scripts/pretrain_mlm.py and scripts/pretrain_vit.py end to end: the loss goes down, the metrics are there,
+the saved model and its tokenizer / image processor load with stock transformers, an MLM run resumes exactly;
+and the CLM script's data sources (local files of each type, a dataset by name, a pretrained config and
+tokenizer). Two processes: tests/training/test_scripts_clm.py (the loop and the data loader are the same)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from test_scripts_common import (  # noqa: F401 (fixture)
-    ACCELERATE,
-    ROOT,
-    TINY,
-    assert_learns,
-    fresh_accelerate_state,
-    load_script,
-    read_log,
-    run_script,
-)
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]
+from .scripts_helpers import TINY, assert_learns, read_log, run_main
+
+pytestmark = pytest.mark.slow  # trains: the full suite only
 
 
 def test_mlm_trains_evaluates_reloads_and_resumes_exactly(tmp_path):
@@ -27,7 +21,7 @@ def test_mlm_trains_evaluates_reloads_and_resumes_exactly(tmp_path):
     out = tmp_path / "bert-idinit"
     flags = [*TINY["mlm"], "--max_train_steps", "12", "--learning_rate", "1e-2", "--eval_steps", "6",
              "--gradient_accumulation_steps", "2", "--init_method", "idinit"]
-    run_script("mlm", *flags, "--checkpointing_steps", "6", "--output_dir", str(out))
+    run_main("mlm", *flags, "--checkpointing_steps", "6", "--output_dir", str(out))
     assert_learns(out)
     final = read_log(out, "eval")[-1]
     assert final["step"] == 12 and 0 <= final["accuracy"] <= 1 and final["perplexity"] > 1
@@ -43,9 +37,10 @@ def test_mlm_trains_evaluates_reloads_and_resumes_exactly(tmp_path):
     with torch.no_grad():
         assert model(**encoded).logits.shape[-1] == len(tokenizer)
 
-    # resume from step 6 (2 micro-batches per step, random masking, dropout): the same losses, bit for bit
-    run_script("mlm", *flags, "--resume_from_checkpoint", str(out / "checkpoints" / "step_00000006"),
-               "--output_dir", str(tmp_path / "resumed"))
+    # resume from step 6 (2 micro-batches per step, random masking, dropout): the same losses, bit for bit (in
+    # this process; the CLM test resumes in a fresh one)
+    run_main("mlm", *flags, "--resume_from_checkpoint", str(out / "checkpoints" / "step_00000006"),
+             "--output_dir", str(tmp_path / "resumed"))
     uninterrupted = {r["step"]: r["loss"] for r in read_log(out)}
     resumed = {r["step"]: r["loss"] for r in read_log(tmp_path / "resumed")}
     assert sorted(resumed) == [7, 8, 9, 10, 11, 12]
@@ -57,7 +52,7 @@ def test_vit_trains_on_the_embedded_digits_and_reloads(tmp_path):
     import transformers
 
     out = tmp_path / "vit-default"
-    run_script("vit", *TINY["vit"], "--max_train_steps", "40", "--learning_rate", "1e-2", "--eval_steps", "20",
+    run_main("vit", *TINY["vit"], "--max_train_steps", "40", "--learning_rate", "1e-2", "--eval_steps", "20",
                "--num_warmup_steps", "4", "--lr_scheduler_type", "cosine", "--init_method", "default",
                "--output_dir", str(out))
     assert_learns(out)
@@ -84,40 +79,28 @@ def test_vit_reads_an_image_folder(tmp_path):
             pixels = np.clip(rng.normal(level, 20, (10, 10, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels, "RGB").save(tmp_path / "images" / label / f"{index}.png")
     out = tmp_path / "vit-folder"
-    load_script("vit").main([*TINY["vit"], "--train_dir", str(tmp_path / "images"),
-                             "--validation_split_percentage", "25", "--per_device_train_batch_size", "6",
-                             "--max_train_steps", "6", "--output_dir", str(out)])
+    run_main("vit", *TINY["vit"], "--train_dir", str(tmp_path / "images"), "--validation_split_percentage", "25",
+             "--per_device_train_batch_size", "6", "--max_train_steps", "6", "--output_dir", str(out))
     config = json.loads((out / "config.json").read_text())
     assert len(config["id2label"]) == 2 and set(config["label2id"]) == {"dark", "light"}
     assert read_log(out, "eval")[-1]["step"] == 6
 
 
-@pytest.mark.parametrize("suffix", ["txt", "jsonl", "csv", "parquet"])
-def test_clm_reads_local_files(tmp_path, suffix):
-    """--train_file/--validation_file in each text format, with the column picked by --text_column_name."""
+def test_clm_reads_local_files(tmp_path):
+    """--train_file/--validation_file, with the column picked by --text_column_name, end to end (every file
+    type is read by tests/training/data/test_sources.py::test_each_local_file_type_is_read)."""
     from pydoc_data.topics import topics
 
     import pandas as pd
 
     texts = [topics[name] for name in sorted(topics)][:26]  # 25 to train, 1 to validate
-    if suffix == "txt":
-        (tmp_path / "train.txt").write_text("\n".join(texts[:25]))
-        (tmp_path / "valid.txt").write_text(texts[25])
-        column = []
-    else:
-        frame = pd.DataFrame({"id": range(len(texts)), "body": texts})
-        for name, part in (("train", frame[:25]), ("valid", frame[25:])):
-            if suffix == "csv":
-                part.to_csv(tmp_path / f"{name}.csv", index=False)
-            elif suffix == "parquet":
-                part.to_parquet(tmp_path / f"{name}.parquet", index=False)
-            else:
-                part.to_json(tmp_path / f"{name}.jsonl", orient="records", lines=True)
-        column = ["--text_column_name", "body"]
+    frame = pd.DataFrame({"id": range(len(texts)), "body": texts})
+    frame[:25].to_json(tmp_path / "train.jsonl", orient="records", lines=True)
+    frame[25:].to_json(tmp_path / "valid.jsonl", orient="records", lines=True)
     out = tmp_path / "out"
-    results = load_script("clm").main([*TINY["clm"], "--train_file", str(tmp_path / f"train.{suffix}"),
-                         "--validation_file", str(tmp_path / f"valid.{suffix}"), *column, "--max_eval_samples", "1000",
-                         "--max_train_steps", "2", "--output_dir", str(out)])
+    results = run_main("clm", *TINY["clm"], "--train_file", str(tmp_path / "train.jsonl"), "--validation_file",
+                       str(tmp_path / "valid.jsonl"), "--text_column_name", "body", "--max_eval_samples", "1000",
+                       "--max_train_steps", "2", "--output_dir", str(out))
     assert results["train_steps"] == 2 and results["eval_loss"] > 0
 
 
@@ -142,23 +125,10 @@ def test_clm_with_a_pretrained_config_tokenizer_and_a_dataset_by_name(tmp_path):
     GPT2Config(n_layer=1, n_embd=16, n_head=2, n_positions=32).save_pretrained(tmp_path / "config")
 
     out = tmp_path / "out"
-    results = load_script("clm").main([
-        "--config_name", str(tmp_path / "config"), "--block_size", "32", "--dataset_name", str(tmp_path / "data"),
-        "--tokenizer_name", str(tmp_path / "tok"), "--init_method", "idinit", "--max_train_steps", "2",
-        "--output_dir", str(out)])
+    results = run_main(
+        "clm", "--config_name", str(tmp_path / "config"), "--block_size", "32", "--dataset_name",
+        str(tmp_path / "data"), "--tokenizer_name", str(tmp_path / "tok"), "--init_method", "idinit",
+        "--max_train_steps", "2", "--output_dir", str(out))
     assert results["train_steps"] == 2
     config = json.loads((out / "config.json").read_text())
     assert config["vocab_size"] == len(tokenizer) and config["n_layer"] == 1 and config["init_method"] == "idinit"
-
-
-@pytest.mark.parametrize("name", ["mlm", "vit"])
-def test_two_processes_on_cpu(name, tmp_path):
-    """DDP over gloo with configs/accelerate/cpu_2proc.yaml: both ranks train in step, the loss goes down, one save."""
-    out = tmp_path / f"{name}-ddp"
-    run_script(name, *TINY[name], "--max_train_steps", "8", "--learning_rate", "1e-2", "--init_method", "idinit",
-               "--output_dir", str(out),
-               launcher=[str(ACCELERATE), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu_2proc.yaml")])
-    results = json.loads((out / "all_results.json").read_text())
-    assert results["num_processes"] == 2
-    assert [r["step"] for r in read_log(out)] == list(range(1, 9))
-    assert_learns(out)

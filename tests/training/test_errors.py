@@ -8,15 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from test_scripts_bad_input import fails
-from test_scripts_common import TINY, fresh_accelerate_state  # noqa: F401 (fixture)
 
 from idinit_hf.options import OPTIONS
 from idinit_hf.training import args as script_args
+from idinit_hf.training.errors import BadInputError, TrainingStopped, loading, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
+from .scripts_helpers import ROOT, TINY, fails
+
 TABLE = (ROOT / "docs" / "errors.md").read_text()
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 def flags(task: str) -> list:
@@ -38,7 +37,7 @@ def test_every_config_option_has_a_row(key):
 
 def test_every_test_the_table_names_exists():
     named = set(re.findall(r"`(test_\w+)`", TABLE))
-    defined = {m for f in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^def (test_\w+)", f.read_text(), re.M)}
+    defined = {m for f in (ROOT / "tests").rglob("test_*.py") for m in re.findall(r"^def (test_\w+)", f.read_text(), re.M)}
     assert named, "the table names no test"
     assert named <= defined, sorted(named - defined)
 
@@ -80,9 +79,9 @@ RULES = [  # (script, extra flags, message): the rules validate_args and the scr
     ("clm", ["--idinit_loosening=-1e-3"], "argument --idinit_loosening: '-1e-3' is not a finite number >= 0"),
     ("clm", ["--init_method", "IDInit"], "argument --init_method: invalid choice: 'IDInit'"),
     ("clm", ["--model_type", "gpt3"], "--model_type 'gpt3' is not a transformers model type"),
-    ("clm", ["--model_type", "olmo2", "--init_method", "idinit", "--config_overrides",
-             "num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=64"],
-     "init_method='idinit' has no role table for model_type='olmo2'; supported: "),
+    ("clm", ["--model_type", "mamba", "--init_method", "idinit", "--config_overrides",
+             "num_hidden_layers=1,hidden_size=32,state_size=4"],
+     "init_method='idinit' has no role table for model_type='mamba'; supported: "),
     ("clm", ["--model_type", "vit", "--config_overrides", "num_hidden_layers=1"], "model type 'vit' has no AutoModelForCausalLM head in transformers"),
     ("clm", ["--config_overrides", "n_layer"], '--config_overrides: expected "key=value,key=value", got \'n_layer\''),
     ("clm", ["--config_overrides", "n_layerz=2"], "--config_overrides: key n_layerz isn't in the original config dict"),
@@ -128,3 +127,42 @@ def test_rule(task, extra, message, tmp_path, capsys, monkeypatch):
     err = fails(task, [*TINY[task], "--output_dir", "out", *extra], capsys)  # a later --output_dir wins
     assert message in err, err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+# ------------------------------------------------------------------------------- how an error surfaces (errors.py)
+def test_bad_input_is_one_line_and_exit_status_2(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["pretrain_x.py"])
+
+    def main(argv):
+        raise BadInputError("--flag: what is wrong")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == "pretrain_x.py: error: --flag: what is wrong\n"
+
+
+def test_a_stopped_run_is_one_line_and_exit_status_1(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["pretrain_x.py"])
+
+    def main(argv):
+        raise TrainingStopped("step 3: what happened")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "pretrain_x.py: error: step 3: what happened\n"
+
+
+def test_a_bug_keeps_its_traceback():
+    def main(argv):
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        run_cli(main)
+
+
+def test_a_failed_load_names_the_flag_in_one_line():
+    with pytest.raises(BadInputError) as error, loading("--config_name", "no/such"):
+        raise OSError("no/such is not a local folder\nand a second line")
+    assert str(error.value) == "--config_name no/such: could not be loaded (OSError: no/such is not a local folder)"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_scripts_common import ACCELERATE, ROOT, TINY, assert_learns, read_log, run_script
+
+from .scripts_helpers import (
+    TINY,
+    accelerate_launch,
+    assert_learns,
+    read_log,
+    run_main,
+    run_script,
+    shared_run,
+)
 
 pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 
@@ -15,10 +24,9 @@ STEPS = ["--max_train_steps", "12", "--learning_rate", "1e-2", "--per_device_tra
 @pytest.fixture(scope="module")
 def clm_run(tmp_path_factory):
     """One IDInit run of 12 steps with evaluation every 6 and a checkpoint every 4 (at most 2 kept)."""
-    out = tmp_path_factory.mktemp("clm") / "gpt2-idinit"
-    run_script("clm", *TINY["clm"], *STEPS, "--init_method", "idinit", "--idinit_tau", "0.9", "--eval_steps", "6",
-               "--checkpointing_steps", "4", "--checkpoints_total_limit", "2", "--output_dir", str(out))
-    return out
+    return shared_run(tmp_path_factory, "clm_run", lambda out: run_main(
+        "clm", *TINY["clm"], *STEPS, "--init_method", "idinit", "--idinit_tau", "0.9", "--eval_steps", "6",
+        "--checkpointing_steps", "4", "--checkpoints_total_limit", "2", "--output_dir", str(out)))
 
 
 def test_loss_goes_down_and_evaluates(clm_run):
@@ -64,7 +72,8 @@ def test_saved_model_loads_in_stock_transformers(clm_run):
 
 
 def test_resume_reproduces_the_uninterrupted_losses_exactly(clm_run, tmp_path):
-    """Resume from step 8 (dropout on, evaluation at 6 and 12): steps 9..12 and the final eval are identical."""
+    """Resume from step 8 (dropout on, evaluation at 6 and 12) in a fresh process, as after a crash: steps 9..12
+    and the final eval are identical to the uninterrupted run's."""
     run_script("clm", *TINY["clm"], *STEPS, "--init_method", "idinit", "--idinit_tau", "0.9", "--eval_steps", "6",
                "--resume_from_checkpoint", str(clm_run / "checkpoints" / "step_00000008"),
                "--output_dir", str(tmp_path / "resumed"))
@@ -76,31 +85,32 @@ def test_resume_reproduces_the_uninterrupted_losses_exactly(clm_run, tmp_path):
 
 
 def test_two_processes_on_cpu(tmp_path):
-    """DDP over gloo with configs/accelerate/cpu_2proc.yaml: both ranks run, synchronized, and save once."""
+    """DDP over gloo with configs/accelerate/cpu_2proc.yaml: both ranks run, synchronized, learn, and save once.
+    (The one multi-process run of the map-style path: the MLM and ViT scripts share all of it.)"""
     out = tmp_path / "ddp"
-    result = run_script("clm", *TINY["clm"], "--max_train_steps", "4", "--checkpointing_steps", "4",
-                        "--output_dir", str(out),
-                        launcher=[str(ACCELERATE), "launch", "--config_file",
-                                  str(ROOT / "configs/accelerate/cpu_2proc.yaml")])
+    result = run_script("clm", *TINY["clm"], "--max_train_steps", "8", "--learning_rate", "1e-2",
+                        "--checkpointing_steps", "4", "--output_dir", str(out), launcher=accelerate_launch())
     assert "rank 1: cpu" in result.stderr and "(2 processes)" in result.stderr
     results = json.loads((out / "all_results.json").read_text())
     assert results["num_processes"] == 2 and results["global_batch_size"] == 16
     checkpoint = out / "checkpoints" / "step_00000004"
     assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
-    assert [r["step"] for r in read_log(out)] == [1, 2, 3, 4]
+    assert [r["step"] for r in read_log(out)] == list(range(1, 9))
+    assert_learns(out)
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen2"])  # qwen2: a config with derived per-layer fields
-def test_llama_family_model_types_pretrain_and_reload_in_stock_transformers(model_type, tmp_path):
-    """``--model_type llama`` (and qwen2) with the same flags: GQA, IDInit, a trained tokenizer."""
+def test_llama_family_model_types_pretrain_and_reload_in_stock_transformers(tmp_path):
+    """``--model_type qwen2`` with the same flags: a Llama-family model (GQA, IDInit, a trained tokenizer) whose
+    config derives per-layer fields (``layer_types``) from the depth that --config_overrides sets."""
     import transformers
 
+    model_type = "qwen2"
     out = tmp_path / model_type
     overrides = ("num_hidden_layers=2,hidden_size=32,num_attention_heads=4,num_key_value_heads=2,"
                  "intermediate_size=88,max_position_embeddings=64")
-    run_script("clm", "--model_type", model_type, "--config_overrides", overrides, "--block_size", "32",
-               "--vocab_size", "300", "--max_eval_samples", "2", "--max_train_steps", "6", "--learning_rate", "1e-2",
-               "--init_method", "idinit", "--idinit_gqa", "group", "--output_dir", str(out))
+    run_main("clm", "--model_type", model_type, "--config_overrides", overrides, "--block_size", "32",
+             "--vocab_size", "300", "--max_eval_samples", "2", "--max_train_steps", "6", "--learning_rate", "1e-2",
+             "--init_method", "idinit", "--idinit_gqa", "group", "--output_dir", str(out))
     assert_learns(out)
     config = json.loads((out / "config.json").read_text())
     assert config["model_type"] == model_type and config["init_method"] == "idinit" and config["idinit_gqa"] == "group"

@@ -7,34 +7,8 @@ without paying for a fresh interpreter each time); one case runs the real comman
 from __future__ import annotations
 
 import pytest
-from test_scripts_common import (  # noqa: F401 (fixture)
-    TINY,
-    fresh_accelerate_state,
-    load_script,
-    run_script,
-    snapshot,
-)
 
-from idinit_hf.training.errors import run_cli
-
-pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
-
-
-def fails(name: str, argv: list[str], capsys) -> str:
-    """Run the script's CLI in-process; assert exit status 2 and return stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        run_cli(load_script(name).main, argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "error:" in err
-    return err
-
-
-def expect_error(name, argv, message, folder, capsys):
-    before = snapshot(folder)
-    err = fails(name, argv, capsys)
-    assert message in err, err
-    assert snapshot(folder) == before
+from .scripts_helpers import TINY, expect_error, run_main, run_script, snapshot
 
 
 def test_non_empty_output_dir_without_overwrite(existing_output, capsys):
@@ -80,6 +54,7 @@ def test_image_label_column_that_does_not_exist(existing_output, capsys):
                  "--label_column_name 'target' is not a column of the data", existing_output, capsys)
 
 
+@pytest.mark.slow  # a fresh process
 def test_block_size_above_context_length_on_the_command_line(existing_output):
     """The real command line: exit status 2, one error line, nothing written."""
     before = snapshot(existing_output)
@@ -109,11 +84,12 @@ def test_resume_without_a_checkpoint(tmp_path, capsys):
                  "--resume_from_checkpoint latest: no complete checkpoint", tmp_path / "run", capsys)
 
 
+@pytest.mark.slow  # trains a step first
 def test_checkpoint_from_another_model(tmp_path, capsys):
     """A real checkpoint of a 2-layer GPT-2, resumed with 3 layers, in its own output folder."""
     out = tmp_path / "run"
-    load_script("clm").main([*TINY["clm"], "--max_train_samples", "10", "--max_train_steps", "1",
-                             "--checkpointing_steps", "1", "--output_dir", str(out)])
+    run_main("clm", *TINY["clm"], "--max_train_samples", "10", "--max_train_steps", "1", "--checkpointing_steps", "1",
+             "--output_dir", str(out))
     capsys.readouterr()
     checkpoint = out / "checkpoints" / "step_00000001"
     overrides = TINY["clm"][1].replace("n_layer=2", "n_layer=3")
@@ -140,11 +116,12 @@ def test_torch_compile_where_torch_cannot_compile(existing_output, monkeypatch, 
                  "C++ compile error); run without --torch_compile", existing_output, capsys)
 
 
+@pytest.mark.slow  # trains a step first
 def test_streaming_checkpoint_needs_streaming_to_resume(tmp_path, capsys):
     """A checkpoint records whether the run streamed: resuming it the other way is refused, naming the flag."""
     out = tmp_path / "run"
-    load_script("clm").main([*TINY["clm"], "--streaming", "--max_train_steps", "1", "--checkpointing_steps", "1",
-                             "--output_dir", str(out)])
+    run_main("clm", *TINY["clm"], "--streaming", "--max_train_steps", "1", "--checkpointing_steps", "1",
+             "--output_dir", str(out))
     capsys.readouterr()
     checkpoint = out / "checkpoints" / "step_00000001"
     expect_error("clm", [*TINY["clm"], "--max_train_steps", "2", "--resume_from_checkpoint", str(checkpoint),

@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from PIL import Image
-from test_scripts_bad_input import fails
-from test_scripts_common import TINY, fresh_accelerate_state, load_script, run_script  # noqa: F401 (fixture)
 
-from idinit_hf.training.data import label_names
-from idinit_hf.training.errors import BadInputError, run_cli
+from idinit_hf.training.errors import run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]
+from .scripts_helpers import TINY, fails, load_script, run_main
+
+pytestmark = pytest.mark.slow  # runs the scripts: the full suite only
 STEPS = ["--max_train_steps", "2", "--per_device_train_batch_size", "4"]
 
 
@@ -47,8 +45,8 @@ def test_images_of_mixed_sizes_and_modes_are_converted_and_train(tmp_path):
     out = tmp_path / "out"
     for channels in (1, 3):
         overrides = TINY["vit"][1].replace("num_channels=1", f"num_channels={channels}")
-        run_script("vit", "--config_overrides", overrides, *STEPS, "--train_dir", str(folder),
-                   "--validation_split_percentage", "20", "--output_dir", str(out), "--overwrite_output_dir")
+        run_main("vit", "--config_overrides", overrides, *STEPS, "--train_dir", str(folder),
+                 "--validation_split_percentage", "20", "--output_dir", str(out), "--overwrite_output_dir")
         results = json.loads((out / "all_results.json").read_text())
         assert results["num_labels"] == 2 and results["train_steps"] == 2
 
@@ -71,32 +69,6 @@ def test_labels_out_of_range_in_a_local_folder_fail_before_training(tmp_path, ca
     assert "label -1 in the train data is out of range: labels must be in [0, 2)" in err, err
 
 
-def labelled(train: list, validation: list | None = None, names: list[str] | None = None) -> DatasetDict:
-    feature = ClassLabel(names=names) if names else Value("int64" if all(isinstance(v, int) for v in train) else "string")
-    make = lambda values: Dataset.from_dict({"label": values}, features=Features({"label": feature}))  # noqa: E731
-    return DatasetDict({"train": make(train), **({"validation": make(validation)} if validation else {})})
-
-
-@pytest.mark.parametrize("data, message", [
-    (labelled([0, 1, -1]), "label -1 in the train data is out of range: labels must be in [0, 2)"),
-    (DatasetDict({"train": labelled([0, 1, 2], names=["a", "b", "c"])["train"], "validation": labelled([0, 3])["train"]}),
-     "label 3 in the validation data is out of range: labels must be in [0, 3) for the 3 classes ['a', 'b', 'c']"),
-    (labelled([0, 1, -1], names=["cat", "dog"]), "label -1 in the train data is out of range"),
-    (labelled(["cat", "dog"]), "holds str values; labels must be integers"),
-    (labelled([0, 0, 0]), "the training data has 1 class(es); classification needs at least 2"),
-])
-def test_bad_labels_are_refused(data, message):
-    with pytest.raises(BadInputError) as error:
-        label_names(data, "label")
-    assert message in str(error.value)
-
-
-def test_integer_labels_are_never_renumbered():
-    """Labels 0 and 2 keep their meaning: 3 classes, class '1' simply has no example."""
-    assert label_names(labelled([0, 2, 2], [2]), "label") == ["0", "1", "2"]
-    assert label_names(labelled([1, 0], names=["cat", "dog"]), "label") == ["cat", "dog"]
-
-
 def test_whitespace_only_text_has_fewer_tokens_than_a_block(tmp_path, capsys):
     text = tmp_path / "blank.txt"
     text.write_text("\n \n\n")
@@ -113,8 +85,3 @@ def test_wrong_types_on_the_command_line(tmp_path, capsys):
             run_cli(load_script("clm").main, [*TINY["clm"], flag, value, "--output_dir", str(tmp_path / "out")])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
-
-
-def test_label_names_need_a_train_split_with_rows():
-    with pytest.raises(BadInputError, match="the training data is empty"):
-        label_names(DatasetDict({"train": Dataset.from_dict({"label": []})}), "label")

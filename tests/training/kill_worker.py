@@ -1,6 +1,6 @@
 """Run a pretraining script in this process and kill it with SIGKILL at a chosen moment.
 
-    python tests/workers/kill_worker.py WHEN STEP SCRIPT [script flags ...]
+    python tests/training/kill_worker.py WHEN STEP SCRIPT [script flags ...]
 
 WHEN is ``after-step`` (right after optimizer step STEP is logged: between two checkpoints) or ``while-saving``
 (while the checkpoint of step STEP is being written: accelerate has put the model, optimizer and RNG states in

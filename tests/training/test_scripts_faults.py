@@ -1,8 +1,9 @@
 """Faults during a run: what survives a SIGKILL, a NaN loss, a full disk, an unwritable or corrupt output.
 
 The kills are real (SIGKILL, in a subprocess: nothing is flushed or cleaned up); the moment is chosen by
-``tests/workers/kill_worker.py`` wrapping a function, so every test is deterministic. The other faults run the
-script in-process with one function patched to fail.
+``tests/training/kill_worker.py`` wrapping a function, so every test is deterministic. The uninterrupted run and
+the resumed ones run in this process (a checkpoint resumes exactly in another process: test_scripts_clm.py). The
+other faults run the script in-process with one function patched to fail.
 """
 
 from __future__ import annotations
@@ -17,30 +18,30 @@ from pathlib import Path
 import accelerate
 import pytest
 import torch
-from safetensors.torch import load_file
-from test_scripts_bad_input import fails
-from test_scripts_common import TINY, fresh_accelerate_state, load_script, read_log, run_script, snapshot  # noqa: F401
 
 from idinit_hf.training import loop
 from idinit_hf.training.checkpoints import latest_checkpoint
 from idinit_hf.training.errors import run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_accelerate_state")]  # the in-process runs
+from .scripts_helpers import (
+    KILL_WORKER,
+    TINY,
+    assert_bit_identical,
+    fails,
+    load_script,
+    read_log,
+    run_main,
+    run_script,
+    shared_run,
+    snapshot,
+    weights,
+)
 
-KILL_WORKER = Path(__file__).parent / "workers" / "kill_worker.py"
+pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
+
 #: 12 steps, a checkpoint every 4; GPT-2's dropout is on, so an exact resume needs the saved RNG states too.
 RUN = [*TINY["clm"], "--max_train_steps", "12", "--learning_rate", "1e-2", "--per_device_train_batch_size", "8",
        "--checkpointing_steps", "4"]
-
-
-def weights(output_dir: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(output_dir / "model.safetensors"))
-
-
-def assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        assert torch.equal(a[name], b[name]), name
 
 
 def killed(when: str, step: int, output_dir: Path) -> None:
@@ -50,34 +51,35 @@ def killed(when: str, step: int, output_dir: Path) -> None:
     assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
 
 
-def resume_latest(output_dir: Path) -> str:
-    result = run_script("clm", *RUN, "--output_dir", str(output_dir), "--resume_from_checkpoint", "latest")
-    return result.stdout + result.stderr
+def resume_latest(output_dir: Path, capsys) -> str:
+    """Resume the killed run from its latest complete checkpoint (in this process); what it printed."""
+    capsys.readouterr()
+    run_main("clm", *RUN, "--output_dir", str(output_dir), "--resume_from_checkpoint", "latest")
+    return capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> dict[str, torch.Tensor]:
-    out = tmp_path_factory.mktemp("faults") / "uninterrupted"
-    run_script("clm", *RUN, "--output_dir", str(out))
-    return weights(out)
+    return weights(shared_run(tmp_path_factory, "uninterrupted", lambda out: run_main("clm", *RUN, "--output_dir",
+                                                                                      str(out))))
 
 
-def test_sigkill_between_checkpoints_then_resume_is_bit_identical(uninterrupted, tmp_path):
+def test_sigkill_between_checkpoints_then_resume_is_bit_identical(uninterrupted, tmp_path, capsys):
     out = tmp_path / "run"
     killed("after-step", 10, out)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_00000004", "step_00000008"]
     assert not (out / "model.safetensors").exists()
-    assert "resumed from" in (log := resume_latest(out)) and "step_00000008: step 8" in log
+    assert "resumed from" in (log := resume_latest(out, capsys)) and "step_00000008: step 8" in log
     assert_bit_identical(weights(out), uninterrupted)
 
 
-def test_sigkill_while_saving_leaves_an_incomplete_checkpoint_that_is_never_used(uninterrupted, tmp_path):
+def test_sigkill_while_saving_leaves_an_incomplete_checkpoint_that_is_never_used(uninterrupted, tmp_path, capsys):
     out = tmp_path / "run"
     killed("while-saving", 8, out)
     partial = out / "checkpoints" / ".tmp-step_00000008"
     assert (partial / "model.safetensors").is_file() and not (partial / "run_state.json").exists()
     assert latest_checkpoint(out).name == "step_00000004"
-    assert "step_00000004: step 4" in resume_latest(out)
+    assert "step_00000004: step 4" in resume_latest(out, capsys)
     assert_bit_identical(weights(out), uninterrupted)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_00000004", "step_00000008",
                                                                        "step_00000012"]
@@ -192,10 +194,9 @@ def test_read_only_output_dir_fails_before_training(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def checkpointed(tmp_path_factory) -> Path:
     """A finished run with checkpoints at steps 2 and 4 (each test copies it before damaging it)."""
-    out = tmp_path_factory.mktemp("checkpointed") / "run"
-    run_script("clm", *TINY["clm"], "--max_train_steps", "4", "--per_device_train_batch_size", "4",
-               "--checkpointing_steps", "2", "--output_dir", str(out))
-    return out
+    return shared_run(tmp_path_factory, "checkpointed", lambda out: run_main(
+        "clm", *TINY["clm"], "--max_train_steps", "4", "--per_device_train_batch_size", "4",
+        "--checkpointing_steps", "2", "--output_dir", str(out)))
 
 
 @pytest.mark.parametrize("damage, message", [
