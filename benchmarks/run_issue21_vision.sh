@@ -3,8 +3,8 @@
 # conv-net options (docs/defaults.md). One process at a time, resumable (a rerun skips finished runs). From the repo
 # root, one stage at a time:
 #   PYTHONPATH=$PWD setsid nohup nice -n 10 bash benchmarks/run_issue21_vision.sh STAGE > benchmarks/logs/vision_STAGE.log 2>&1 &
-# Method names mean today's defaults: the variants stage ran while ResNet's defaults were branch_norm=idiz,normed_out=idi
-# and was relabelled (benchmarks/relabel.py; the note is in the results file).
+# Method names mean today's defaults: runs made before a default changed were relabelled (benchmarks/relabel.py; the
+# notes are in the results file). Stages (a)-(c) ran in that order, each deciding defaults the next builds on.
 set -euo pipefail
 IMAGES=${IMAGES:-../../shared/data/images/fashion-mnist}
 OUT=benchmarks/results/vision
@@ -30,8 +30,10 @@ case "${1:-variants}" in
         idinit:conv=centred,patch_embedding=default,downsample=default
     "$PY" benchmarks/convergence.py --families convnext --depths 4 "${COMMON[@]}" --methods default idinit \
         idinit:layer_scale=idi,downsample=default,patch_embedding=default ;;
-  deep)  # (d) 16 blocks: the default init, IDInit at the chosen defaults, and the choices they won against
-    "$PY" benchmarks/convergence.py --families resnet convnext --depths 16 "${COMMON[@]}" \
-        --methods default idinit ${DEEP_VARIANTS:-} ;;
+  deep)  # (d) 16 blocks: the default init, IDInit at the chosen defaults, and the readings they won against
+    "$PY" benchmarks/convergence.py --families resnet --depths 16 "${COMMON[@]}" --methods default idinit \
+        idinit:branch_norm=idiz,normed_out=idi idinit:conv=flatten,patch_embedding=idic
+    "$PY" benchmarks/convergence.py --families convnext --depths 16 "${COMMON[@]}" --methods default idinit \
+        idinit:layer_scale=default,downsample=idic ;;
   *) echo "unknown stage $1 (variants, variants2, variants3, deep)" >&2; exit 2 ;;
 esac

@@ -22,6 +22,9 @@ CONVNEXT_V2 = Family(
         Slot(convnextv2.ConvNextV2Layer, "grn", Role.NORM, params=("weight", "bias")),  # 0 / 0: the identity
     ),
     pretraining="AutoModelForImageClassification",
+    # ConvNeXt's measured downsampling default (its flattened 2 x 2 IDICτ drops half the channels here too); not
+    # measured on V2
+    option_defaults=(("downsample", "default"),),
     example=CONVNEXT.example,
     scale=CONVNEXT.scale,
     fit=CONVNEXT.fit,

@@ -50,11 +50,12 @@ def test_flattened_depthwise_kernels_shift_each_channel_by_its_own_offset():
         assert torch.equal(layer.dwconv.weight.detach().view(d, 49), want)
 
 
-def test_the_layer_scale_keeps_the_configs_value_or_is_one():
+def test_the_layer_scale_is_one_or_the_configs_value():
+    """ConvNeXt's measured default: IDIτ of the diagonal (1), the branch's ε in pwconv2 alone."""
     for layer in layers(build()):
-        assert torch.equal(layer.layer_scale_parameter.detach(), torch.full_like(layer.layer_scale_parameter, 1e-6))
-    for layer in layers(build(idinit_layer_scale="idi")):
         assert torch.equal(layer.layer_scale_parameter.detach(), torch.ones_like(layer.layer_scale_parameter))
+    for layer in layers(build(idinit_layer_scale="default")):
+        assert torch.equal(layer.layer_scale_parameter.detach(), torch.full_like(layer.layer_scale_parameter, 1e-6))
 
 
 def test_v2_global_response_normalization_keeps_the_identity():
@@ -62,12 +63,17 @@ def test_v2_global_response_normalization_keeps_the_identity():
         assert not layer.grn.weight.any() and not layer.grn.bias.any()
 
 
+def test_the_downsampling_convolution_keeps_the_library_init_by_default():
+    kernel = build().convnext.encoder.stages[1].downsampling_layer[1].weight.detach()
+    assert 0.01 < float(kernel.std()) < 0.03  # the library's normal(0, 0.02)
+
+
 @pytest.mark.parametrize("conv, second_half", [("flatten", None), ("centred", (0, 1))])
-def test_the_downsampling_convolution_is_idic(conv, second_half):
+def test_the_downsampling_convolution_is_idic_when_asked(conv, second_half):
     """W → 2W, 2 x 2 stride 2. Centred: the first W outputs copy each input at the centre (1, 1) of the window, the
     next W at (0, 1): every channel kept, two pixels of each patch. Flatten: output m reads channel m // 4 at position
-    m mod 4: only the first W / 2 input channels survive."""
-    stage = build(idinit_conv=conv).convnext.encoder.stages[1]
+    m mod 4: only the first W / 2 input channels survive (why the library's init won, docs/defaults.md)."""
+    stage = build(idinit_conv=conv, idinit_downsample="idic").convnext.encoder.stages[1]
     kernel = stage.downsampling_layer[1].weight.detach()
     assert kernel.shape == (2 * W, W, 2, 2)
     if second_half is None:
@@ -99,6 +105,11 @@ def test_every_block_is_an_identity_map_and_every_block_weight_has_a_slot(name):
     assert inside <= tagged
     identity = idinit_hf.identity_report(model, inputs(name))
     assert len(identity.blocks) == 4 and identity.max_identity_error() < 1e-6 and identity.max_branch() < 1e-6
+
+
+def test_v2_shares_the_downsampling_default():
+    kernel = build("convnextv2").convnextv2.encoder.stages[1].downsampling_layer[1].weight.detach()
+    assert 0.01 < float(kernel.std()) < 0.03
 
 
 def test_the_library_init_of_v2_is_not_an_identity_unlike_v1():

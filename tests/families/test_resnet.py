@@ -20,6 +20,27 @@ def build(depth=4, **options):
     return tiny("resnet", depth=depth, init_method="idinit", **options)
 
 
+#: The positions of a 3 x 3 window nearest the centre first (ties in raster order), written out here.
+CENTRED_3X3 = [(1, 1), (0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2)]
+
+
+def centred_idi(out_channels, in_channels):
+    """IDICτ of a 3 x 3 kernel in the centred order: output m copies input m mod c_in at the (m // c_in)-th position
+    (c_out ≤ 9·c_in here): the Dirac kernel for the first c_in outputs, then the input shifted to (0, 1), ..."""
+    kernel = torch.zeros(out_channels, in_channels, 3, 3)
+    for m in range(out_channels):
+        kernel[m, m % in_channels, *CENTRED_3X3[m // in_channels]] = 1.0
+    return kernel
+
+
+def centred_idiz(channels):
+    """IDIZCε of a c x c x 3 x 3 kernel in the centred order: +ε at the centre of (m, m), −ε at (0, 1) of (m, m)."""
+    kernel = torch.zeros(channels, channels, 3, 3)
+    for m in range(channels):
+        kernel[m, m, 1, 1], kernel[m, m, 0, 1] = EPS, -EPS
+    return kernel
+
+
 def flatten_idi(out_channels, in_channels, k):
     """IDIτ on the kernel's c_out x (c_in·k·k) view in PyTorch's order, built here by its formula (method.md §4)."""
     matrix = torch.zeros(out_channels, in_channels * k * k)
@@ -28,67 +49,57 @@ def flatten_idi(out_channels, in_channels, k):
     return matrix.view(out_channels, in_channels, k, k)
 
 
-def dirac(out_channels, in_channels, k):
-    """The centred order where c_out ≤ c_in: 1 at the centre of (m, m)."""
-    kernel = torch.zeros(out_channels, in_channels, k, k)
-    for m in range(out_channels):
-        kernel[m, m, k // 2, k // 2] = 1.0
-    return kernel
-
-
 def basic_layers(model):
     return [m for m in model.modules() if isinstance(m, resnet.ResNetBasicLayer)]
 
 
-def flatten_idiz(channels, k):
-    """IDIZε on the c x (c·k·k) view (out < in): [εI | −ε·IDI of the remaining columns]."""
-    matrix = torch.zeros(channels, channels * k * k)
-    for m in range(channels):
-        matrix[m, m] = EPS
-        matrix[m, channels + m % (channels * k * k - channels)] = -EPS
-    return matrix.view(channels, channels, k, k)
-
-
-def test_branch_convolutions_are_idic_the_last_idizc_and_every_norm_gain_one():
-    """The family's default: the paper's literal rule, IDIZCε on the branch's last convolution, batch norms 1 / 0."""
-    for layer in basic_layers(build()):
+def test_branch_convolutions_are_centred_idic_the_last_idizc_and_every_norm_gain_one():
+    """The family's defaults: the centred order, the paper's literal rule on the branch's last unit (IDIZCε
+    convolution, batch norm 1 / 0), every other batch norm 1 / 0. The second stage's first convolution widens W → 2W:
+    the identity, then the input at (0, 1)."""
+    layers = basic_layers(build())
+    widths = [tuple(layer.layer[0].convolution.weight.shape[:2]) for layer in layers]
+    assert widths == [(W, W), (W, W), (2 * W, W), (2 * W, 2 * W)]
+    for layer in layers:
         first, last = layer.layer
         c_out, c_in = first.convolution.weight.shape[:2]
-        assert torch.equal(first.convolution.weight.detach(), flatten_idi(c_out, c_in, 3))
-        assert torch.equal(last.convolution.weight.detach(), flatten_idiz(c_out, 3))
+        assert torch.equal(first.convolution.weight.detach(), centred_idi(c_out, c_in))
+        assert torch.equal(last.convolution.weight.detach(), centred_idiz(c_out))
         for unit in (first, last):
             assert torch.equal(unit.normalization.weight.detach(), torch.ones(c_out))
             assert torch.equal(unit.normalization.bias.detach(), torch.zeros(c_out))
+
+
+def test_the_flatten_order_when_asked():
+    """method.md's first reading: output m copies input channel m // 9 at window position m mod 9."""
+    for layer in basic_layers(build(idinit_conv="flatten")):
+        first = layer.layer[0].convolution.weight.detach()
+        assert torch.equal(first, flatten_idi(*first.shape[:2], 3))
 
 
 def test_the_norm_gain_is_the_zero_preserving_element_when_asked():
     for layer in basic_layers(build(idinit_branch_norm="idiz", idinit_normed_out="idi")):
         first, last = layer.layer
         c_out = first.convolution.weight.shape[0]
-        assert torch.equal(last.convolution.weight.detach(), flatten_idi(c_out, c_out, 3))  # idinit_normed_out: IDICτ
+        assert torch.equal(last.convolution.weight.detach(), centred_idi(c_out, c_out))  # idinit_normed_out: IDICτ
         assert torch.equal(first.normalization.weight.detach(), torch.ones(c_out))  # inner norms: the library's 1 / 0
         assert torch.equal(last.normalization.weight.detach(), torch.full((c_out,), EPS))  # the zero-preserving gain
         assert torch.equal(last.normalization.bias.detach(), torch.zeros(c_out))
 
 
-def test_centred_convolutions_are_dirac_kernels():
-    for layer in basic_layers(build(idinit_conv="centred")):
-        first, last = layer.layer
-        c_out, c_in = first.convolution.weight.shape[:2]
-        if c_out <= c_in:
-            assert torch.equal(first.convolution.weight.detach(), dirac(c_out, c_in, 3))
-        want = EPS * dirac(c_out, c_out, 3)  # IDIZCε centred: +ε at the centre, −ε at the nearest position (0, 1)
-        want[:, :, 0, 1] = -want[:, :, 1, 1]
-        assert torch.equal(last.convolution.weight.detach(), want)
-
-
-def test_the_stem_is_idic_and_the_classifier_the_library_default():
+def test_the_stem_is_the_library_default_or_idic_and_the_classifier_the_library_default():
     model = build()
-    stem = model.resnet.embedder.embedder.convolution.weight.detach()
-    assert torch.equal(stem, flatten_idi(W, 1, 7))  # 16 of the 49 pixels of the window
+    stem = model.resnet.embedder.embedder.convolution.weight.detach()  # kaiming normal, fan_out: sqrt(2 / (W·49))
+    assert abs(float(stem.std()) / (2 / (W * 49)) ** 0.5 - 1) < 0.3
     head = model.classifier[1].weight.detach()  # the library's kaiming uniform: U(±1/sqrt(fan_in)), fan_in = 2W
     assert float(head.abs().max()) <= (2 * W) ** -0.5 and 0.05 < float(head.std()) < 0.15
     assert idinit_hf.verify(model).ok
+    idic = build(idinit_patch_embedding="idic").resnet.embedder.embedder.convolution.weight.detach()
+    window = sorted(((r, c) for r in range(7) for c in range(7)), key=lambda p: ((p[0] - 3) ** 2 + (p[1] - 3) ** 2, p))
+    want = torch.zeros(W, 1, 7, 7)  # centred: the centre pixel, then its 15 nearest neighbours, one per channel
+    for m in range(W):
+        want[m, 0, *window[m]] = 1.0
+    assert torch.equal(idic, want)
 
 
 def test_projection_shortcuts_are_strided_identities_replicated_where_the_width_doubles():
