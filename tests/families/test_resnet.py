@@ -29,7 +29,7 @@ def centred_idi(out_channels, in_channels):
     (c_out ≤ 9·c_in here): the Dirac kernel for the first c_in outputs, then the input shifted to (0, 1), ..."""
     kernel = torch.zeros(out_channels, in_channels, 3, 3)
     for m in range(out_channels):
-        kernel[m, m % in_channels, *CENTRED_3X3[m // in_channels]] = 1.0
+        kernel[(m, m % in_channels, *CENTRED_3X3[m // in_channels])] = 1.0
     return kernel
 
 
@@ -98,7 +98,7 @@ def test_the_stem_is_the_library_default_or_idic_and_the_classifier_the_library_
     window = sorted(((r, c) for r in range(7) for c in range(7)), key=lambda p: ((p[0] - 3) ** 2 + (p[1] - 3) ** 2, p))
     want = torch.zeros(W, 1, 7, 7)  # centred: the centre pixel, then its 15 nearest neighbours, one per channel
     for m in range(W):
-        want[m, 0, *window[m]] = 1.0
+        want[(m, 0, *window[m])] = 1.0
     assert torch.equal(idic, want)
 
 
