@@ -371,8 +371,8 @@ def jacobian_spectrum(model: nn.Module, inputs: dict[str, torch.Tensor], *, max_
                 return _first(block(h, *rest, **kwargs))
 
             jacobian = torch.autograd.functional.jacobian(block_fn, hidden.float(), vectorize=True)
-            n = hidden.numel()
-            sigma = torch.linalg.svdvals(jacobian.reshape(n, n).double())
+            n = hidden.numel()  # a block that changes width or resolution has a rectangular Jacobian
+            sigma = torch.linalg.svdvals(jacobian.reshape(-1, n).double())
             kept = sigma[sigma > sigma.max() * 1e-6]
             logs = kept.log()
             reports.append(JacobianReport(index, float(sigma.min()), float(sigma.max()), float(sigma.mean()),
