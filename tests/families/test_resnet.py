@@ -178,6 +178,14 @@ def test_blocks_that_change_width_map_x_to_their_shortcut():
     assert float((seen["y"] - want).norm() / want.norm()) < 1e-5
 
 
+def test_the_jacobian_of_every_block_is_measured_those_that_change_width_rectangular():
+    """ReLU after the add: where the block's input is 0 (after a ReLU) its Jacobian is 0 too, so σ min is 0 under
+    either init; σ max of a width-keeping block under IDInit is 1 (the branch ≈ 0)."""
+    reports = idinit_hf.jacobian_spectrum(build(), inputs("resnet", batch=2))
+    assert len(reports) == 4 and all(r.sigma_max == r.sigma_max for r in reports)  # the strided block included
+    assert abs(reports[1].sigma_max - 1) < 1e-3 and abs(reports[3].sigma_max - 1) < 1e-3
+
+
 def test_every_block_holds_its_roles_and_every_block_weight_has_a_slot():
     model = build(layer_type="bottleneck")
     report = idinit_hf.verify(model)
