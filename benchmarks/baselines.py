@@ -107,9 +107,12 @@ from idinit_hf.roles import QUERY, Role, Slot
 
 INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)  # the last layer of each residual branch
-NORMS = (Role.NORM, Role.NORM_1P)  # every norm keeps the library's init (Nemotron's 1 + w gain included)
-#: "every weight" of NeoX and OLMo 2: all but the norms and GPT-OSS's attention sinks (per-head logits, no recipe's)
-WEIGHTS = tuple(role for role in Role if role not in (*NORMS, Role.ATTENTION_SINK))
+#: Gains keep the library's init under every method: norms (1 / 0; Nemotron's 1 + w gain included), norm gains that
+#: end a branch, layer scales.
+GAINS = (Role.NORM, Role.NORM_1P, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM, Role.LAYER_SCALE)
+#: "every weight" of NeoX and OLMo 2: all but the gains, GPT-OSS's attention sinks (per-head logits, no recipe's) and
+#: placeholder tokens (DINOv2's mask and register tokens: zeros, no recipe's)
+WEIGHTS = tuple(role for role in Role if role not in (*GAINS, Role.ATTENTION_SINK, Role.PLACEHOLDER_TOKEN))
 STD = 0.02  # the fixed std of Megatron, torchtitan and OLMo 2 (= transformers' initializer_range default)
 
 # ---- what the rules need to know of a model ------------------------------------------------------------------------

@@ -29,11 +29,14 @@ from idinit_hf import testing
 from idinit_hf.families import family_for
 from idinit_hf.objectives import DataShape
 from idinit_hf.options import OPTION_SPECS
+from idinit_hf.roles import Role
 
 FAMILIES = tuple(testing.names())  # every family of the registry
-#: The families of one stack of blocks: the practitioners' inits of baselines.py are theirs (their depth rules count
-#: the blocks of one stack; an encoder-decoder's two stacks are not one network of 2L blocks).
-TRANSFORMERS = tuple(name for name in FAMILIES if testing.family(name).stacks == 1)
+#: The transformer families of one stack of blocks (an attention branch in every block): the practitioners' inits of
+#: baselines.py are theirs (their depth rules count the blocks of one stack; an encoder-decoder's two stacks are not
+#: one network of 2L blocks; a convolutional network has no attention to initialize).
+TRANSFORMERS = tuple(name for name in FAMILIES
+                     if testing.family(name).stacks == 1 and Role.ATTENTION_IN in testing.family(name).branch_roles)
 
 
 def is_image(family: str) -> bool:
@@ -172,6 +175,11 @@ def model_config(family: str, depth: int, width: int, block_size: int, image_siz
 AUTO = {name: testing.auto_class(name) for name in FAMILIES}
 
 
+def with_role(role: Role) -> tuple[str, ...]:
+    """The families whose table has a slot of ``role`` (where an option about that role changes anything)."""
+    return tuple(name for name in FAMILIES if any(slot.role is role for slot in testing.family(name).slots))
+
+
 #: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
 #: at the shallowest depth, and the families each applies to.
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -179,10 +187,15 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "idinit:loosening_target=all": FAMILIES,
     "idinit:zero_pattern=identity": FAMILIES,
     "idinit:epsilon=1e-3": FAMILIES,
-    "idinit:embeddings=idi": FAMILIES,
-    "idinit:embeddings=default": FAMILIES,
+    "idinit:embeddings=idi": TRANSFORMERS,
+    "idinit:embeddings=default": TRANSFORMERS,
     "idinit:heads=zero": ("bert", "vit"),
-    "idinit:patch_embedding=default": ("vit",),
+    "idinit:patch_embedding=default": tuple(name for name in FAMILIES if is_image(name)),
+    # the convolutional networks' open choices (issue 21, docs/defaults.md)
+    "idinit:conv=centred": with_role(Role.DOWNSAMPLE),
+    "idinit:downsample=default": with_role(Role.DOWNSAMPLE),
+    "idinit:layer_scale=idi": with_role(Role.LAYER_SCALE),
+    "idinit:branch_norm=idiz,normed_out=idi": with_role(Role.MLP_OUT_NORM),
 }
 
 

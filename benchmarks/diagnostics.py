@@ -12,6 +12,7 @@ results/diagnostics.png, and docs/diagnostics.md (the tables; generated, not edi
 
 import argparse
 import json
+import math
 import platform
 import subprocess
 from pathlib import Path
@@ -31,10 +32,18 @@ def measure(family: str, init: str, depth: int, width: int, splits, seed: int) -
     batch = Batches(splits, family, 4, 64, seed).evaluation("validation", 1)[0]
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     identity = idinit_hf.identity_report(model, inputs)
+    # as training sees it: batch norms normalized by the batch (ResNet, RegNet); the same for every other family
+    training = idinit_hf.identity_report(model, inputs, batch_statistics=True)
     jacobian = idinit_hf.jacobian_spectrum(model, inputs, max_tokens=16)
     return {"family": family, "init": init,
             "blocks": [vars(b) for b in identity.blocks],
+            "blocks_batch_statistics": [vars(b) for b in training.blocks],
             "jacobian": [vars(j) for j in jacobian]}
+
+
+def _largest(values) -> float:
+    """The largest of ``values`` that is a number (NaN: a block that changes width, or has no such branch)."""
+    return max((v for v in values if not math.isnan(v)), default=math.nan)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -72,10 +81,10 @@ def summary_table(rows: list[dict]) -> str:
     for r in rows:
         blocks, jac = r["blocks"], r["jacobian"]
         entropy = sum(b["attention_entropy"] / b["uniform_entropy"] for b in blocks) / len(blocks)
-        branch = max(max(b["attention_branch"], b["mlp_branch"]) for b in blocks)
-        lines.append(f"| {r['family']} | {r['init']} | {max(b['identity_error'] for b in blocks):.2e} | {branch:.2e} | "
-                     f"{entropy:.3f} | {min(j['sigma_min'] for j in jac):.3g} … {max(j['sigma_max'] for j in jac):.3g} | "
-                     f"{max(j['log_spread'] for j in jac):.3g} |")
+        branch = _largest(size for b in blocks for size in (b["attention_branch"], b["mlp_branch"]))
+        lines.append(f"| {r['family']} | {r['init']} | {_largest(b['identity_error'] for b in blocks):.2e} | "
+                     f"{branch:.2e} | {entropy:.3f} | {min(j['sigma_min'] for j in jac):.3g} … "
+                     f"{max(j['sigma_max'] for j in jac):.3g} | {max(j['log_spread'] for j in jac):.3g} |")
     return "\n".join(lines)
 
 
@@ -96,10 +105,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES,
                         help="families of the registry to measure (default: every one)")
+    parser.add_argument("--image_dir", default=None, help="Fashion-MNIST IDX folder (default: sklearn digits)")
     parser.add_argument("--output_dir", default=str(RESULTS))
     parser.add_argument("--docs", default=str(DOCS / "diagnostics.md"), help="the generated page ('' = none)")
     args = parser.parse_args()
-    text, images = load_text(None), load_images(None)
+    text, images = load_text(None), load_images(args.image_dir)
     rows = [measure(family, init, args.depth, args.width, images if is_image(family) else text, args.seed)
             for family in args.families for init in INITS]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +91,14 @@ def _expected(located: LocatedSlot, rule: Rule, options: Any, seed: int) -> dict
     return fresh
 
 
+def _input_embeddings(model: nn.Module) -> nn.Module | None:
+    """The model's input embedding, or None (a convolutional model has none: transformers raises there)."""
+    try:
+        return model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
 def verify(model: nn.Module) -> VerifyReport:
     """Check, layer by layer, that ``model`` holds the IDInit weights its config asks for. Reads only.
 
@@ -110,7 +120,7 @@ def verify(model: nn.Module) -> VerifyReport:
     plan = InitPlan.for_config(model.config)
     if plan is None:
         return report
-    input_embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    input_embeddings = _input_embeddings(model)
     located_rules = list(plan.located(model))
     # a tied weight is the input embedding's tensor, or another slot's that is written (an encoder-decoder's
     # stacks share its ``shared`` table; Marian's LM head is its decoder's own table when it has one)
@@ -147,7 +157,9 @@ class BlockReport:
 
     ``identity_error`` = ‖block(x) − x‖ / ‖x‖ for a pre-LN block (an identity map under IDInit), and
     ‖block(x) − LN(x)‖ / ‖LN(x)‖ for a post-LN block (``LN(x + f(x))`` with a zero branch: ``x ↦ LN(x)``, with the
-    library's gains 1 and biases 0). ``attention_branch`` and ``mlp_branch`` = ‖branch output‖ / ‖x‖.
+    library's gains 1 and biases 0); NaN for a block whose output has another shape than its input (a convolutional
+    block that changes width or resolution: it maps ``x`` to its shortcut's output). ``attention_branch`` and
+    ``mlp_branch`` = ‖branch output‖ / ‖x‖ (NaN where the block has no such branch).
     ``attention_entropy`` = mean entropy (nats) of the attention rows, ``uniform_entropy`` what uniform
     attention over the same keys would give: their ratio near 0 means tokens attend to one key.
     """
@@ -165,10 +177,13 @@ class IdentityReport:
     blocks: list[BlockReport]
 
     def max_identity_error(self) -> float:
-        return max(b.identity_error for b in self.blocks)
+        """The largest identity error over the blocks that keep their shape (NaN if none does)."""
+        return max((b.identity_error for b in self.blocks if not math.isnan(b.identity_error)), default=math.nan)
 
     def max_branch(self) -> float:
-        return max(max(b.attention_branch, b.mlp_branch) for b in self.blocks)
+        """The largest branch output relative to its block's input, over the branches the blocks have."""
+        sizes = [size for b in self.blocks for size in (b.attention_branch, b.mlp_branch) if not math.isnan(size)]
+        return max(sizes, default=math.nan)
 
     def __str__(self) -> str:
         rows = [f"{'block':>5} {'|f(x)-x|/|x|':>13} {'attn branch':>12} {'mlp branch':>12} {'attn entropy':>13} {'uniform':>8}"]
@@ -182,11 +197,6 @@ class IdentityReport:
 
 def _first(value: Any) -> torch.Tensor:
     return value[0] if isinstance(value, (tuple, list)) else value
-
-
-def _at_init(x: torch.Tensor, norm_position: str) -> torch.Tensor:
-    """What a block with zero branches maps ``x`` to: ``x`` (pre-LN), or ``LN(x)`` over the features (post-LN)."""
-    return torch.nn.functional.layer_norm(x.float(), x.shape[-1:]) if norm_position == "post" else x
 
 
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -208,13 +218,35 @@ def role_modules(model: nn.Module, *roles: Role) -> list[nn.Module]:
     return [module for module in model.modules() if id(module) in found]
 
 
+@contextmanager
+def _batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Batch norms in training mode (normalized by the batch's statistics, as training sees them), their running
+    statistics restored afterwards."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [{name: buffer.clone() for name, buffer in m.named_buffers(recurse=False)} for m in norms]
+    for norm in norms:
+        norm.train()
+    try:
+        yield
+    finally:
+        for norm, buffers in zip(norms, saved, strict=True):
+            norm.eval()
+            for name, value in buffers.items():
+                getattr(norm, name).copy_(value)
+
+
 @torch.no_grad()
-def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> IdentityReport:
+def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor], *,
+                    batch_statistics: bool = False) -> IdentityReport:
     """Run ``inputs`` through ``model`` (eval mode, eager attention) and measure every residual block.
 
     Works for any model of a supported family, IDInit or not, so the default init can be compared side by side.
     Branch outputs are read at the attention-output and MLP-output layers (the IDIZ layers), or at the norms that
-    end the branches where a family has them (OLMo 2, Gemma 2).
+    end the branches where a family has them (OLMo 2, Gemma 2, a ResNet's batch norm).
+
+    ``batch_statistics=True`` runs batch norms as training does, normalized by the batch (their running statistics
+    are restored): in eval mode a fresh batch norm divides by its initial running variance of 1, so a branch that
+    ends in a batch norm after an ε-sized convolution looks ≈ 0 there, while training rescales it to full size.
     """
     family = family_for(model.config)
     if family is None:
@@ -240,21 +272,25 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         for module in modules:
             index = block_of.get(id(module))
             outputs = branches[key].setdefault(index, [])
-            hooks.append(module.register_forward_hook(lambda m, a, o, outputs=outputs: outputs.append(_first(o))))
+            # a copy: a block may add its residual to the branch's output in place (ResNet's hidden_state += residual)
+            hooks.append(module.register_forward_hook(
+                lambda m, a, o, outputs=outputs: outputs.append(_first(o).clone())))
     was_training = model.training
     previous_attention = getattr(model.config, "_attn_implementation", None)
     model.eval()
     try:
         if hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation("eager")  # attention probabilities are only returned by eager
-        outputs = model(**inputs, output_attentions=True)
+        with _batch_statistics(model) if batch_statistics else nullcontext():
+            outputs = model(**inputs, output_attentions=True)
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
         if previous_attention is not None and hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation(previous_attention)
-    # an encoder-decoder returns its encoder's and its decoder's self-attentions apart, in the order they ran
+    # an encoder-decoder returns its encoder's and its decoder's self-attentions apart, in the order they ran; a
+    # convolutional model's output has none
     attentions = outputs.get("attentions") or (*(outputs.get("encoder_attentions") or ()),
                                                *(outputs.get("decoder_attentions") or ()))
     report = []
@@ -263,7 +299,8 @@ def identity_report(model: nn.Module, inputs: dict[str, torch.Tensor]) -> Identi
         report.append(
             BlockReport(
                 index=position,
-                identity_error=_relative(y - _at_init(x, family.norm_position), _at_init(x, family.norm_position)),
+                identity_error=(_relative(y - family.at_init(x), family.at_init(x))
+                                if y.shape == x.shape else math.nan),
                 attention_branch=_largest_branch(branches["attn"].get(index, ()), x),
                 mlp_branch=_largest_branch(branches["mlp"].get(index, ()), x),
                 attention_entropy=entropy,
@@ -358,8 +395,8 @@ def jacobian_spectrum(model: nn.Module, inputs: dict[str, torch.Tensor], *, max_
                 return _first(block(h, *rest, **kwargs))
 
             jacobian = torch.autograd.functional.jacobian(block_fn, hidden.float(), vectorize=True)
-            n = hidden.numel()
-            sigma = torch.linalg.svdvals(jacobian.reshape(n, n).double())
+            n = hidden.numel()  # a block that changes width or resolution has a rectangular Jacobian
+            sigma = torch.linalg.svdvals(jacobian.reshape(-1, n).double())
             kept = sigma[sigma > sigma.max() * 1e-6]
             logs = kept.log()
             reports.append(JacobianReport(index, float(sigma.min()), float(sigma.max()), float(sigma.mean()),

@@ -21,6 +21,7 @@ None of these functions looks at ``_is_hf_initialized``: that guard belongs to t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 
@@ -62,6 +63,13 @@ __all__ = [
     "small_init_conv_",
     "small_init_std",
     "seeded_normal_",
+    "CONV_ORDERS",
+    "kernel_positions",
+    "idic_centred_",
+    "idizc_centred_",
+    "loosen_centred_",
+    "centred_replicated",
+    "idi_gain_",
 ]
 
 #: How IDIτ treats a weight wider than tall (``out < in``), §1. ``"partial"`` is the paper's formula
@@ -738,3 +746,161 @@ def seeded_normal_(tensor: torch.Tensor, std: float, *, generator: torch.Generat
         return tensor
     tensor.copy_(_noise(tensor.numel(), std, generator, tensor).view(tensor.shape))
     return tensor
+
+
+# ---- convolutions in the centre-first patch order, grouped and depthwise kernels; gains --------------------------
+
+#: How IDICτ / IDIZCε see a kernel's receptive field as the columns of a matrix (§4; the order is not stated):
+#: ``"flatten"`` is PyTorch's ``kernel.view(c_out, -1)`` over the whole kernel (:func:`idic_`); ``"centred"`` is,
+#: per group of a grouped convolution, the positions of the window nearest the centre first, and the input channels
+#: within each position (:func:`idic_centred_`).
+CONV_ORDERS = ("flatten", "centred")
+
+
+def _check_kernel(tensor: torch.Tensor, groups: int, name: str) -> None:
+    if tensor.dim() < 3:
+        raise ValueError(f"{name} expects a convolution kernel (c_out x c_in/groups x k...); got shape "
+                         f"{tuple(tensor.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or tensor.shape[0] % groups:
+        raise ValueError(f"{name}: groups={groups!r} does not divide the {tensor.shape[0]} output channels")
+
+
+def kernel_positions(kernel_size: Sequence[int]) -> list[tuple[int, ...]]:
+    """Every position of a convolution window, nearest the centre first: the centre ``k // 2`` on each axis (where
+    :func:`torch.nn.init.dirac_` puts its 1), then by squared distance from it, ties in raster order.
+
+    Example:
+        >>> kernel_positions((3, 3))[:5]
+        [(1, 1), (0, 1), (1, 0), (1, 2), (2, 1)]
+    """
+    centre = [k // 2 for k in kernel_size]
+    positions = itertools.product(*(range(k) for k in kernel_size))
+    return sorted(positions, key=lambda p: (sum((a - c) ** 2 for a, c in zip(p, centre, strict=True)), p))
+
+
+def _centred_columns(shape: Sequence[int], groups: int) -> tuple[int, int, list[tuple[int, ...]]]:
+    """(rows per group, columns per group = positions x input channels per group, the positions in order)."""
+    per_group = shape[0] // groups
+    positions = kernel_positions(shape[2:])
+    return per_group, len(positions) * shape[1], positions
+
+
+def _centred_index(shape: Sequence[int], groups: int, rows: torch.Tensor, columns: torch.Tensor,
+                   device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Kernel indices of (row, group column) pairs: column ``j`` of a group is input channel ``j mod c_in/groups`` at
+    position ``j // (c_in/groups)`` of :func:`kernel_positions`."""
+    per_channel = shape[1]
+    window = torch.tensor(kernel_positions(shape[2:]), dtype=torch.long).view(-1, len(shape) - 2)
+    taps = window[columns // per_channel]
+    return tuple(t.to(device) for t in (rows, columns % per_channel, *taps.unbind(1)))
+
+
+def _idi_columns(n_out: int, n_in: int, wide: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, column) of every τ entry of IDIτ on an ``n_out x n_in`` matrix (what :func:`idi_` writes)."""
+    if n_out >= n_in or wide == "partial":
+        rows = torch.arange(n_out)
+        return rows, rows % n_in
+    columns = torch.arange(n_in)  # tile: W[m, j] = τ iff j ≡ m (mod out)
+    return columns % n_out, columns
+
+
+def _per_group(shape: Sequence[int], groups: int, rows: torch.Tensor, columns: torch.Tensor):
+    """The same (row, column) pattern in every group: rows offset by the group's first output channel."""
+    per_group = shape[0] // groups
+    offsets = torch.arange(groups).repeat_interleave(len(rows)) * per_group
+    return rows.repeat(groups) + offsets, columns.repeat(groups)
+
+
+def _centred_identity_entries(shape: Sequence[int], groups: int, wide: str, device: torch.device):
+    per_group, n_in, _ = _centred_columns(shape, groups)
+    return _centred_index(shape, groups, *_per_group(shape, groups, *_idi_columns(per_group, n_in, wide)), device)
+
+
+@torch.no_grad()
+def idic_centred_(tensor: torch.Tensor, tau: float = 1.0, *, groups: int = 1, wide: str = "partial") -> torch.Tensor:
+    r"""IDICτ in the centre-first patch order (§4, our reading of "patch-maintain"): IDIτ, in every group of a
+    grouped convolution, on the kernel seen as ``c_out/groups x (P·c_in/groups)`` with column
+    ``j = p·(c_in/groups) + c`` = input channel ``c`` at the ``p``-th position of :func:`kernel_positions`.
+
+    Output channel ``m`` (``l = m mod c_out/groups`` within its group) copies input channel ``l mod (c_in/groups)`` of
+    its group at window position ``⌊(l mod P·c_in/groups) / (c_in/groups)⌋``:
+
+    * ``c_out ≤ c_in`` (groups of): the Dirac kernel, an exact identity on the channels (``torch.nn.init.dirac_``);
+      a depthwise kernel ``d x 1 x k x k`` is a per-channel Dirac kernel (centre 1);
+    * ``c_out > c_in``: the first ``c_in`` outputs are the identity, the next ones the input shifted by one pixel
+      to the nearest positions of the window (a patch is kept, not replicated: ``c_out = P·c_in`` with a stride-``k``
+      kernel is a lossless space-to-depth); beyond ``P·c_in`` outputs the rows replicate (loosening applies);
+    * ``wide="tile"`` sums, for ``c_out < c_in``, the inputs ``j ≡ l (mod c_out/groups)`` instead.
+
+    For a 1 x 1 kernel and ``groups=1`` this is :func:`idic_` (and :func:`idi_` of the ``c_out x c_in`` matrix).
+    """
+    _check_kernel(tensor, groups, "idic_centred_")
+    _check_finite(tau, "tau", positive=True)
+    _check_choice(wide, WIDE_RULES, "wide")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    tensor[_centred_identity_entries(tensor.shape, groups, wide, tensor.device)] = tau
+    return tensor
+
+
+@torch.no_grad()
+def idizc_centred_(tensor: torch.Tensor, epsilon: float = 1e-6, *, groups: int = 1,
+                   pattern: str = "subtract") -> torch.Tensor:
+    """IDIZCε in the centre-first patch order: :func:`idiz_` on the per-group matrix of :func:`idic_centred_`.
+
+    For a square ``c x c x k x k`` kernel (``out < in = P·c``) that is ``+ε`` at the centre of channel ``m`` and
+    ``−ε`` at the nearest position of the same channel: the output is ``ε·(x − x shifted by one pixel)``.
+    """
+    _check_kernel(tensor, groups, "idizc_centred_")
+    _check_finite(epsilon, "epsilon", positive=False)
+    _check_choice(pattern, ZERO_PATTERNS, "pattern")
+    if tensor.is_meta:
+        return tensor
+    tensor.zero_()
+    if epsilon == 0:
+        return tensor
+    per_group, n_in, _ = _centred_columns(tensor.shape, groups)
+    rows = torch.arange(per_group)
+    if pattern == "identity":
+        entries = [(*_idi_columns(per_group, n_in, "partial"), epsilon)]
+    elif per_group < n_in:  # [εI | −ε·IDI of the remaining columns]
+        entries = [(rows, rows, epsilon), (rows, per_group + rows % (n_in - per_group), -epsilon)]
+    else:  # +ε on m mod in, −ε on (m + 1) mod in (no pair for a single input column)
+        entries = [(rows, rows % n_in, epsilon)] + ([(rows, (rows + 1) % n_in, -epsilon)] if n_in > 1 else [])
+    for group_rows, columns, value in entries:
+        tensor[_centred_index(tensor.shape, groups, *_per_group(tensor.shape, groups, group_rows, columns),
+                              tensor.device)] = value
+    return tensor
+
+
+def centred_replicated(shape: Sequence[int], groups: int = 1) -> bool:
+    """Whether two outputs of :func:`idic_centred_` copy the same input (more outputs per group than the group's
+    window holds values): there loosening must tell the replicas apart."""
+    per_group, n_in, _ = _centred_columns(shape, groups)
+    return per_group > n_in
+
+
+@torch.no_grad()
+def loosen_centred_(tensor: torch.Tensor, std: float = 1e-6, *, groups: int = 1, wide: str = "partial",
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """The loosening noise (§2) on the τ entries of :func:`idic_centred_`, drawn as :func:`loosen_` draws it
+    (``target="all"`` needs no position: use :func:`loosen_` on the kernel)."""
+    _check_kernel(tensor, groups, "loosen_centred_")
+    _check_finite(std, "std", positive=False)
+    if tensor.is_meta or std == 0 or tensor.numel() == 0:
+        return tensor
+    index = _centred_identity_entries(tensor.shape, groups, wide, tensor.device)
+    tensor.index_put_(index, _noise(len(index[0]), std, generator, tensor), accumulate=True)
+    return tensor
+
+
+@torch.no_grad()
+def idi_gain_(tensor: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """IDIτ of a diagonal stored as its 1-D gain ``g`` (``y = g ⊙ x``: a layer scale): ``g = τ``, the identity."""
+    if tensor.dim() != 1:
+        raise ValueError(f"idi_gain_ expects a 1-D gain; got shape {tuple(tensor.shape)}")
+    _check_finite(tau, "tau", positive=True)
+    if tensor.is_meta:
+        return tensor
+    return tensor.fill_(tau)

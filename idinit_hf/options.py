@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from .init import GAIN_PATTERNS, GQA_RULES, LOOSEN_TARGETS, WIDE_RULES, ZERO_PATTERNS, number_problem
+from .init import (
+    CONV_ORDERS,
+    GAIN_PATTERNS,
+    GQA_RULES,
+    LOOSEN_TARGETS,
+    WIDE_RULES,
+    ZERO_PATTERNS,
+    number_problem,
+)
 from .roles import CROSS_ATTENTION_RULES
 
 __all__ = [
@@ -144,7 +152,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("token_table", "embeddings", "choice", ("embeddings", "small"),
                "the token table (and an LM head tied to it): the rule of idinit_embeddings, or SmallInit "
                "N(0, 2/(5d)) (GPT-NeoX's small_init: tied logits of spread ≈ 0.6 at any width d)."),
-    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"), "ViT patch-embedding convolution."),
+    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"),
+               "the stem convolution of an image model: ViT's patch embedding, ConvNeXt's patchify stem, a ResNet / "
+               "RegNet stem."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero", "small"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder); "
@@ -188,6 +198,17 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "factor T5's own init folds into the query (fold), or plain IDIτ (identity)."),
     OptionSpec("position_bias", "default", "choice", ("default", "zero"),
                "T5's relative attention bias table: the library init, or zero (no position preference at init)."),
+    OptionSpec("conv", "flatten", "choice", CONV_ORDERS,
+               "how IDICτ / IDIZCε see a kernel as a matrix (§4): PyTorch's view(c_out, -1) of the whole kernel "
+               "(flatten), or per group the window's positions nearest the centre first, the input channels within "
+               "each (centred: a Dirac kernel where c_out ≤ c_in, shifted copies beyond; depthwise kernels per-channel "
+               "Dirac)."),
+    OptionSpec("layer_scale", "default", "choice", ("default", "idi"),
+               "per-channel layer scale that ends a residual branch (ConvNeXt, DINOv2, BEiT): the config's init "
+               "value, or IDIτ of a diagonal (1: the branch's last layer alone keeps it ≈ 0)."),
+    OptionSpec("downsample", "idic", "choice", ("idic", "default"),
+               "main-stem convolution that changes width or resolution (projection shortcuts of ResNet / RegNet, "
+               "ConvNeXt's downsampling layers): IDICτ, or the library init."),
     OptionSpec("unsupported", "error", "choice", ("error", "default"),
                "init_method='idinit' on an architecture with no role table: error, or the default init with a "
                "warning."),

@@ -169,6 +169,7 @@ def layer_facts(module: nn.Module, located: LocatedSlot | None = None) -> dict[s
     return {
         "name": located.name if located is not None else layer_name(module),
         "is_conv": isinstance(module, nn.modules.conv._ConvNd),
+        "groups": int(getattr(module, "groups", 1)) if isinstance(module, nn.modules.conv._ConvNd) else 1,
         "padding_idx": getattr(module, "padding_idx", None),
         "heads": located.heads if located is not None else getattr(module, _HEADS, None),
         "qkv": located.qkv if located is not None else getattr(module, _QKV, None),
@@ -214,6 +215,7 @@ def write_pattern(
     heads: tuple[int, int] | None = None,
     qkv: tuple[int, int, int, int] | None = None,
     init_std: float | None = None,
+    groups: int = 1,
 ) -> None:
     """Write ``rule`` into ``tensors`` (parameter name → tensor of one layer). Pure: reads no flag.
 
@@ -230,12 +232,15 @@ def write_pattern(
         elif rule is Rule.IDIZ and slot.role in GAIN_ROLES:  # a norm's gain: ε where it scales the branch
             idinit.idiz_gain_(param, options.epsilon, offset=slot.gain_offset, pattern=options.gain_pattern)
         elif rule is Rule.IDIZ:
-            if is_conv:
+            if is_conv and options.conv == "centred":
+                idinit.idizc_centred_(param, options.epsilon, groups=groups, pattern=options.zero_pattern)
+            elif is_conv:
                 idinit.idizc_(param, options.epsilon, pattern=options.zero_pattern)
             else:
                 idinit.idiz_(as_matrix(param, slot), options.epsilon, pattern=options.zero_pattern)
         elif rule in (Rule.IDI, Rule.IDIC):
-            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads, qkv, init_std)
+            _write_identity(param, slot, options, param_seed(seed, f"{name}.{param_name}"), is_conv, heads,
+                            qkv=qkv, init_std=init_std, groups=groups)
         elif rule is Rule.SMALL:
             generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
             if is_conv:  # fan-in c_in·k·…: the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
@@ -249,13 +254,24 @@ def write_pattern(
 
 
 def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is_conv: bool,
-                    heads: tuple[int, int] | None, qkv: tuple[int, int, int, int] | None = None,
-                    init_std: float | None = None) -> None:
+                    heads: tuple[int, int] | None, *, qkv: tuple[int, int, int, int] | None = None,
+                    init_std: float | None = None, groups: int = 1) -> None:
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     loosen = dict(std=options.loosening, generator=generator, target=options.loosening_target, wide=options.wide)
     if slot.stacked and param.dim() == 2:
         _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)
+        return
+    if param.dim() == 1:  # a diagonal stored as its gain (a layer scale): IDIτ is g = τ
+        idinit.idi_gain_(param, options.tau)
+        return
+    if is_conv and options.conv == "centred":
+        idinit.idic_centred_(param, options.tau, groups=groups, wide=options.wide)
+        if idinit.centred_replicated(param.shape, groups):
+            if options.loosening_target == "all":
+                idinit.loosen_(param, **loosen)
+            else:
+                idinit.loosen_centred_(param, options.loosening, groups=groups, wide=options.wide, generator=generator)
         return
     if is_conv:
         idinit.idic_(param, options.tau, wide=options.wide)

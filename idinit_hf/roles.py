@@ -31,13 +31,14 @@ class Role(str, Enum):
     MLP_GATE = "mlp_gate"  # the gate of a gated MLP: down(act(gate(h)) * up(h))
     MLP_OUT = "mlp_out"  # down-projection: last layer of the MLP branch
     EMBEDDING = "embedding"  # token, position and token-type tables, ViT class token and positions
-    PATCH_EMBEDDING = "patch_embedding"  # ViT's patchifying convolution
+    PATCH_EMBEDDING = "patch_embedding"  # the stem convolution: ViT's patchifying one, a ResNet's 7 x 7
     NORM = "norm"  # LayerNorm: always the library default (1 / 0)
     POOLER = "pooler"
     HEAD = "head"  # task heads and their transforms
     NORM_1P = "norm_1p"  # a norm whose gain is 1 + w (Nemotron's LayerNorm1P): w = 0 is the unit gain of NORM
     ROUTER = "router"  # a mixture of experts' router (E x d logits) and a shared expert's scalar gate
     ATTENTION_SINK = "attention_sink"  # GPT-OSS's learned per-head sink logits: the library's init
+    PLACEHOLDER_TOKEN = "placeholder_token"  # a learned vector that stands in for input (DINOv2's mask and registers)
     ATTENTION_OUT_NORM = "attention_out_norm"  # a norm on the attention branch's output, x + norm(attn(x)): its gain
     MLP_OUT_NORM = "mlp_out_norm"  # a norm on the MLP branch's output, x + norm(mlp(x)): its gain
     EMBEDDING_PROJECTION = "embedding_projection"  # embedding width → model width (ELECTRA, RoFormer, DeBERTa-v2)
@@ -46,6 +47,8 @@ class Role(str, Enum):
     BRANCH_OUT = "branch_out"  # last layer of a residual branch besides the blocks' own (DeBERTa-v2's conv branch)
     CROSS_ATTENTION_IN = "cross_attention_in"  # Q, K, V of an encoder-decoder's cross-attention (its output: ATTENTION_OUT)
     POSITION_BIAS = "position_bias"  # T5's relative attention bias table (buckets x heads), added to the logits
+    LAYER_SCALE = "layer_scale"  # a per-channel gain that ends a residual branch, x + g ⊙ f(x) (ConvNeXt, DINOv2)
+    DOWNSAMPLE = "downsample"  # a main-stem convolution that changes width or resolution (projection shortcut)
 
 
 class Rule(str, Enum):
@@ -71,6 +74,9 @@ FIXED_RULES: dict[Role, Rule] = {
     # w = 1 (Nemotron's _init_weights: a gain of 2)
     Role.NORM_1P: Rule.ZERO,
     Role.ATTENTION_SINK: Rule.DEFAULT,
+    # not a layer of the residual stream: a masked patch's or a register's vector, zeros in the library (an IDIτ row
+    # would copy the class token's)
+    Role.PLACEHOLDER_TOKEN: Rule.DEFAULT,
     Role.BRANCH_OUT: Rule.IDIZ,
 }
 #: Roles the paper leaves open: the option (field of IDInitOptions) that chooses their rule.
@@ -88,6 +94,8 @@ OPTION_RULES: dict[Role, str] = {
     Role.POSITION_PROJECTION: "position_projections",
     Role.CROSS_ATTENTION_IN: "cross_attention",
     Role.POSITION_BIAS: "position_bias",
+    Role.LAYER_SCALE: "layer_scale",
+    Role.DOWNSAMPLE: "downsample",
 }
 #: The option that chooses the rule of a branch's last linear layer when a norm follows it (``Slot.normed``).
 NORMED_OUT_OPTION = "normed_out"
@@ -129,8 +137,9 @@ class ClassName:
         return not class_name[: len(class_name) - len(self.suffix)].endswith(self.not_after)
 
 
-def _matches(module: nn.Module, owner: type[nn.Module] | str | tuple[str, ...] | ClassName) -> bool:
-    """``owner`` is a module type, the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``), a tuple
+def _matches(module: nn.Module,
+             owner: type[nn.Module] | tuple[type[nn.Module], ...] | str | tuple[str, ...] | ClassName) -> bool:
+    """``owner`` is a module type (or a tuple of them: ResNet's basic and bottleneck layers), the suffix of a class name (``"MLP"`` matches ``LlamaMLP``, ``Qwen2MLP``), a tuple
     of suffixes (any of them: an encoder-decoder's blocks, ``("EncoderLayer", "DecoderLayer")``) or a
     :class:`ClassName`: the generated classes of the models of one layout do not subclass each other, so one table
     names them by suffix."""
@@ -218,8 +227,7 @@ class Slot:
             ``idinit_gate`` applies to the first half). Empty: the weight is one role's (``role``).
     """
 
-    owner: type[nn.Module] | str | ClassName
-    owner: type[nn.Module] | str | tuple[str, ...]
+    owner: type[nn.Module] | tuple[type[nn.Module], ...] | str | tuple[str, ...] | ClassName
     path: str
     role: Role
     params: tuple[str, ...] = ("weight",)

@@ -182,18 +182,18 @@ def check_fp16_epsilon(device: str) -> tuple[str, str]:
         for label, out in (("matmul", plain), ("autocast", autocast)):
             exact = torch.equal(out.float().cpu(), weight.t().float().cpu())
             findings.append(f"{label} {size}: {int((out != 0).sum())}/{expected} kept{'' if exact else ' (not exact)'}")
-    for family in FAMILIES:  # the first attention branch of each family, fed real data
+    for family in FAMILIES:  # the first residual branch of each family (attention, else MLP / conv), fed real data
         fractions = {}
         for dtype in (torch.float32, torch.float16):
             model = build(family, device, dtype=dtype)
             outputs: dict[str, torch.Tensor] = {}
-            branch_end = role_modules(model, Role.ATTENTION_OUT)[0]
+            branch_end = (role_modules(model, Role.ATTENTION_OUT) or role_modules(model, Role.MLP_OUT))[0]
             branch_end.register_forward_hook(lambda m, a, out, keep=outputs: keep.setdefault("attn", out))
             inputs = {k: v for k, v in batch_fn(family, device)(0).items() if k != "labels"}
             with torch.no_grad():
                 model(**{k: v.to(dtype) if v.is_floating_point() else v for k, v in inputs.items()})
             fractions[dtype] = float((outputs["attn"] != 0).float().mean())
-        findings.append(f"{family} attn branch nonzero: fp32 {fractions[torch.float32]:.2f}, "
+        findings.append(f"{family} first branch nonzero: fp32 {fractions[torch.float32]:.2f}, "
                         f"fp16 {fractions[torch.float16]:.2f}")
     return "INFO", "; ".join(findings)
 

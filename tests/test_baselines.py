@@ -27,7 +27,6 @@ from common import AUTO, METHODS, TRANSFORMERS, model_config  # noqa: E402
 
 DEPTH, WIDTH, SEED = 3, 128, 0
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)
-NORMS = (Role.NORM, Role.NORM_1P)
 TOLERANCE = 0.06
 DEFAULT, ZERO, STRUCTURE = "default", "zero", "structure"  # besides (std, cutoff) rules
 
@@ -126,7 +125,7 @@ def rule(method: str, net: nn.Module, weight: Weight):
     """What ``method`` writes into ``weight``: the issue's rules, and for routers and sinks the recipes' own
     (baselines.py's docstrings)."""
     d, depth, role, layer = WIDTH, DEPTH, weight.role, weight.layer
-    if role in NORMS:
+    if role in baselines.GAINS or role is Role.PLACEHOLDER_TOKEN:  # no recipe draws a mask or register token
         return DEFAULT
     if method == "zero-branch-out":
         return ZERO if role in OUTPUTS else DEFAULT

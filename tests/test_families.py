@@ -19,8 +19,6 @@ from idinit_hf.families import (
 )
 from idinit_hf.roles import Role
 
-BRANCH_ROLES = (Role.ATTENTION_IN, Role.ATTENTION_OUT, Role.MLP_IN, Role.MLP_OUT)
-
 
 def test_names_and_model_types_are_unique():
     assert len({f.name for f in FAMILIES}) == len(FAMILIES)
@@ -45,7 +43,7 @@ def test_the_objective_follows_from_the_pretraining_head(name):
 def test_scale_gives_that_many_blocks_of_that_width(name, depth, width):
     model = testing.tiny_model(name, depth=depth, width=width)
     assert sum(family(name).is_block(m) for m in model.modules()) == depth * family(name).stacks
-    assert model.config.get_text_config().hidden_size == width
+    assert family(name).width_of(model.config) == width and family(name).depth_of(model.config) == depth
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -64,7 +62,7 @@ def test_a_text_family_marks_its_token_table_and_only_it(name):
 def test_every_block_holds_every_branch_role(name):
     model = testing.tiny_model(name, depth=3, width=32)
     blocks = [m for m in model.modules() if family(name).is_block(m)]
-    for role in BRANCH_ROLES:
+    for role in family(name).branch_roles:
         held = {id(b) for b in blocks for located in role_slots(model, role)
                 if any(located.module is m for m in b.modules())}
         assert len(held) == len(blocks), role

@@ -589,3 +589,162 @@ def test_seeded_normal_is_the_same_draw_in_every_dtype(dtype):
 def test_seeded_normal_is_a_noop_on_meta():
     w = torch.empty(4, 4, device="meta")
     assert init.seeded_normal_(w, 1.0) is w
+# ---- IDICτ in the centre-first patch order, grouped and depthwise kernels; gains -----------------------------------
+
+
+def test_kernel_positions_are_nearest_the_centre_first():
+    assert init.kernel_positions((3, 3)) == [(1, 1), (0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2)]
+    assert init.kernel_positions((2, 2)) == [(1, 1), (0, 1), (1, 0), (0, 0)]  # the centre of an even kernel: k // 2
+    assert init.kernel_positions((5,))[:3] == [(2,), (1,), (3,)]
+    assert sorted(init.kernel_positions((3, 1, 2))) == sorted((a, 0, c) for a in range(3) for c in range(2))
+
+
+def centred(out_channels, in_channels, k, entries):
+    """A kernel of zeros with ``value`` at each (out, in, row, column) of ``entries``."""
+    kernel = torch.zeros(out_channels, in_channels, k, k)
+    for (o, i, r, c), value in entries.items():
+        kernel[o, i, r, c] = value
+    return kernel
+
+
+IDIC_CENTRED_CASES = {
+    # c_out = c_in: the Dirac kernel (centre 1 on the diagonal)
+    "square_3x3": ((2, 2, 3, 3), 1, {(0, 0, 1, 1): T, (1, 1, 1, 1): T}),
+    # c_out = 2·c_in: the identity, then the input at the nearest position (0, 1) of the window
+    "widening_3x3": ((4, 2, 3, 3), 1, {(0, 0, 1, 1): T, (1, 1, 1, 1): T, (2, 0, 0, 1): T, (3, 1, 0, 1): T}),
+    # c_out < c_in: a partial identity at the centre
+    "narrowing_3x3": ((1, 2, 3, 3), 1, {(0, 0, 1, 1): T}),
+    # 1 x 1, c_out > c_in: the window has c_in values, so rows replicate (IDIτ of the c_out x c_in matrix)
+    "tall_1x1": ((3, 2, 1, 1), 1, {(0, 0, 0, 0): T, (1, 1, 0, 0): T, (2, 0, 0, 0): T}),
+    # depthwise (groups = channels): every channel its own Dirac kernel
+    "depthwise_3x3": ((3, 1, 3, 3), 3, {(0, 0, 1, 1): T, (1, 0, 1, 1): T, (2, 0, 1, 1): T}),
+    # 2 groups of 2 outputs over 1 input each: per group, the centre then the nearest position
+    "grouped_3x3": ((4, 1, 3, 3), 2, {(0, 0, 1, 1): T, (1, 0, 0, 1): T, (2, 0, 1, 1): T, (3, 0, 0, 1): T}),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", IDIC_CENTRED_CASES)
+def test_idic_centred_exact_pattern(case, dtype):
+    shape, groups, entries = IDIC_CENTRED_CASES[case]
+    kernel = empty(shape, dtype, "cpu")
+    assert init.idic_centred_(kernel, T, groups=groups) is kernel
+    assert kernel.dtype == dtype
+    assert torch.equal(kernel, centred(shape[0], shape[1], shape[2], entries).to(dtype))
+
+
+def test_idic_centred_wide_tile_sums_the_window():
+    kernel = init.idic_centred_(torch.empty(1, 1, 3, 3), T, wide="tile")  # one output: every position of the window
+    assert torch.equal(kernel, torch.full((1, 1, 3, 3), T))
+
+
+def test_idic_centred_square_kernel_is_an_identity_convolution():
+    x = torch.randn(2, 4, 5, 5)
+    kernel = init.idic_centred_(torch.empty(4, 4, 3, 3))
+    assert torch.equal(torch.nn.functional.conv2d(x, kernel, padding=1), x)
+
+
+def test_idic_centred_depthwise_kernel_is_an_identity_convolution():
+    x = torch.randn(2, 6, 9, 9)
+    kernel = init.idic_centred_(torch.empty(6, 1, 7, 7), groups=6)
+    assert torch.equal(torch.nn.functional.conv2d(x, kernel, padding=3, groups=6), x)
+
+
+def test_idic_centred_stride_k_kernel_with_every_position_is_a_space_to_depth():
+    """c_out = k·k·c_in with stride k: every pixel of every patch is kept exactly once (a lossless downsampling)."""
+    x = torch.randn(1, 2, 4, 4)
+    kernel = init.idic_centred_(torch.empty(8, 2, 2, 2))
+    y = torch.nn.functional.conv2d(x, kernel, stride=2)
+    assert torch.equal(y.flatten().sort().values, x.flatten().sort().values)
+
+
+def test_idic_centred_of_a_1x1_kernel_is_idic():
+    assert torch.equal(init.idic_centred_(torch.empty(5, 3, 1, 1), T), init.idic_(torch.empty(5, 3, 1, 1), T))
+
+
+IDIZC_CENTRED_CASES = {
+    # c_out < P·c_in: +ε at the centre of channel m, −ε at the nearest position (0, 1) of the same channel
+    "square_3x3": ((2, 2, 3, 3), 1, {(0, 0, 1, 1): E, (1, 1, 1, 1): E, (0, 0, 0, 1): -E, (1, 1, 0, 1): -E}),
+    # 1 x 1, c_out ≥ c_in: IDIZε of the c_out x c_in matrix (+ε on m mod in, −ε on m + 1 mod in)
+    "tall_1x1": ((3, 2, 1, 1), 1, {(0, 0, 0, 0): E, (0, 1, 0, 0): -E, (1, 1, 0, 0): E, (1, 0, 0, 0): -E,
+                                   (2, 0, 0, 0): E, (2, 1, 0, 0): -E}),
+    "depthwise_3x3": ((2, 1, 3, 3), 2, {(0, 0, 1, 1): E, (0, 0, 0, 1): -E, (1, 0, 1, 1): E, (1, 0, 0, 1): -E}),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", IDIZC_CENTRED_CASES)
+def test_idizc_centred_exact_pattern(case, dtype):
+    shape, groups, entries = IDIZC_CENTRED_CASES[case]
+    kernel = empty(shape, dtype, "cpu")
+    assert init.idizc_centred_(kernel, E, groups=groups) is kernel
+    assert torch.equal(kernel, centred(shape[0], shape[1], shape[2], entries).to(dtype))
+
+
+@pytest.mark.parametrize("case", IDIZC_CENTRED_CASES)
+def test_idizc_centred_every_output_channel_sums_to_zero(case):
+    shape, groups, _ = IDIZC_CENTRED_CASES[case]
+    kernel = init.idizc_centred_(torch.empty(shape), E, groups=groups)
+    assert torch.equal(kernel.flatten(1).sum(1), torch.zeros(shape[0]))
+
+
+def test_idizc_centred_identity_pattern_and_zero_epsilon():
+    assert torch.equal(init.idizc_centred_(torch.empty(2, 2, 3, 3), E, pattern="identity"),
+                       E * init.idic_centred_(torch.empty(2, 2, 3, 3)))
+    assert torch.equal(init.idizc_centred_(torch.empty(2, 2, 3, 3), 0.0), torch.zeros(2, 2, 3, 3))
+
+
+def test_centred_rows_replicate_only_beyond_the_window():
+    assert not init.centred_replicated((18, 2, 3, 3))  # 18 = 9 positions x 2 channels
+    assert init.centred_replicated((19, 2, 3, 3)) and init.centred_replicated((3, 2, 1, 1))
+    assert not init.centred_replicated((6, 1, 3, 3), groups=6)  # depthwise
+
+
+def test_loosen_centred_only_moves_tau_entries():
+    kernel = init.idic_centred_(torch.empty(5, 2, 1, 1), T)
+    pattern = kernel.clone()
+    init.loosen_centred_(kernel, 1e-2, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(kernel[pattern == 0], torch.zeros(int((pattern == 0).sum())))
+    moved = (kernel - pattern)[pattern != 0]
+    assert (moved != 0).all() and moved.abs().max() < 0.1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_idi_gain_is_tau(dtype):
+    gain = empty((4,), dtype, "cpu")
+    assert init.idi_gain_(gain, T) is gain and torch.equal(gain, torch.full((4,), T, dtype=dtype))
+
+
+CENTRED_FILLS = {
+    "idic_centred_": lambda w: init.idic_centred_(w, T, groups=2),
+    "idizc_centred_": lambda w: init.idizc_centred_(w, E, groups=2),
+    "loosen_centred_": lambda w: init.loosen_centred_(w, 1e-3, groups=2, generator=torch.Generator().manual_seed(0)),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fill", CENTRED_FILLS)
+def test_centred_initializers_keep_device_and_dtype(fill, dtype, device):
+    kernel = torch.zeros(6, 2, 3, 3, dtype=dtype, device=device)
+    out = CENTRED_FILLS[fill](kernel)
+    assert out is kernel and out.device.type == device and out.dtype == dtype
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_idi_gain_keeps_device(device):
+    gain = torch.zeros(3, device=device)
+    assert init.idi_gain_(gain) is gain and gain.device.type == device
+
+
+@pytest.mark.parametrize("fill", [init.idic_centred_, init.idizc_centred_, init.loosen_centred_])
+def test_centred_initializers_reject_matrices_and_groups_that_do_not_divide(fill):
+    with pytest.raises(ValueError, match="convolution kernel"):
+        fill(torch.empty(3, 3))
+    with pytest.raises(ValueError, match="groups=2 does not divide the 3 output channels"):
+        fill(torch.empty(3, 1, 3, 3), groups=2)
+
+
+def test_idi_gain_rejects_other_ranks():
+    with pytest.raises(ValueError, match="1-D"):
+        init.idi_gain_(torch.empty(2, 2))

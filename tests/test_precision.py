@@ -7,6 +7,7 @@ The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs
 import pytest
 import torch
 from helpers import NAMES, is_image, text_windows, tiny, training_batches
+from helpers import family as family_of
 from torch.nn import functional
 
 import idinit_hf
@@ -30,10 +31,12 @@ def test_patterns_exact_when_built_in_low_precision(family, dtype):
     assert {p.dtype for n, p in model.named_parameters() if not any(k in n for k in fp32)} == {dtype}
     report = idinit_hf.verify(model)
     written = [layer for layer in report.layers if layer.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
-    # in every block: the branches' inputs, and what ends each branch (its last linear layer, or the norm after it)
-    for roles in ((Role.ATTENTION_IN,), (Role.MLP_IN,), (Role.ATTENTION_OUT, Role.ATTENTION_OUT_NORM),
-                  (Role.MLP_OUT, Role.MLP_OUT_NORM)):
-        assert sum(layer.role in roles for layer in written) >= model.config.num_hidden_layers, roles
+    # in every block, every branch role (what ends a branch: its last layer, or the norm after it where there is one)
+    blocks = sum(family_of(family).is_block(m) for m in model.modules())
+    ends = {Role.ATTENTION_OUT: Role.ATTENTION_OUT_NORM, Role.MLP_OUT: Role.MLP_OUT_NORM}
+    for role in family_of(family).branch_roles:
+        roles = (role, ends[role]) if role in ends else (role,)
+        assert sum(layer.role in roles for layer in written) >= blocks, roles
     assert all(layer.matches for layer in written) and report.ok, str(report)
 
 

@@ -21,14 +21,14 @@ def test_the_examples_are_the_size_tiny_config_scales_from(name):
     fam = family(name)
     example = fam.example_config()
     scaled = fam.example_config(**fam.scale(testing.EXAMPLE_DEPTH, testing.EXAMPLE_WIDTH))
-    assert example.get_text_config().hidden_size == scaled.get_text_config().hidden_size == testing.EXAMPLE_WIDTH
-    assert example.num_hidden_layers == scaled.num_hidden_layers == testing.EXAMPLE_DEPTH
+    assert fam.width_of(example) == fam.width_of(scaled) == testing.EXAMPLE_WIDTH
+    assert fam.depth_of(example) == fam.depth_of(scaled) == testing.EXAMPLE_DEPTH
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_overrides_and_init_options_come_last(name):
     config = testing.tiny_config(name, depth=3, width=32, init_method="idinit", idinit_tau=0.5)
-    assert config.init_method == "idinit" and config.idinit_tau == 0.5 and config.get_text_config().hidden_size == 32
+    assert config.init_method == "idinit" and config.idinit_tau == 0.5 and family(name).width_of(config) == 32
 
 
 def test_text_fits_bytes_plus_the_objectives_own_tokens():

@@ -12,13 +12,17 @@ from typing import Any
 
 from ..options import IDInitOptions, validate_options
 from .bart import BART, MBART
+from .beit import BEIT
 from .bert import BERT
 from .bert_prenorm import BERT_PRENORM
 from .bloom import BLOOM
 from .codegen import CODEGEN
 from .cohere import COHERE
+from .convnext import CONVNEXT
+from .convnextv2 import CONVNEXT_V2
 from .deberta_v2 import DEBERTA_V2
 from .deepseek_v3 import DEEPSEEK_V3
+from .dinov2 import DINOV2
 from .falcon import FALCON
 from .family import Family
 from .gemma2 import GEMMA2
@@ -39,6 +43,8 @@ from .persimmon import PERSIMMON
 from .phi import PHI
 from .phi3 import PHI3
 from .qwen2_moe import QWEN2_MOE
+from .regnet import REGNET
+from .resnet import RESNET
 from .roberta import ROBERTA
 from .starcoder2 import STARCODER2
 from .t5 import T5
@@ -62,6 +68,8 @@ FAMILIES += (OLMO2, GEMMA2, VAULTGEMMA, GEMMA4_UNIFIED, HYPERCLOVAX)
 FAMILIES += (ROBERTA, BERT_PRENORM, MODERNBERT, DEBERTA_V2)
 # issue 21: encoder-decoders (T5, BART post-LN, mBART pre-LN)
 FAMILIES += (T5, BART, MBART)
+# issue 21: residual convolutional networks and vision transformers with layer scale
+FAMILIES += (RESNET, REGNET, CONVNEXT, CONVNEXT_V2, DINOV2, BEIT)
 
 
 class UnsupportedArchitectureError(ValueError):

@@ -162,7 +162,8 @@ def add_model_flags(parser: argparse.ArgumentParser, task: Task) -> None:
                             "script's head, e.g. any family of idinit_hf.FAMILIES (gpt2, bert, vit, llama, mistral, "
                             "qwen2, ...)")
     model.add_argument("--config_name", help="a pretrained config name or path (instead of --model_type)")
-    model.add_argument("--config_overrides", help='comma-separated config values, e.g. "n_layer=2,n_embd=64"')
+    model.add_argument("--config_overrides", help='comma-separated config values, e.g. "n_layer=2,n_embd=64"; '
+                                                  'lists in brackets, e.g. "depths=[2,2],hidden_sizes=[16,32]"')
     if task.text:
         model.add_argument("--tokenizer_name",
                            help="a pretrained tokenizer name or path (default: train one on the training split)")
@@ -173,6 +174,10 @@ def add_model_flags(parser: argparse.ArgumentParser, task: Task) -> None:
     if not task.text:
         model.add_argument("--image_processor_name", help="a pretrained image processor name or path "
                                                           "(default: a ViTImageProcessor for the config)")
+        model.add_argument("--image_size", type=_positive_int, default=None,
+                           help="the side images are resized to, for an architecture whose config has no image_size "
+                                "(ResNet, RegNet; default 224); a config's own image_size (ViT, DINOv2, BEiT, "
+                                "ConvNeXt) is set with --config_overrides")
     model.add_argument("--gradient_checkpointing", action="store_true",
                        help="recompute activations in the backward pass (the transformers model's own switch): "
                             "less memory, about a third more compute per step")
@@ -245,12 +250,24 @@ def parse_args(task: str, description: str, argv: Sequence[str] | None = None) -
     return args
 
 
+def _top_level_items(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets: ``"a=1,b=[2,3]"`` → ``["a=1", "b=[2,3]"]``."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(text[start:index])
+            start = index + 1
+    return [*items, text[start:]]
+
+
 def parse_config_overrides(text: str | None) -> dict[str, str]:
-    """``"n_layer=2,n_embd=64"`` → ``{"n_layer": "2", "n_embd": "64"}`` (values are typed by the config)."""
+    """``"n_layer=2,n_embd=64"`` → ``{"n_layer": "2", "n_embd": "64"}`` (values are typed by the config); a list
+    value is written in brackets (``"depths=[2,2],hidden_sizes=[16,32]"``: a convolutional network's stages)."""
     if not text:
         return {}
     pairs = {}
-    for item in text.split(","):
+    for item in _top_level_items(text):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise BadInputError(f'--config_overrides: expected "key=value,key=value", got {item!r} in {text!r}')

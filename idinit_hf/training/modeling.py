@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
@@ -51,21 +52,42 @@ def with_overrides(config, overrides: dict[str, str]):
 
     The config is built again from its values rather than edited in place, so that fields derived at
     construction follow: a Qwen2 / Mistral config computes ``layer_types`` (one entry per layer) from
-    ``num_hidden_layers``, and saving refuses a config whose list has the old length. A derived list the user
-    did not override is therefore dropped and recomputed.
+    ``num_hidden_layers``, and saving refuses a config whose list has the old length; a ResNet / ConvNeXt config
+    names its stages (``stage_names``, ``out_features``) from ``depths``, a DINOv2 / BEiT one from its layers. A derived list the user did not override is
+    therefore dropped and recomputed.
     """
     typed = copy.deepcopy(config)
+    lists = {key: _list_value(config, key, text) for key, text in overrides.items() if text.startswith("[")}
+    scalars = {key: text for key, text in overrides.items() if key not in lists}
     try:
-        typed.update_from_string(",".join(f"{k}={v}" for k, v in overrides.items()))
+        if scalars:
+            typed.update_from_string(",".join(f"{k}={v}" for k, v in scalars.items()))
     except ValueError as error:
         raise BadInputError(f"--config_overrides: {error}") from None
-    values = {**config.to_dict(), **{key: getattr(typed, key) for key in overrides}}
+    values = {**config.to_dict(), **{key: getattr(typed, key) for key in scalars}, **lists}
     if "num_hidden_layers" in overrides and "layer_types" not in overrides:
         values.pop("layer_types", None)
+    if {"depths", "num_hidden_layers"} & set(overrides):  # a backbone's stages: ResNet's, ConvNeXt's, DINOv2's layers
+        for derived in ("stage_names", "out_features", "out_indices"):
+            if derived not in overrides:
+                values.pop(derived, None)
     try:
         return type(config).from_dict(values)
     except (ValueError, TypeError) as error:
         raise BadInputError(f"--config_overrides: {error_summary(error)}") from None
+
+
+def _list_value(config, key: str, text: str) -> list:
+    """A ``[...]`` value of ``--config_overrides`` (a JSON list: ``[16,32]``) for a key the config has."""
+    if not hasattr(config, key):
+        raise BadInputError(f"--config_overrides: key {key} isn't in the original config dict")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list):
+        raise BadInputError(f"--config_overrides: {key}={text} is not a list (e.g. [16,32])")
+    return value
 
 
 def check_task(config, task: str) -> None:

@@ -11,6 +11,10 @@ backward (4) matmul work; ``12 · n_layer · d_model · seq`` is the attention s
 (forward and backward). These are *model* FLOPs: the recomputation of ``--gradient_checkpointing`` is not
 counted, so MFU stays comparable with and without it.
 
+An image's FLOPs (:func:`flops_per_image`): a patch transformer's (ViT, DINOv2, BEiT) are those of its tokens, the
+patches and the class token, by the estimate above; a convolutional network's (ResNet, RegNet, ConvNeXt) are counted
+on one image by ``torch.utils.flop_counter`` (forward), times 3 for the backward's twice-the-forward work.
+
 MFU = model FLOPs per second of one process / the peak dense FLOP/s of its device. The peak comes from
 ``--peak_tflops``, else from :data:`PEAK_TFLOPS` (bf16 dense tensor-core numbers of the vendors' data sheets,
 fp16 for cards without bf16) matched against ``torch.cuda.get_device_name``; on a CPU, or a card not in the
@@ -114,3 +118,26 @@ def speed_summary(unit: str, total_per_second: float, num_processes: int, flops_
 def format_mfu(value: float | str) -> str:
     """For the progress bar: ``"31.2%"`` or ``"unknown"``."""
     return f"{100 * value:.1f}%" if isinstance(value, float) else value
+
+
+def flops_per_image(model: torch.nn.Module, side: int) -> float:
+    """Training FLOPs per ``side x side`` image: the tokens' (:func:`flops_per_token`) for a patch transformer (a
+    config with ``patch_size``, ``num_hidden_layers`` and ``hidden_size``: patches plus the class token), else 3 x the
+    forward FLOPs ``torch.utils.flop_counter`` counts on one image (convolutional networks), in eval mode (a batch
+    norm cannot normalize one value per channel in training)."""
+    config = model.config
+    if all(hasattr(config, key) for key in ("patch_size", "num_hidden_layers", "hidden_size")):
+        tokens = (side // config.patch_size) ** 2 + 1
+        return flops_per_token(model, tokens) * tokens
+    from torch.utils.flop_counter import FlopCounterMode
+
+    parameter = next(model.parameters())
+    image = torch.zeros(1, config.num_channels, side, side, device=parameter.device, dtype=parameter.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(pixel_values=image)
+    finally:
+        model.train(was_training)
+    return 3.0 * counter.get_total_flops()

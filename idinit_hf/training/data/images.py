@@ -114,15 +114,36 @@ def image_transform(processor, num_channels: int, image_column: str, label_colum
     return transform
 
 
+def image_side(args: argparse.Namespace, config) -> int:
+    """The side the images are resized to: the config's ``image_size`` where it has one (a ViT's position table is
+    made for it; set it with ``--config_overrides``), else ``--image_size`` (a convolutional network, ResNet or
+    RegNet, takes any size). Raises :class:`BadInputError` where the two disagree."""
+    own = getattr(config, "image_size", None)
+    if own is None:
+        return args.image_size if args.image_size is not None else DEFAULT_IMAGE_SIZE
+    if isinstance(own, (list, tuple)):
+        if len(set(own)) != 1:
+            raise BadInputError(f"image_size={own}: the script trains on square images")
+        own = own[0]
+    if args.image_size is not None and args.image_size != own:
+        raise BadInputError(f"--image_size {args.image_size} but model type {config.model_type!r} has "
+                            f"image_size={own} in its config: set that with --config_overrides image_size=...")
+    return int(own)
+
+
+#: ``--image_size`` for an architecture whose config has no image size (ResNet, RegNet): their ImageNet side.
+DEFAULT_IMAGE_SIZE = 224
+
+
 def image_processor_for(args: argparse.Namespace, config):
-    """``--image_processor_name``, else a standard ``ViTImageProcessor`` sized for the config.
+    """``--image_processor_name``, else a standard ``ViTImageProcessor`` of :func:`image_side`.
 
     The PIL backend is used because transformers' default ViT processor backend needs torchvision.
     """
     if args.image_processor_name:
         with loading("--image_processor_name", args.image_processor_name):
             return AutoImageProcessor.from_pretrained(args.image_processor_name)
-    size = config.image_size
+    size = image_side(args, config)
     return ImageProcessor(size={"height": size, "width": size}, image_mean=[0.5] * config.num_channels,
                           image_std=[0.5] * config.num_channels)
 
