@@ -36,7 +36,9 @@ from transformers.initialization import no_init_weights
 from .families import family_for
 from .patterns import INITIALIZED_FLAG
 
-__all__ = ["DeferredBuild", "builds_deferred", "build_deferred", "clear_initialized_flags"]
+__all__ = [
+    "DeferredBuild", "builds_deferred", "build_deferred", "clear_initialized_flags", "shared_parameters", "reshare_",
+]
 
 # Per thread: the deferred build whose constructor is running (None outside one). The parameter registration
 # hook is process-global (torch has no per-thread hook), so it defers only the parameters of its own thread.
@@ -113,6 +115,30 @@ def clear_initialized_flags(model: nn.Module) -> None:
     for module in model.modules():
         if hasattr(module, INITIALIZED_FLAG):
             delattr(module, INITIALIZED_FLAG)
+
+
+def shared_parameters(model: nn.Module) -> list[list[tuple[nn.Module, str]]]:
+    """The places (module, attribute name) of each parameter that ``model`` holds in more than one place: tied
+    weights (T5's ``shared``, ``encoder.embed_tokens``, ``decoder.embed_tokens`` and ``lm_head``), first place first."""
+    places: dict[int, list[tuple[nn.Module, str]]] = {}
+    for module in model.modules():
+        for name, param in module._parameters.items():
+            if param is not None:
+                places.setdefault(id(param), []).append((module, name))
+    return [group for group in places.values() if len(group) > 1]
+
+
+def reshare_(groups: list[list[tuple[nn.Module, str]]]) -> None:
+    """Make every place of each group hold the parameter its first place holds now.
+
+    ``nn.Module.to_empty`` from the meta device gives each place of a shared parameter a tensor of its own (meta and
+    real tensors are not shallow-copy compatible, so ``_apply`` makes a new parameter per place): the weights come
+    out untied, and an init pass over them draws one tied group several times, in an order a real build never sees.
+    """
+    for (module, name), *others in groups:
+        param = module._parameters[name]
+        for other, other_name in others:
+            other._parameters[other_name] = param
 
 
 def build_deferred(model: nn.Module, construct: Callable[[], None]) -> None:

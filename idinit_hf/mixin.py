@@ -25,7 +25,7 @@ from typing import Any
 from torch import nn
 from transformers import PreTrainedModel
 
-from .build import build_deferred, builds_deferred, clear_initialized_flags
+from .build import build_deferred, builds_deferred, clear_initialized_flags, reshare_, shared_parameters
 from .families import Family
 from .patterns import INITIALIZED_FLAG, tag_roles
 from .plan import InitPlan, init_module
@@ -157,13 +157,19 @@ class IDInitMixin:
         return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
     def to_empty(self, *, device: Any, recurse: bool = True):
-        """``nn.Module.to_empty``, then forget every module's "already initialized" flag.
+        """``nn.Module.to_empty``, keeping tied weights tied, then forget every module's "already initialized" flag.
 
         ``to_empty`` hands back uninitialized memory, so flags left by an earlier pass (for instance the one
         transformers runs on meta tensors under ``accelerate.init_empty_weights()``) are stale; without this,
         the following ``init_weights()`` would skip every module and leave garbage in the weights.
+
+        From the meta device torch's ``to_empty`` unties shared parameters (:func:`~idinit_hf.build.reshare_`); they
+        are shared again, so the init pass sees the model a real build sees (one tensor per tied group, T5's alias
+        tables found as aliases) and draws exactly what that build draws, in the same order.
         """
+        groups = shared_parameters(self) if recurse else []  # recurse=False moves no child: nothing to untie
         result = super().to_empty(device=device, recurse=recurse)
+        reshare_(groups)
         clear_initialized_flags(self)
         return result
 

@@ -50,6 +50,26 @@ def test_to_empty_forgets_the_flags_so_init_weights_writes_everything():
     assert_same_tensors({k: got[k] for k in roles}, {k: want[k] for k in roles})
 
 
+def tied_groups(model: torch.nn.Module) -> list[list[str]]:
+    """The names of each parameter the model holds under more than one name."""
+    names: dict[int, list[str]] = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(param), []).append(name)
+    return sorted(group for group in names.values() if len(group) > 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_to_empty_from_meta_keeps_tied_weights_tied(name):
+    """torch's to_empty from meta gives each place of a tied weight its own tensor; the init pass must see the ties
+    a real build sees (T5's alias tables), so they are shared again."""
+    with torch.device("meta"):
+        model = tiny(name, init_method="idinit")
+    before = tied_groups(model)
+    model.to_empty(device="cpu")
+    assert tied_groups(model) == before
+    assert not any(p.is_meta for p in model.parameters())
+
+
 def test_a_user_class_mixes_it_in():
     stock = idinit_class("gpt2").__mro__[2]
 
