@@ -20,6 +20,7 @@ from .codegen import CODEGEN
 from .cohere import COHERE
 from .convnext import CONVNEXT
 from .convnextv2 import CONVNEXT_V2
+from .coverage import refusal_reason
 from .deberta_v2 import DEBERTA_V2
 from .deepseek_v3 import DEEPSEEK_V3
 from .dinov2 import DINOV2
@@ -106,8 +107,11 @@ def read_options(config: Any) -> IDInitOptions | None:
 
 
 def unsupported_message(config: Any) -> str:
-    return (f"init_method='idinit' has no role table for model_type={getattr(config, 'model_type', None)!r}; "
-            f"supported: {', '.join(map(repr, supported_model_types()))}")
+    model_type = getattr(config, "model_type", None)
+    reason = refusal_reason(model_type)
+    return (f"init_method='idinit' has no role table for model_type={model_type!r}; "
+            f"supported: {', '.join(map(repr, supported_model_types()))}"
+            + (f". {model_type!r} is refused: {reason}" if reason else ""))
 
 
 def idinit_family(config: Any) -> tuple[Family, IDInitOptions] | None:

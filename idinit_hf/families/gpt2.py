@@ -41,7 +41,7 @@ GPT2 = Family(
     # Q = 0 at init (issue 12, docs/defaults.md): with Q = K = I each token attends mostly to itself, and IDInit
     # stalled between steps 150 and 250 before overtaking the default init; with Q = 0 every token starts from
     # uniform causal attention and the plateau is gone (byte-level GPT-2, 8 layers, width 128, SOTU text).
-    option_defaults=(("query_scale", 0.0),),
+    option_defaults=(("query_scale", 0.0), ("token_table", "small")),
     example=dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0),
     scale=_scale,
     fit=_fit,

@@ -47,9 +47,17 @@ def test_gpt2_mlp(gpt2_model):
         assert torch.equal(mlp.c_fc.bias, torch.zeros(HIDDEN)) and torch.equal(mlp.c_proj.bias, torch.zeros(D))
 
 
-def test_gpt2_embeddings_and_norms_keep_the_library_default(gpt2_model):
+def test_gpt2_token_table_is_small_init(gpt2_model):
+    """GPT-2's family default idinit_token_table="small" (issue 19): N(0, 2/(5d)), the exact draws verify rebuilds."""
     body = gpt2_model if isinstance(gpt2_model, gpt2.GPT2Model) else gpt2_model.transformer
-    assert_default_random(body.wte.weight)
+    std = float(body.wte.weight.std())
+    assert abs(std / (2 / (5 * D)) ** 0.5 - 1) < 0.05  # 256 x 16 draws: the estimate is within ~1.5%
+    layer = next(layer for layer in idinit_hf.verify(gpt2_model).layers if layer.name.endswith("wte.weight"))
+    assert layer.rule is idinit_hf.Rule.SMALL and layer.matches
+
+
+def test_gpt2_positions_and_norms_keep_the_library_default(gpt2_model):
+    body = gpt2_model if isinstance(gpt2_model, gpt2.GPT2Model) else gpt2_model.transformer
     assert_default_random(body.wpe.weight)
     for norm in layers_of(gpt2_model, torch.nn.LayerNorm):
         assert torch.equal(norm.weight, torch.ones(D)) and torch.equal(norm.bias, torch.zeros(D))
