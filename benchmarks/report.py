@@ -157,8 +157,9 @@ def compact_table(table, runs, depths=(HEADLINE_DEPTH,)):
             "final loss | IDInit: steps to the best baseline's final loss |", "|---|---|---|---|---|---|---|---|"]
     for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table if r["depth"] in depths}):
         group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
-        loss = {m: f"{group[m]['test_loss']:.3f} ± {group[m]['test_loss_std']:.3f}" if m in group else "–"
-                for m in group}
+        # a single seed has no spread: say how many seeds there are instead of "± 0.000"
+        loss = {m: (f"{group[m]['test_loss']:.3f} ± {group[m]['test_loss_std']:.3f}" if group[m]["seeds"] > 1
+                    else f"{group[m]['test_loss']:.3f} (1 seed)") for m in group}
         best = best_baseline(group)
         idinit = group.get("idinit")
         if idinit is None:
