@@ -22,7 +22,6 @@ from .init import (
     idi_,
     idi_experts_,
     idi_heads_,
-    idi_parts_,
     idi_qkv_,
     idic_,
     idiz_,
@@ -41,7 +40,7 @@ from .roles import FusedQKV, Role, Rule, Slot
 __version__ = "0.1.0"
 
 __all__ = [
-    "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks", "idi_qkv_", "idi_parts_",
+    "idi_", "idi_heads_", "idiz_", "idic_", "idizc_", "loosen_", "fused_blocks", "idi_qkv_",
     "idi_experts_", "idiz_experts_", "loosen_experts_",
     "install", "uninstall", "installed", "apply_",
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",

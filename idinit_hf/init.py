@@ -50,7 +50,6 @@ __all__ = [
     "VALUE_PART",
     "qkv_rows",
     "idi_qkv_",
-    "idi_parts_",
     "GATE_UP_LAYOUTS",
     "expert_shifts",
     "gate_up_parts",
@@ -496,26 +495,6 @@ def idi_qkv_(tensor: torch.Tensor, tau: float = 1.0, *, layout: str, heads: int,
         rows, columns, values = rows[keep], columns[keep], values[keep]
     device = tensor.device
     tensor[rows.to(device), columns.to(device)] = values.to(device=device, dtype=tensor.dtype)
-    return tensor
-
-
-@torch.no_grad()
-def idi_parts_(tensor: torch.Tensor, tau: float = 1.0, *, parts: int, wide: str = "partial") -> torch.Tensor:
-    r"""IDIτ on each of ``parts`` equal row blocks of a fused projection of one input (Phi-3's ``gate_up_proj`` =
-    gate | up): block ``b`` gets its own identity, so that row ``i`` of every block reads input ``i mod in``, as
-    separate projections would (IDIτ on the whole weight would not line them up unless ``out/parts`` is a multiple of
-    ``in``):
-
-    .. math::
-        W_{b \cdot n + m,\, j} = \tau \iff m \equiv j \pmod{in}, \qquad n = out / \text{parts}
-
-    Loosening (§2) goes on each block on its own: :func:`loosen_` of each view of :func:`fused_blocks`.
-    """
-    _check_matrix(tensor, "idi_parts_")
-    if parts <= 0 or tensor.shape[0] % parts:
-        raise ValueError(f"idi_parts_: {tensor.shape[0]} rows do not split into parts={parts} equal blocks")
-    for block in fused_blocks(tensor, [tensor.shape[0] // parts] * parts):
-        idi_(block, tau, wide=wide)
     return tensor
 
 

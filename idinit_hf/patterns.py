@@ -284,12 +284,6 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         idinit.idi_qkv_(matrix, options.tau, layout=slot.qkv.layout, heads=n_heads, kv_heads=kv_heads,
                         head_dim=head_dim, shards=shards, query_scale=options.query_scale, gqa=options.gqa)
         return
-    if slot.parts > 1:  # gate | up: each part its own IDIτ, loosened where its rows replicate
-        idinit.idi_parts_(matrix, options.tau, parts=slot.parts, wide=options.wide)
-        for block in idinit.fused_blocks(matrix, [matrix.shape[0] // slot.parts] * slot.parts):
-            if _replicated(block):
-                idinit.loosen_(block, **loosen)
-        return
     if slot.fused:
         n_in = matrix.shape[1]
         n_blocks = matrix.shape[0] // n_in

@@ -207,11 +207,10 @@ class Slot:
         qkv: a fused Q|K|V projection with a per-head row order (:class:`FusedQKV`: GPT-NeoX, Falcon, Phi-3, …):
             each of its query, key and value rows gets the IDIτ row a separate projection would have
             (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale``.
-        parts: the output dimension stacks this many equal projections of the same input (Phi-3's
-            ``gate_up_proj`` = gate | up): each gets its own IDIτ (:func:`idinit_hf.init.idi_parts_`) and loosening.
         experts: the parameter stacks one weight per expert along dim 0 (``E x out x in``; ``E x in x out`` with
             ``transposed``, GPT-OSS): every expert gets the rule (``idinit_experts`` says how they differ).
-        gate_up: the output dimension fuses a gate and an up projection, ``"halves"`` (gate first) or
+        gate_up: the output dimension fuses a gate and an up projection (a mixture's experts, Phi-3's
+            ``gate_up_proj``), ``"halves"`` (gate first) or
             ``"interleaved"`` (gate on the even rows): the gate part follows the gate's rule (``idinit_gate``),
             the up part the slot's role.
         biases: the bias parameters a writing rule sets to 0 (``gate_up_proj_bias`` of GPT-OSS's experts).
@@ -236,7 +235,6 @@ class Slot:
     tied: bool = False
     heads: str = ""
     qkv: FusedQKV | None = None
-    parts: int = 1
     experts: bool = False
     gate_up: str = ""
     biases: tuple[str, ...] = ("bias",)

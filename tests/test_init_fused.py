@@ -1,5 +1,5 @@
 """Exact patterns of the initializers of fused projections (idinit_hf/init.py, issue 20): a fused Q|K|V weight in each
-of its row orders (``idi_qkv_``, ``qkv_rows``) and a fused gate|up weight (``idi_parts_``), in every dtype and on the
+of its row orders (``idi_qkv_``, ``qkv_rows``) and a fused gate|up weight (``Slot.gate_up``), in every dtype and on the
 meta device; and, split the way each model's forward splits it, a fused Q|K|V weight gives query, key and value heads
 that read the input dimensions of their own head."""
 
@@ -8,6 +8,9 @@ import torch
 from helpers import DEVICES, DTYPES
 
 from idinit_hf import init
+from idinit_hf.options import IDInitOptions
+from idinit_hf.patterns import write_pattern
+from idinit_hf.roles import Role, Rule, Slot
 
 T = 2.0  # a τ that is not 1, so a pattern of ones cannot pass by accident
 S = 0.5  # a query scale that is not 1
@@ -213,25 +216,26 @@ def test_falcon_multi_query_split_gives_one_key_head_reading_head_0():
 # ---- IDIτ on a fused gate|up ----------------------------------------------------------------------------------------
 
 
+def write_gate_up(weight: torch.Tensor, **options) -> torch.Tensor:
+    """Phi-3's ``gate_up_proj`` slot (``Slot.gate_up="halves"``) written with IDIτ = T and no loosening noise."""
+    slot = Slot("MLP", "gate_up_proj", Role.MLP_IN, gate_up="halves")
+    write_pattern({"weight": weight}, slot, Rule.IDI, IDInitOptions(tau=T, loosening=0.0, **options), 0,
+                  name="mlp.gate_up_proj", is_conv=False, padding_idx=None)
+    return weight
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_idi_parts_gives_each_part_its_own_identity(dtype):
-    """Phi-3's gate_up_proj with 5 rows per part on 3 inputs: row i of each part reads input i mod 3 (IDIτ of the
-    whole 10 x 3 weight would start the up part at input 5 mod 3 = 2)."""
-    w = empty((10, 3), dtype)
-    assert init.idi_parts_(w, T, parts=2) is w
+def test_a_fused_gate_up_gets_an_identity_in_each_half(dtype):
+    """5 rows per half on 3 inputs: row i of each half reads input i mod 3 (IDIτ of the whole 10 x 3 weight would
+    start the up half at input 5 mod 3 = 2)."""
+    w = write_gate_up(empty((10, 3), dtype))
     half = pattern([(m % 3, T) for m in range(5)], 3)
     assert torch.equal(w, torch.cat([half, half]).to(dtype))
     assert not torch.equal(w, init.idi_(torch.empty(10, 3), T).to(dtype))
 
 
-def test_idi_parts_wide_rule_applies_to_each_part():
-    w = init.idi_parts_(torch.empty(4, 5), T, parts=2, wide="tile")
-    half = torch.tensor([[T, 0, T, 0, T], [0, T, 0, T, 0]])
-    assert torch.equal(w, torch.cat([half, half]))
-
-
-def test_idi_parts_on_meta_is_a_noop_and_bad_parts_are_an_error():
-    w = torch.empty(4, 2, device="meta")
-    assert init.idi_parts_(w, parts=2) is w
-    with pytest.raises(ValueError, match="5 rows do not split into parts=2"):
-        init.idi_parts_(torch.empty(5, 2), parts=2)
+def test_a_fused_gate_half_follows_the_gate_option():
+    """``idinit_gate="default"``: the gate half is left as the library wrote it; the up half still gets IDIτ."""
+    w = write_gate_up(torch.full((10, 3), 7.0), gate="default")
+    assert torch.equal(w[:5], torch.full((5, 3), 7.0))
+    assert torch.equal(w[5:], pattern([(m % 3, T) for m in range(5)], 3))

@@ -4,10 +4,9 @@ and a fused ``gate_up_proj`` (gate = first half), in the sequential pre-norm blo
 Block: ``h = x + o_proj(attn(input_layernorm(x)))``, ``out = h + down_proj(up · act(gate))`` with ``gate | up =
 gate_up_proj(post_attention_layernorm(h))``. ``qkv_proj`` gets, row for row, what separate ``q_proj``, ``k_proj`` and
 ``v_proj`` of the Llama table would get (the ``"blocks"`` layout of :func:`idinit_hf.init.idi_qkv_`: the query rows
-follow ``idinit_query_scale``, the key/value rows ``idinit_gqa``). ``gate_up_proj`` is one MLP input layer of two
-parts, each its own IDIτ (:func:`idinit_hf.init.idi_parts_`) and loosening, as separate gate and up projections
-would have under ``idinit_gate="idi"`` (the option applies to separate gate projections only: one fused weight has
-one rule). ``o_proj`` and ``down_proj`` end the branches: IDIZε.
+follow ``idinit_query_scale``, the key/value rows ``idinit_gqa``). ``gate_up_proj`` is a fused gate | up
+(``Slot.gate_up="halves"``, as a mixture's experts): the up half gets IDIτ and its loosening, the gate half what a
+separate gate projection gets (``idinit_gate``). ``o_proj`` and ``down_proj`` end the branches: IDIZε.
 """
 
 from functools import partial
@@ -26,7 +25,7 @@ PHI3 = Family(
              qkv=FusedQKV("blocks", heads="config.num_attention_heads", kv_heads="num_key_value_heads",
                           head_dim="head_dim")),
         Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("MLP", "gate_up_proj", Role.MLP_IN, parts=2),
+        Slot("MLP", "gate_up_proj", Role.MLP_IN, gate_up="halves"),
         Slot("MLP", "down_proj", Role.MLP_OUT),
         Slot("DecoderLayer", "input_layernorm", Role.NORM),
         Slot("DecoderLayer", "post_attention_layernorm", Role.NORM),

@@ -1,5 +1,5 @@
 """Phi-3, role by role: the fused qkv_proj (all query heads, then key, then value, grouped-query attention) split
-the way Phi3Attention splits it, the fused gate_up_proj with an identity of its own in each half, IDIZε outputs."""
+the way Phi3Attention splits it, the fused gate_up_proj with an identity of its own in each half (the gate half by idinit_gate), IDIZε outputs."""
 
 import pytest
 import torch
@@ -34,6 +34,14 @@ def test_gate_and_up_halves_each_hold_a_loosened_identity_lined_up_row_for_row()
         assert torch.equal(half.round(decimals=3), identity)  # IDIτ up to the loosening noise
         assert torch.equal(half[identity == 0], torch.zeros(int((identity == 0).sum())))
     assert not torch.equal(gate, up)  # loosened: no two rows are tied
+
+
+def test_the_gate_half_follows_the_gate_option():
+    """``idinit_gate="default"`` leaves the gate half to the library (random), the up half is still IDIτ."""
+    gate, up = build(idinit_gate="default").model.layers[0].mlp.gate_up_proj.weight.detach().chunk(2)
+    identity = torch.eye(D).repeat(3, 1)[:HIDDEN]
+    assert torch.equal(up.round(decimals=3), identity)
+    assert 0.01 < float(gate.std()) < 0.04  # the library's N(0, 0.02)
 
 
 def test_branch_outputs_are_idiz():
