@@ -64,12 +64,14 @@ def test_missing_classification_head_is_the_only_thing_initialized(tmp_path):
     assert torch.equal(classifier.classifier.weight.detach(), torch.zeros(3, 16))
 
 
-def test_missing_vit_head_gets_the_default_head_init(tmp_path):
+def test_missing_vit_head_gets_the_head_rule_and_the_loaded_body_is_kept(tmp_path):
+    """The classifier a body checkpoint lacks gets IDInit's head rule (ViT: SmallInit), nothing loaded is rewritten."""
     body = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit"))
     body.save_pretrained(tmp_path)
     model = idinit_hf.AutoModelForImageClassification.from_pretrained(tmp_path)
     assert_same_state(body.embeddings, model.vit.embeddings)
-    assert 0.01 < float(model.classifier.weight.detach().std()) < 0.03
+    layer = next(layer for layer in idinit_hf.verify(model).layers if layer.name.endswith("classifier.weight"))
+    assert layer.rule is idinit_hf.Rule.SMALL and layer.matches
 
 
 def test_missing_lm_head_is_tied_to_the_loaded_embedding(tmp_path):

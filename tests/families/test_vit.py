@@ -59,6 +59,10 @@ def test_vit_class_token_and_positions_default_when_asked():
     assert_default_random(model.embeddings.position_embeddings)
 
 
-def test_vit_classifier_default():
+def test_vit_classifier_is_small_init():
+    """ViT's family default idinit_heads="small" (issue 19): N(0, 2/(5·fan-in)), the draws verify rebuilds."""
     model = idinit_hf.IDInitViTForImageClassification(family("vit").example_config(init_method="idinit"))
-    assert_default_random(model.classifier.weight)
+    weight = model.classifier.weight.detach()
+    assert abs(float(weight.std()) / (2 / (5 * weight.shape[1])) ** 0.5 - 1) < 0.25  # 10 x 16 draws
+    layer = next(layer for layer in idinit_hf.verify(model).layers if layer.name.endswith("classifier.weight"))
+    assert layer.rule is idinit_hf.Rule.SMALL and layer.matches
