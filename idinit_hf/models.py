@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 import transformers
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel
 from transformers.models.auto import modeling_auto
 
 from .families import FAMILIES, idinit_family
@@ -53,8 +53,14 @@ IDINIT_CLASS_NAMES: dict[str, str] = {
 
 @cache
 def idinit_class(stock: type[PreTrainedModel]) -> type[PreTrainedModel]:
-    """``IDInitMixin`` + ``stock``, named like ``stock`` so that saved configs stay stock (one class per stock one)."""
-    cls = type(stock.__name__, (IDInitMixin, stock), {"__module__": __name__, "__doc__": stock.__doc__})
+    """``IDInitMixin`` + ``stock``, named like ``stock`` so that saved configs stay stock (one class per stock one).
+
+    A generative stock class lists ``GenerationMixin`` among its own bases, and transformers 5.x checks exactly that
+    (``PreTrainedModel.can_generate`` reads ``str(cls.__bases__)`` first; its common tests assert it): the IDInit
+    class lists it too. It already follows ``stock`` in the MRO, so the MRO is unchanged: ``IDInitMixin``, then
+    ``stock``'s own."""
+    generation = (GenerationMixin,) if GenerationMixin in stock.__bases__ else ()
+    cls = type(stock.__name__, (IDInitMixin, stock, *generation), {"__module__": __name__, "__doc__": stock.__doc__})
     cls.__qualname__ = f"IDInit{stock.__name__}"
     return cls
 
