@@ -12,9 +12,6 @@ from typing import Any
 
 from ..roles import Role, Slot
 
-#: LayerNorm's parameters: weight and, where the norm has one, bias (each left to the library: 1 and 0).
-NORM = ("weight", "bias")
-
 #: The LM head (initialized with the input embedding when the config ties them) and the classifiers.
 HEADS = (
     Slot("ForCausalLM", "lm_head", Role.HEAD, tied=True),

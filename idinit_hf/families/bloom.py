@@ -14,6 +14,7 @@ from functools import partial
 
 from ..roles import FusedQKV, Role, Slot
 from . import _causal
+from ._blocks import fused_attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 BLOOM = Family(
@@ -22,16 +23,11 @@ BLOOM = Family(
     block="Block",
     norm_position="pre",
     slots=(
-        Slot("Attention", "query_key_value", Role.ATTENTION_IN,
-             qkv=FusedQKV("interleaved", heads="num_heads", head_dim="head_dim")),
-        Slot("Attention", "dense", Role.ATTENTION_OUT),
-        Slot("MLP", "dense_h_to_4h", Role.MLP_IN),
-        Slot("MLP", "dense_4h_to_h", Role.MLP_OUT),
-        Slot("Block", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Block", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
+        *fused_attention_slots("Attention", FusedQKV("interleaved", heads="num_heads", head_dim="head_dim")),
+        *mlp_slots("MLP", "dense_h_to_4h", "dense_4h_to_h"),
+        *norm_slots("Block", "input_layernorm", "post_attention_layernorm"),
         Slot("Model", "word_embeddings", Role.EMBEDDING, token_table=True),
-        Slot("Model", "word_embeddings_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "word_embeddings_layernorm", "ln_f"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

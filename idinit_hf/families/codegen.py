@@ -9,8 +9,9 @@ head ``h`` all read the input dimensions of head ``h``. The rest is GPT-J's tabl
 
 from functools import partial
 
-from ..roles import FusedQKV, Role, Slot
+from ..roles import FusedQKV
 from . import _causal
+from ._blocks import fused_attention_slots
 from .family import Family
 from .gptj import EXAMPLE, MLP_SLOTS, STEM_SLOTS
 
@@ -20,9 +21,9 @@ CODEGEN = Family(
     block="Block",
     norm_position="pre",
     slots=(
-        Slot("Attention", "qkv_proj", Role.ATTENTION_IN,
-             qkv=FusedQKV("sharded", heads="num_attention_heads", head_dim="head_dim", shards="mp_num")),
-        Slot("Attention", "out_proj", Role.ATTENTION_OUT),
+        *fused_attention_slots("Attention",
+                               FusedQKV("sharded", heads="num_attention_heads", head_dim="head_dim", shards="mp_num"),
+                               fused="qkv_proj", out="out_proj"),
         *MLP_SLOTS,
         *STEM_SLOTS,
     ),

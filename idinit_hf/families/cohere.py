@@ -9,8 +9,9 @@ table's (grouped-query attention, optional per-head ``q_norm``/``k_norm`` with `
 
 from functools import partial
 
-from ..roles import KEY_VALUE, QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import WEIGHT, attention_slots, gated_mlp_slots, norm_slots
 from .family import Family
 
 COHERE = Family(
@@ -19,18 +20,12 @@ COHERE = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("Attention", "q_norm", Role.NORM),
-        Slot("Attention", "k_norm", Role.NORM),
-        Slot("MLP", "gate_proj", Role.MLP_GATE),
-        Slot("MLP", "up_proj", Role.MLP_IN),
-        Slot("MLP", "down_proj", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM),
+        *attention_slots("Attention", grouped=True),
+        *norm_slots("Attention", "q_norm", "k_norm", params=WEIGHT),  # LayerNorms without a bias
+        *gated_mlp_slots("MLP"),
+        *norm_slots("DecoderLayer", "input_layernorm", params=WEIGHT),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "norm", Role.NORM),
+        *norm_slots("Model", "norm", params=WEIGHT),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -18,6 +18,7 @@ from functools import partial
 
 from ..roles import FusedQKV, Role, Slot
 from . import _causal
+from ._blocks import fused_attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 _HEADS = FusedQKV("interleaved", heads="self_attention.num_heads", kv_heads="self_attention.num_kv_heads",
@@ -29,16 +30,11 @@ FALCON = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("DecoderLayer", "self_attention.query_key_value", Role.ATTENTION_IN, qkv=_HEADS),
-        Slot("DecoderLayer", "self_attention.dense", Role.ATTENTION_OUT),
-        Slot("MLP", "dense_h_to_4h", Role.MLP_IN),
-        Slot("MLP", "dense_4h_to_h", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "ln_attn", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "ln_mlp", Role.NORM, params=_causal.NORM),
+        *fused_attention_slots("DecoderLayer", _HEADS, prefix="self_attention."),
+        *mlp_slots("MLP", "dense_h_to_4h", "dense_4h_to_h"),
+        *norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm", "ln_attn", "ln_mlp"),
         Slot("Model", "word_embeddings", Role.EMBEDDING, token_table=True),
-        Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "ln_f"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -9,8 +9,9 @@ one kind per block: :attr:`Family.derive` keeps global/local alternating for any
 
 from typing import Any
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 
@@ -29,17 +30,12 @@ GPT_NEO = Family(
     block="Block",
     norm_position="pre",
     slots=(
-        Slot("GPTNeoAttention", "attention.q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("GPTNeoAttention", "attention.k_proj", Role.ATTENTION_IN),
-        Slot("GPTNeoAttention", "attention.v_proj", Role.ATTENTION_IN),
-        Slot("GPTNeoAttention", "attention.out_proj", Role.ATTENTION_OUT),
-        Slot("MLP", "c_fc", Role.MLP_IN),
-        Slot("MLP", "c_proj", Role.MLP_OUT),
-        Slot("Block", "ln_1", Role.NORM, params=_causal.NORM),
-        Slot("Block", "ln_2", Role.NORM, params=_causal.NORM),
+        *attention_slots("GPTNeoAttention", out="out_proj", prefix="attention."),
+        *mlp_slots("MLP", "c_fc", "c_proj"),
+        *norm_slots("Block", "ln_1", "ln_2"),
         Slot("Model", "wte", Role.EMBEDDING, token_table=True),
         Slot("Model", "wpe", Role.EMBEDDING),
-        Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "ln_f"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -11,6 +11,7 @@ input dimensions of head ``h``, and the query rows follow ``idinit_query_scale``
 
 from ..roles import FusedQKV, Role, Slot
 from . import _causal
+from ._blocks import fused_attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 GPT_NEOX = Family(
@@ -19,15 +20,12 @@ GPT_NEOX = Family(
     block="GPTNeoXLayer",
     norm_position="pre",
     slots=(
-        Slot("GPTNeoXAttention", "query_key_value", Role.ATTENTION_IN,
-             qkv=FusedQKV("interleaved", heads="config.num_attention_heads", head_dim="head_size")),
-        Slot("GPTNeoXAttention", "dense", Role.ATTENTION_OUT),
-        Slot("GPTNeoXMLP", "dense_h_to_4h", Role.MLP_IN),
-        Slot("GPTNeoXMLP", "dense_4h_to_h", Role.MLP_OUT),
-        Slot("GPTNeoXLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("GPTNeoXLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
+        *fused_attention_slots("GPTNeoXAttention",
+                               FusedQKV("interleaved", heads="config.num_attention_heads", head_dim="head_size")),
+        *mlp_slots("GPTNeoXMLP", "dense_h_to_4h", "dense_4h_to_h"),
+        *norm_slots("GPTNeoXLayer", "input_layernorm", "post_attention_layernorm"),
         Slot("GPTNeoXModel", "embed_in", Role.EMBEDDING, token_table=True),
-        Slot("GPTNeoXModel", "final_layer_norm", Role.NORM, params=_causal.NORM),
+        *norm_slots("GPTNeoXModel", "final_layer_norm"),
         *_causal.HEADS,
     ),
     # An IDIτ untied LM head and Q = 0 (docs/defaults.md, issue 20): CPython text, width 64, parallel residual,

@@ -7,19 +7,17 @@ the LM head is untied and has a bias (the ``idinit_heads`` option, as every unti
 
 from functools import partial
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 #: The attention and MLP of GPT-J's block (CodeGen's table reuses them).
-MLP_SLOTS = (
-    Slot("MLP", "fc_in", Role.MLP_IN),
-    Slot("MLP", "fc_out", Role.MLP_OUT),
-)
+MLP_SLOTS = mlp_slots("MLP", "fc_in", "fc_out")
 STEM_SLOTS = (
-    Slot("Block", "ln_1", Role.NORM, params=_causal.NORM),
+    *norm_slots("Block", "ln_1"),
     Slot("Model", "wte", Role.EMBEDDING, token_table=True),
-    Slot("Model", "ln_f", Role.NORM, params=_causal.NORM),
+    *norm_slots("Model", "ln_f"),
     *_causal.HEADS,
 )
 #: 4 heads of 4, rotary on every head dimension (rotary_dim must not exceed the head width)
@@ -32,10 +30,7 @@ GPTJ = Family(
     block="Block",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN),
-        Slot("Attention", "out_proj", Role.ATTENTION_OUT),
+        *attention_slots("Attention", out="out_proj"),
         *MLP_SLOTS,
         *STEM_SLOTS,
     ),

@@ -13,10 +13,9 @@ whose branches end in a norm (``x + norm(f(x))``: Gemma 2/3, OLMo 2/3, EXAONE 4)
 a multimodal config (Emu3), which need tables of their own.
 """
 
-from ..roles import KEY_VALUE, QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import attention_slots, gated_mlp_slots, norm_slots
 from .family import Family
-
-_NORM = ("weight", "bias")  # RMSNorm has a weight only, StableLM's LayerNorm a bias too: each is written if present
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -40,19 +39,13 @@ LLAMA = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("Attention", "q_norm", Role.NORM, params=_NORM),  # Qwen3: RMSNorm over head_dim
-        Slot("Attention", "k_norm", Role.NORM, params=_NORM),
-        Slot("MLP", "gate_proj", Role.MLP_GATE),
-        Slot("MLP", "up_proj", Role.MLP_IN),
-        Slot("MLP", "down_proj", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_NORM),
-        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_NORM),
+        *attention_slots("Attention", grouped=True),
+        *norm_slots("Attention", "q_norm", "k_norm"),  # Qwen3: RMSNorm over head_dim
+        *gated_mlp_slots("MLP"),
+        # RMSNorm has a weight only, StableLM's LayerNorm a bias too: each is written if present
+        *norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm"),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "norm", Role.NORM, params=_NORM),
+        *norm_slots("Model", "norm"),
         Slot("ForCausalLM", "lm_head", Role.HEAD, tied=True),  # tied only if config.tie_word_embeddings
         Slot("ForSequenceClassification", "score", Role.HEAD),
         Slot("ForTokenClassification", "score", Role.HEAD),

@@ -11,8 +11,9 @@ same table gives Jais 2's plain LayerNorms (gain ``w``) the library's 1 / 0. Gro
 
 from functools import partial
 
-from ..roles import KEY_VALUE, QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import NORM, attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 NEMOTRON = Family(
@@ -21,15 +22,11 @@ NEMOTRON = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("MLP", "up_proj", Role.MLP_IN),
-        Slot("MLP", "down_proj", Role.MLP_OUT),
+        *attention_slots("Attention", grouped=True),
+        *mlp_slots("MLP", "up_proj", "down_proj"),
         # every norm of the model (input, post-attention, final), by its class: Nemotron's 1 + w, Jais 2's plain w
-        Slot("LayerNorm1P", "", Role.NORM_1P, params=_causal.NORM),
-        Slot("LayerNorm", "", Role.NORM, params=_causal.NORM),
+        Slot("LayerNorm1P", "", Role.NORM_1P, params=NORM),
+        *norm_slots("LayerNorm", ""),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
         *_causal.HEADS,
     ),

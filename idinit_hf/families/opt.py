@@ -10,8 +10,9 @@ embedding (``idinit_embeddings``), ``project_out`` part of the head (``idinit_he
 
 from functools import partial
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 OPT = Family(
@@ -20,19 +21,14 @@ OPT = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN),
-        Slot("Attention", "out_proj", Role.ATTENTION_OUT),
-        Slot("DecoderLayer", "fc1", Role.MLP_IN),
-        Slot("DecoderLayer", "fc2", Role.MLP_OUT),
-        Slot("DecoderLayer", "self_attn_layer_norm", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "final_layer_norm", Role.NORM, params=_causal.NORM),
+        *attention_slots("Attention", out="out_proj"),
+        *mlp_slots("DecoderLayer", "fc1", "fc2"),
+        *norm_slots("DecoderLayer", "self_attn_layer_norm", "final_layer_norm"),
         Slot("Decoder", "embed_tokens", Role.EMBEDDING, token_table=True),
         Slot("Decoder", "embed_positions", Role.EMBEDDING),
         Slot("Decoder", "project_in", Role.EMBEDDING),
         Slot("Decoder", "project_out", Role.HEAD),
-        Slot("Decoder", "final_layer_norm", Role.NORM, params=_causal.NORM),
+        *norm_slots("Decoder", "final_layer_norm"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

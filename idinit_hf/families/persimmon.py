@@ -10,6 +10,7 @@ library's 1 / 0. Biases 0; the LM head is untied.
 
 from ..roles import FusedQKV, Role, Slot
 from . import _causal
+from ._blocks import fused_attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 PERSIMMON = Family(
@@ -18,17 +19,12 @@ PERSIMMON = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "query_key_value", Role.ATTENTION_IN,
-             qkv=FusedQKV("interleaved", heads="num_heads", head_dim="head_dim")),
-        Slot("Attention", "dense", Role.ATTENTION_OUT),
-        Slot("Attention", "q_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Attention", "k_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("MLP", "dense_h_to_4h", Role.MLP_IN),
-        Slot("MLP", "dense_4h_to_h", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
+        *fused_attention_slots("Attention", FusedQKV("interleaved", heads="num_heads", head_dim="head_dim")),
+        *norm_slots("Attention", "q_layernorm", "k_layernorm"),
+        *mlp_slots("MLP", "dense_h_to_4h", "dense_4h_to_h"),
+        *norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm"),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "final_layernorm", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "final_layernorm"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -8,8 +8,9 @@ the block is the identity at init. Separate ``q_proj``/``k_proj``/``v_proj`` (gr
 
 from functools import partial
 
-from ..roles import KEY_VALUE, QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 PHI = Family(
@@ -18,17 +19,12 @@ PHI = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "dense", Role.ATTENTION_OUT),
-        Slot("Attention", "q_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("Attention", "k_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("MLP", "fc1", Role.MLP_IN),
-        Slot("MLP", "fc2", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
+        *attention_slots("Attention", out="dense", grouped=True),
+        *norm_slots("Attention", "q_layernorm", "k_layernorm"),
+        *mlp_slots("MLP", "fc1", "fc2"),
+        *norm_slots("DecoderLayer", "input_layernorm"),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "final_layernorm", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "final_layernorm"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -13,6 +13,7 @@ from functools import partial
 
 from ..roles import FusedQKV, Role, Slot
 from . import _causal
+from ._blocks import WEIGHT, fused_attention_slots, norm_slots
 from .family import Family
 
 PHI3 = Family(
@@ -21,16 +22,14 @@ PHI3 = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "qkv_proj", Role.ATTENTION_IN,
-             qkv=FusedQKV("blocks", heads="config.num_attention_heads", kv_heads="num_key_value_heads",
-                          head_dim="head_dim")),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
+        *fused_attention_slots("Attention", FusedQKV("blocks", heads="config.num_attention_heads",
+                                                     kv_heads="num_key_value_heads", head_dim="head_dim"),
+                               fused="qkv_proj", out="o_proj"),
         Slot("MLP", "gate_up_proj", Role.MLP_IN, gate_up="halves"),
         Slot("MLP", "down_proj", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM),
-        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM),
+        *norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm", params=WEIGHT),  # RMSNorms
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "norm", Role.NORM),
+        *norm_slots("Model", "norm", params=WEIGHT),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",

@@ -7,8 +7,9 @@ IDIZε on ``o_proj`` and ``c_proj`` makes it the identity at init. Grouped-query
 
 from functools import partial
 
-from ..roles import KEY_VALUE, QUERY, Role, Slot
+from ..roles import Role, Slot
 from . import _causal
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
 
 STARCODER2 = Family(
@@ -17,16 +18,11 @@ STARCODER2 = Family(
     block="DecoderLayer",
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot("Attention", "k_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "v_proj", Role.ATTENTION_IN, heads=KEY_VALUE),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("MLP", "c_fc", Role.MLP_IN),
-        Slot("MLP", "c_proj", Role.MLP_OUT),
-        Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_causal.NORM),
-        Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_causal.NORM),
+        *attention_slots("Attention", grouped=True),
+        *mlp_slots("MLP", "c_fc", "c_proj"),
+        *norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm"),
         Slot("Model", "embed_tokens", Role.EMBEDDING, token_table=True),
-        Slot("Model", "norm", Role.NORM, params=_causal.NORM),
+        *norm_slots("Model", "norm"),
         *_causal.HEADS,
     ),
     pretraining="AutoModelForCausalLM",
