@@ -23,10 +23,12 @@ BigBird-Pegasus (block-sparse attention), Pegasus-X (global tokens), FSMT (its o
 ProphetNet (n-gram streams).
 """
 
-from ..roles import QUERY, Role, Slot
+from dataclasses import replace
+
+from ..roles import Role, Slot
+from ._blocks import NORM, attention_slots, mlp_slots
 from .family import Family
 
-_NORM = ("weight", "bias")
 _LAYERS = ("EncoderLayer", "DecoderLayer")
 _STACKS = ("Encoder", "Decoder")
 
@@ -45,21 +47,14 @@ def _fit(shape) -> dict:
 
 
 BART_SLOTS = (
-    Slot(_LAYERS, "self_attn.q_proj", Role.ATTENTION_IN, heads=QUERY),
-    Slot(_LAYERS, "self_attn.k_proj", Role.ATTENTION_IN),
-    Slot(_LAYERS, "self_attn.v_proj", Role.ATTENTION_IN),
-    Slot(_LAYERS, "self_attn.out_proj", Role.ATTENTION_OUT),
-    Slot("DecoderLayer", "encoder_attn.q_proj", Role.CROSS_ATTENTION_IN, heads=QUERY),
-    Slot("DecoderLayer", "encoder_attn.k_proj", Role.CROSS_ATTENTION_IN),
-    Slot("DecoderLayer", "encoder_attn.v_proj", Role.CROSS_ATTENTION_IN),
-    Slot("DecoderLayer", "encoder_attn.out_proj", Role.ATTENTION_OUT),
-    Slot(_LAYERS, "fc1", Role.MLP_IN),
-    Slot(_LAYERS, "fc2", Role.MLP_OUT),
-    Slot(_LAYERS, "self_attn_layer_norm", Role.NORM, params=_NORM),
-    Slot("DecoderLayer", "encoder_attn_layer_norm", Role.NORM, params=_NORM),
-    Slot(_LAYERS, "final_layer_norm", Role.NORM, params=_NORM),
-    Slot(_STACKS, "layernorm_embedding", Role.NORM, params=_NORM),  # BART, mBART: LN of the embeddings
-    Slot(_STACKS, "layer_norm", Role.NORM, params=_NORM),  # pre-LN: each stack's final norm
+    *attention_slots(_LAYERS, out="out_proj", prefix="self_attn."),
+    *attention_slots("DecoderLayer", out="out_proj", prefix="encoder_attn.", role=Role.CROSS_ATTENTION_IN),
+    *mlp_slots(_LAYERS, "fc1", "fc2"),
+    Slot(_LAYERS, "self_attn_layer_norm", Role.NORM, params=NORM),
+    Slot("DecoderLayer", "encoder_attn_layer_norm", Role.NORM, params=NORM),
+    Slot(_LAYERS, "final_layer_norm", Role.NORM, params=NORM),
+    Slot(_STACKS, "layernorm_embedding", Role.NORM, params=NORM),  # BART, mBART: LN of the embeddings
+    Slot(_STACKS, "layer_norm", Role.NORM, params=NORM),  # pre-LN: each stack's final norm
     Slot("Model", "shared", Role.EMBEDDING, token_table=True),
     Slot(_STACKS, "embed_tokens", Role.EMBEDDING, alias=True),  # shared's tensor when tied; else its own
     Slot("LearnedPositionalEmbedding", "", Role.EMBEDDING),  # sinusoidal tables stay the library's
@@ -88,16 +83,5 @@ BART = Family(
     stacks=2,
 )
 
-MBART = Family(
-    name="mbart",
-    model_types=("mbart", "pegasus", "blenderbot", "m2m_100"),
-    block=_LAYERS,
-    norm_position="pre",
-    slots=BART_SLOTS,
-    pretraining="AutoModelForSeq2SeqLM",
-    example=_EXAMPLE,
-    scale=_scale,
-    fit=_fit,
-    dropout=_DROPOUT,
-    stacks=2,
-)
+#: The same table, examples and sizes in the pre-LN position.
+MBART = replace(BART, name="mbart", model_types=("mbart", "pegasus", "blenderbot", "m2m_100"), norm_position="pre")

@@ -21,11 +21,10 @@ makes every token distinct; ``idinit_patch_embedding="default"`` avoids it witho
 
 from transformers.models.beit import modeling_beit as beit
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import NORM, attention_slots, mlp_slots, norm_slots
 from .family import Family
 from .vit import VIT
-
-_NORM = ("weight", "bias")
 
 BEIT = Family(
     name="beit",
@@ -33,20 +32,16 @@ BEIT = Family(
     block=beit.BeitLayer,
     norm_position="pre",
     slots=(
-        Slot(beit.BeitAttention, "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        *(Slot(beit.BeitAttention, name, Role.ATTENTION_IN) for name in ("k_proj", "v_proj")),
-        Slot(beit.BeitAttention, "o_proj", Role.ATTENTION_OUT),
-        Slot(beit.BeitMLP, "fc1", Role.MLP_IN),
-        Slot(beit.BeitMLP, "fc2", Role.MLP_OUT),
+        *attention_slots(beit.BeitAttention),
+        *mlp_slots(beit.BeitMLP, "fc1", "fc2"),
         Slot(beit.BeitLayer, "", Role.LAYER_SCALE, params=("lambda_1", "lambda_2")),
-        Slot(beit.BeitLayer, "layernorm_before", Role.NORM, params=_NORM),
-        Slot(beit.BeitLayer, "layernorm_after", Role.NORM, params=_NORM),
+        *norm_slots(beit.BeitLayer, "layernorm_before", "layernorm_after"),
         Slot(beit.BeitPatchEmbeddings, "projection", Role.PATCH_EMBEDDING),
         Slot(beit.BeitEmbeddings, "", Role.EMBEDDING, params=("cls_token", "position_embeddings")),
-        Slot(beit.BeitModel, "layernorm", Role.NORM, params=_NORM),
-        Slot(beit.BeitPooler, "layernorm", Role.NORM, params=_NORM),
+        Slot(beit.BeitModel, "layernorm", Role.NORM, params=NORM),
+        Slot(beit.BeitPooler, "layernorm", Role.NORM, params=NORM),
         Slot(beit.BeitForImageClassification, "classifier", Role.HEAD),
-        Slot(beit.BeitForMaskedImageModeling, "layernorm", Role.NORM, params=_NORM),
+        Slot(beit.BeitForMaskedImageModeling, "layernorm", Role.NORM, params=NORM),
         Slot(beit.BeitForMaskedImageModeling, "lm_head", Role.HEAD),
     ),
     pretraining="AutoModelForImageClassification",

@@ -2,10 +2,9 @@
 
 from transformers.models.bert import modeling_bert as bert
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import NORM, attention_slots
 from .family import Family
-
-_NORM = ("weight", "bias")
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -24,20 +23,21 @@ BERT = Family(
     block=bert.BertLayer,
     norm_position="post",
     slots=(
-        *(Slot(attn, name, Role.ATTENTION_IN, heads=QUERY if name == "query" else "")
-          for attn in (bert.BertSelfAttention, bert.BertCrossAttention) for name in ("query", "key", "value")),
+        # the output projection of both attentions is SelfOutput's dense
+        *attention_slots(bert.BertSelfAttention, q="query", k="key", v="value", out=None),
+        *attention_slots(bert.BertCrossAttention, q="query", k="key", v="value", out=None),
         Slot(bert.BertSelfOutput, "dense", Role.ATTENTION_OUT),
         Slot(bert.BertIntermediate, "dense", Role.MLP_IN),
         Slot(bert.BertOutput, "dense", Role.MLP_OUT),
         Slot(bert.BertEmbeddings, "word_embeddings", Role.EMBEDDING, token_table=True),
         Slot(bert.BertEmbeddings, "position_embeddings", Role.EMBEDDING),
         Slot(bert.BertEmbeddings, "token_type_embeddings", Role.EMBEDDING),
-        Slot(bert.BertEmbeddings, "LayerNorm", Role.NORM, params=_NORM),
-        Slot(bert.BertSelfOutput, "LayerNorm", Role.NORM, params=_NORM),
-        Slot(bert.BertOutput, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertEmbeddings, "LayerNorm", Role.NORM, params=NORM),
+        Slot(bert.BertSelfOutput, "LayerNorm", Role.NORM, params=NORM),
+        Slot(bert.BertOutput, "LayerNorm", Role.NORM, params=NORM),
         Slot(bert.BertPooler, "dense", Role.POOLER),
         Slot(bert.BertPredictionHeadTransform, "dense", Role.HEAD),
-        Slot(bert.BertPredictionHeadTransform, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(bert.BertPredictionHeadTransform, "LayerNorm", Role.NORM, params=NORM),
         Slot(bert.BertLMPredictionHead, "decoder", Role.HEAD, tied=True),
         Slot(bert.BertOnlyNSPHead, "seq_relationship", Role.HEAD),
         Slot(bert.BertPreTrainingHeads, "seq_relationship", Role.HEAD),

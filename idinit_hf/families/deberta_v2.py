@@ -17,10 +17,9 @@ the context as v3's 256 for 512 tokens; the config class's own defaults (no rela
 
 from transformers.models.deberta_v2 import modeling_deberta_v2 as deberta
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import NORM, attention_slots
 from .family import Family
-
-_NORM = ("weight", "bias")
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -41,30 +40,28 @@ DEBERTA_V2 = Family(
     block=deberta.DebertaV2Layer,
     norm_position="post",
     slots=(
-        Slot(deberta.DisentangledSelfAttention, "query_proj", Role.ATTENTION_IN, heads=QUERY),
-        Slot(deberta.DisentangledSelfAttention, "key_proj", Role.ATTENTION_IN),
-        Slot(deberta.DisentangledSelfAttention, "value_proj", Role.ATTENTION_IN),
+        *attention_slots(deberta.DisentangledSelfAttention, q="query_proj", k="key_proj", v="value_proj", out=None),
         Slot(deberta.DisentangledSelfAttention, "pos_key_proj", Role.POSITION_PROJECTION),
         Slot(deberta.DisentangledSelfAttention, "pos_query_proj", Role.POSITION_PROJECTION),
         Slot(deberta.DebertaV2SelfOutput, "dense", Role.ATTENTION_OUT),
-        Slot(deberta.DebertaV2SelfOutput, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2SelfOutput, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.DebertaV2Intermediate, "dense", Role.MLP_IN),
         Slot(deberta.DebertaV2Output, "dense", Role.MLP_OUT),
-        Slot(deberta.DebertaV2Output, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2Output, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.DebertaV2Embeddings, "word_embeddings", Role.EMBEDDING, token_table=True),
         Slot(deberta.DebertaV2Embeddings, "position_embeddings", Role.EMBEDDING),
         Slot(deberta.DebertaV2Embeddings, "token_type_embeddings", Role.EMBEDDING),
         Slot(deberta.DebertaV2Embeddings, "embed_proj", Role.EMBEDDING_PROJECTION),
-        Slot(deberta.DebertaV2Embeddings, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2Embeddings, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.DebertaV2Encoder, "rel_embeddings", Role.RELATIVE_POSITION),
-        Slot(deberta.DebertaV2Encoder, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2Encoder, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.ConvLayer, "conv", Role.BRANCH_OUT),
-        Slot(deberta.ConvLayer, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.ConvLayer, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.LegacyDebertaV2PredictionHeadTransform, "dense", Role.HEAD),
-        Slot(deberta.LegacyDebertaV2PredictionHeadTransform, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.LegacyDebertaV2PredictionHeadTransform, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.LegacyDebertaV2LMPredictionHead, "decoder", Role.HEAD, tied=True),
         Slot(deberta.DebertaV2LMPredictionHead, "dense", Role.HEAD),
-        Slot(deberta.DebertaV2LMPredictionHead, "LayerNorm", Role.NORM, params=_NORM),
+        Slot(deberta.DebertaV2LMPredictionHead, "LayerNorm", Role.NORM, params=NORM),
         Slot(deberta.DebertaV2LMPredictionHead, "", Role.HEAD, params=("bias",)),  # logits = h·Eᵀ + bias (legacy=False)
         Slot(deberta.ContextPooler, "dense", Role.POOLER),
         Slot(deberta.DebertaV2ForSequenceClassification, "classifier", Role.HEAD),

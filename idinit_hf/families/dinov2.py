@@ -15,11 +15,10 @@ Option defaults are ViT's (issue 12: Q = 0, IDIτ class token and position table
 here (a class token read by the classifier, attending to itself under Q = K = I); they were not measured on DINOv2.
 """
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import attention_slots, gated_mlp_slots, mlp_slots, norm_slots
 from .family import Family
 from .vit import VIT
-
-_NORM = ("weight", "bias")
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -33,22 +32,16 @@ DINOV2 = Family(
     block="Layer",  # Dinov2Layer, Dinov2WithRegistersLayer (generated classes: matched by name)
     norm_position="pre",
     slots=(
-        Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        *(Slot("Attention", name, Role.ATTENTION_IN) for name in ("k_proj", "v_proj")),
-        Slot("Attention", "o_proj", Role.ATTENTION_OUT),
-        Slot("MLP", "fc1", Role.MLP_IN),
-        Slot("MLP", "fc2", Role.MLP_OUT),
-        Slot("SwiGLUFFN", "gate_proj", Role.MLP_GATE),
-        Slot("SwiGLUFFN", "up_proj", Role.MLP_IN),
-        Slot("SwiGLUFFN", "down_proj", Role.MLP_OUT),
+        *attention_slots("Attention"),
+        *mlp_slots("MLP", "fc1", "fc2"),
+        *gated_mlp_slots("SwiGLUFFN"),
         Slot("LayerScale", "", Role.LAYER_SCALE, params=("lambda1",)),
-        Slot("Layer", "norm1", Role.NORM, params=_NORM),
-        Slot("Layer", "norm2", Role.NORM, params=_NORM),
+        *norm_slots("Layer", "norm1", "norm2"),
         Slot("PatchEmbeddings", "projection", Role.PATCH_EMBEDDING),
         Slot("Embeddings", "", Role.EMBEDDING, params=("cls_token", "position_embeddings")),
         # the mask token and the registers keep the library's zeros
         Slot("Embeddings", "", Role.PLACEHOLDER_TOKEN, params=("mask_token", "register_tokens")),
-        Slot("Model", "layernorm", Role.NORM, params=_NORM),
+        *norm_slots("Model", "layernorm"),
         Slot("ForImageClassification", "classifier", Role.HEAD),
     ),
     pretraining="AutoModelForImageClassification",

@@ -3,10 +3,9 @@
 
 from transformers.models.vit import modeling_vit as vit
 
-from ..roles import QUERY, Role, Slot
+from ..roles import Role, Slot
+from ._blocks import attention_slots, mlp_slots, norm_slots
 from .family import Family
-
-_NORM = ("weight", "bias")
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -26,17 +25,13 @@ VIT = Family(
     block=vit.ViTLayer,
     norm_position="pre",
     slots=(
-        Slot(vit.ViTAttention, "q_proj", Role.ATTENTION_IN, heads=QUERY),
-        *(Slot(vit.ViTAttention, name, Role.ATTENTION_IN) for name in ("k_proj", "v_proj")),
-        Slot(vit.ViTAttention, "o_proj", Role.ATTENTION_OUT),
-        Slot(vit.ViTMLP, "fc1", Role.MLP_IN),
-        Slot(vit.ViTMLP, "fc2", Role.MLP_OUT),
+        *attention_slots(vit.ViTAttention),
+        *mlp_slots(vit.ViTMLP, "fc1", "fc2"),
         Slot(vit.ViTPatchEmbeddings, "projection", Role.PATCH_EMBEDDING),
         # The class token and position table are parameters of ViTEmbeddings itself; mask_token stays default.
         Slot(vit.ViTEmbeddings, "", Role.EMBEDDING, params=("cls_token", "position_embeddings")),
-        Slot(vit.ViTLayer, "layernorm_before", Role.NORM, params=_NORM),
-        Slot(vit.ViTLayer, "layernorm_after", Role.NORM, params=_NORM),
-        Slot(vit.ViTModel, "layernorm", Role.NORM, params=_NORM),
+        *norm_slots(vit.ViTLayer, "layernorm_before", "layernorm_after"),
+        *norm_slots(vit.ViTModel, "layernorm"),
         Slot(vit.ViTPooler, "dense", Role.POOLER),
         Slot(vit.ViTForImageClassification, "classifier", Role.HEAD),
         Slot(vit.ViTForMaskedImageModeling, "decoder.0", Role.HEAD),
