@@ -16,29 +16,24 @@ with exactly this layout
 """
 
 from ..roles import QUERY, Role, Slot
+from ._blocks import NORM, gated_mlp_slots
 from .family import Family
 from .mixtral import BLOCK_NORMS, DENSE_MLP_SLOTS, EXPERT_SLOTS, MIXTRAL, OUTER_SLOTS, ROUTER
-
-_NORM = ("weight", "bias")
 
 #: Multi-head latent attention.
 MLA_SLOTS = (
     Slot("Attention", "q_proj", Role.ATTENTION_IN, heads=QUERY),  # q_lora_rank None
     Slot("Attention", "q_a_proj", Role.ATTENTION_IN),
-    Slot("Attention", "q_a_layernorm", Role.NORM, params=_NORM),
+    Slot("Attention", "q_a_layernorm", Role.NORM, params=NORM),
     Slot("Attention", "q_b_proj", Role.ATTENTION_IN, heads=QUERY),
     Slot("Attention", "kv_a_proj_with_mqa", Role.ATTENTION_IN),
-    Slot("Attention", "kv_a_layernorm", Role.NORM, params=_NORM),
+    Slot("Attention", "kv_a_layernorm", Role.NORM, params=NORM),
     Slot("Attention", "kv_b_proj", Role.ATTENTION_IN),
     Slot("Attention", "o_proj", Role.ATTENTION_OUT),
 )
 #: The shared experts of the mixture, a dense gated MLP added to the routed experts' output (found from the block: the
 #: mixture is ``DeepseekV3MoE``, ``DeepseekV2Moe``, ``Glm4MoeLiteMoE``).
-SHARED_EXPERTS_SLOTS = (
-    Slot("DecoderLayer", "mlp.shared_experts.gate_proj", Role.MLP_GATE, option="shared_experts"),
-    Slot("DecoderLayer", "mlp.shared_experts.up_proj", Role.MLP_IN, option="shared_experts"),
-    Slot("DecoderLayer", "mlp.shared_experts.down_proj", Role.MLP_OUT, option="shared_experts"),
-)
+SHARED_EXPERTS_SLOTS = gated_mlp_slots("DecoderLayer", prefix="mlp.shared_experts.", option="shared_experts")
 
 
 def _scale(depth: int, width: int) -> dict:

@@ -20,7 +20,6 @@ gated attention output) are other layouts.
 from dataclasses import replace
 
 from ..roles import Role, Slot
-from .family import Family
 from .llama import LLAMA
 from .olmo2 import NORMED_DOWN_PROJ, NORMED_O_PROJ
 
@@ -35,10 +34,11 @@ def _norm(owner: str, path: str, role: Role = Role.NORM) -> Slot:
     return Slot(owner, path, role, gain_offset=_GAIN)
 
 
-GEMMA2 = Family(
+#: The Llama family (its block, example, sizes and dropout) with this table.
+GEMMA2 = replace(
+    LLAMA,
     name="gemma2",
     model_types=("gemma2", "gemma3_text"),
-    block="DecoderLayer",
     norm_position="pre",  # the residual stream is never normalized: x + norm(f(norm(x))) is an identity at init
     slots=(
         _llama("q_proj"), _llama("k_proj"), _llama("v_proj"),
@@ -57,9 +57,4 @@ GEMMA2 = Family(
     # IDIZε in o_proj / down_proj as well as the ε gain: Gemma 2, 3 seeds, validation loss 2.46 against 2.64 with the
     # library init there (the OLMo 2 layout's default) and 2.77 with IDIτ at 4 layers (docs/defaults.md)
     option_defaults=(*LLAMA.option_defaults, ("normed_out", "idiz")),
-    pretraining="AutoModelForCausalLM",
-    example=LLAMA.example,
-    scale=LLAMA.scale,
-    fit=LLAMA.fit,
-    dropout=LLAMA.dropout,
 )

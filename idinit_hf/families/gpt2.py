@@ -3,6 +3,7 @@
 from transformers.models.gpt2 import modeling_gpt2 as gpt2
 
 from ..roles import QUERY, Role, Slot
+from ._blocks import mlp_slots, norm_slots
 from .family import Family
 
 
@@ -24,14 +25,11 @@ GPT2 = Family(
         Slot(gpt2.GPT2Attention, "c_attn", Role.ATTENTION_IN, transposed=True, fused=True, heads=QUERY),
         Slot(gpt2.GPT2Attention, "q_attn", Role.ATTENTION_IN, transposed=True, heads=QUERY),  # cross-attention
         Slot(gpt2.GPT2Attention, "c_proj", Role.ATTENTION_OUT, transposed=True),
-        Slot(gpt2.GPT2MLP, "c_fc", Role.MLP_IN, transposed=True),
-        Slot(gpt2.GPT2MLP, "c_proj", Role.MLP_OUT, transposed=True),
+        *mlp_slots(gpt2.GPT2MLP, "c_fc", "c_proj", transposed=True),
         Slot(gpt2.GPT2Model, "wte", Role.EMBEDDING, token_table=True),
         Slot(gpt2.GPT2Model, "wpe", Role.EMBEDDING),
-        Slot(gpt2.GPT2Block, "ln_1", Role.NORM, params=("weight", "bias")),
-        Slot(gpt2.GPT2Block, "ln_2", Role.NORM, params=("weight", "bias")),
-        Slot(gpt2.GPT2Block, "ln_cross_attn", Role.NORM, params=("weight", "bias")),
-        Slot(gpt2.GPT2Model, "ln_f", Role.NORM, params=("weight", "bias")),
+        *norm_slots(gpt2.GPT2Block, "ln_1", "ln_2", "ln_cross_attn"),
+        *norm_slots(gpt2.GPT2Model, "ln_f"),
         Slot(gpt2.GPT2LMHeadModel, "lm_head", Role.HEAD, tied=True),
         Slot(gpt2.GPT2ForSequenceClassification, "score", Role.HEAD),
         Slot(gpt2.GPT2ForTokenClassification, "classifier", Role.HEAD),

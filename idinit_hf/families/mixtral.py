@@ -21,10 +21,9 @@ installed transformers with exactly this layout (``tests/families/test_mixtral.p
 """
 
 from ..roles import Role, Slot
+from ._blocks import gated_mlp_slots, norm_slots
 from .family import Family
 from .llama import LLAMA
-
-_NORM = ("weight", "bias")
 
 #: Llama's attention (q/k/v/o, GQA rows, q/k norms): the same slots, imported.
 ATTENTION_SLOTS = tuple(slot for slot in LLAMA.slots if slot.owner == "Attention")
@@ -41,21 +40,14 @@ EXPERT_SLOTS = (
 )
 #: A dense gated MLP in place of the mixture (Qwen-MoE's ``mlp_only_layers``, DeepSeek's first blocks), matched from
 #: the block so that a shared expert (also a ``…MLP``) is not.
-DENSE_MLP_SLOTS = (
-    Slot("DecoderLayer", "mlp.gate_proj", Role.MLP_GATE),
-    Slot("DecoderLayer", "mlp.up_proj", Role.MLP_IN),
-    Slot("DecoderLayer", "mlp.down_proj", Role.MLP_OUT),
-)
+DENSE_MLP_SLOTS = gated_mlp_slots("DecoderLayer", prefix="mlp.")
 #: GraniteMoeShared's shared MLP (``shared_intermediate_size > 0``), added to the mixture's output without a gate: a
 #: fused gate|up ``nn.Linear`` (``2I x d``, gate = first half) and its down projection.
 SHARED_MLP_SLOTS = (
     Slot("DecoderLayer", "shared_mlp.input_linear", Role.MLP_IN, gate_up="halves", option="shared_experts"),
     Slot("DecoderLayer", "shared_mlp.output_linear", Role.MLP_OUT, option="shared_experts"),
 )
-BLOCK_NORMS = (
-    Slot("DecoderLayer", "input_layernorm", Role.NORM, params=_NORM),
-    Slot("DecoderLayer", "post_attention_layernorm", Role.NORM, params=_NORM),
-)
+BLOCK_NORMS = norm_slots("DecoderLayer", "input_layernorm", "post_attention_layernorm")
 
 
 def _scale(depth: int, width: int) -> dict:

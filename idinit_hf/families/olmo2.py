@@ -16,7 +16,6 @@ FlexOlmo has the same norms around a mixture of experts (a table of its own, wit
 from dataclasses import replace
 
 from ..roles import Role, Slot
-from .family import Family
 from .llama import LLAMA
 
 
@@ -29,10 +28,11 @@ def _llama(path: str) -> Slot:
 NORMED_O_PROJ = replace(_llama("o_proj"), normed=True)
 NORMED_DOWN_PROJ = replace(_llama("down_proj"), normed=True)
 
-OLMO2 = Family(
+#: The Llama family (its block, example, sizes and dropout) with this table.
+OLMO2 = replace(
+    LLAMA,
     name="olmo2",
     model_types=("olmo2", "olmo3", "exaone4"),
-    block="DecoderLayer",
     norm_position="pre",  # the residual stream is never normalized: x + norm(f(x)) is an identity at init
     slots=(
         _llama("q_proj"), _llama("k_proj"), _llama("v_proj"),
@@ -49,9 +49,4 @@ OLMO2 = Family(
     # library init in o_proj / down_proj (validation 2.27 / 2.19 at 4 / 16 layers; IDIZε 2.28 / 2.21, IDIτ 2.41 / 2.38;
     # the default init 2.61 / 2.99). docs/defaults.md
     option_defaults=LLAMA.option_defaults,
-    pretraining="AutoModelForCausalLM",
-    example=LLAMA.example,
-    scale=LLAMA.scale,
-    fit=LLAMA.fit,
-    dropout=LLAMA.dropout,
 )

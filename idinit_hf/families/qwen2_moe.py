@@ -11,15 +11,14 @@ blocks. ``model_types`` lists every model type of the installed transformers wit
 """
 
 from ..roles import Role, Slot
+from ._blocks import gated_mlp_slots
 from .family import Family
 from .mixtral import ATTENTION_SLOTS, BLOCK_NORMS, DENSE_MLP_SLOTS, EXPERT_SLOTS, MIXTRAL, OUTER_SLOTS, ROUTER
 
 #: The shared expert inside the mixture, and its scalar sigmoid gate (found from the block: the mixture's class name
 #: varies between model types).
 SHARED_EXPERT_SLOTS = (
-    Slot("DecoderLayer", "mlp.shared_expert.gate_proj", Role.MLP_GATE, option="shared_experts"),
-    Slot("DecoderLayer", "mlp.shared_expert.up_proj", Role.MLP_IN, option="shared_experts"),
-    Slot("DecoderLayer", "mlp.shared_expert.down_proj", Role.MLP_OUT, option="shared_experts"),
+    *gated_mlp_slots("DecoderLayer", prefix="mlp.shared_expert.", option="shared_experts"),
     Slot("DecoderLayer", "mlp.shared_expert_gate", Role.ROUTER),
 )
 

@@ -7,25 +7,20 @@ Llama's gated MLP (GELU-tanh), grouped-query attention with logit soft-capping, 
 and has no ``post_attention_layernorm``, so the Llama table does not find it.)
 """
 
+from dataclasses import replace
+
 from ..roles import Role
-from .family import Family
 from .gemma2 import GEMMA2
 from .llama import LLAMA
 
-VAULTGEMMA = Family(
+#: The Llama family (its block, example, sizes, dropout and option defaults) with this table.
+VAULTGEMMA = replace(
+    LLAMA,
     name="vaultgemma",
     model_types=("vaultgemma",),
-    block="DecoderLayer",
-    norm_position="pre",
     slots=(
         *(slot for slot in LLAMA.slots if slot.owner in ("Attention", "MLP") and slot.role is not Role.NORM),
         *(slot for slot in GEMMA2.slots if slot.path in ("input_layernorm", "pre_feedforward_layernorm", "norm")),
         *(slot for slot in LLAMA.slots if slot.role in (Role.EMBEDDING, Role.HEAD)),
     ),
-    option_defaults=LLAMA.option_defaults,
-    pretraining="AutoModelForCausalLM",
-    example=LLAMA.example,
-    scale=LLAMA.scale,
-    fit=LLAMA.fit,
-    dropout=LLAMA.dropout,
 )
