@@ -65,7 +65,8 @@ def sha256(tensor: torch.Tensor) -> str:
     """The hash of a tensor's bytes, dtype and shape: equal hashes mean bit-identical tensors."""
     tensor = tensor.detach().to("cpu").contiguous()
     digest = hashlib.sha256(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-    digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    # Flattened first: a 0-dim tensor (BatchNorm's num_batches_tracked) has no last dimension to view as bytes.
+    digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 
