@@ -1,4 +1,14 @@
-"""Shared test settings: offline, quiet, deterministic (helpers shared by test modules live in ``helpers.py``)."""
+"""Shared test settings: offline, quiet, deterministic; and the two tiers (helpers shared by test modules live in
+``helpers.py``).
+
+Tiers: ``pytest -m "not slow"`` is the quick tier (every test function, under 30 s on 2 cores with ``-n 2``);
+``pytest -n 2`` is the full suite (under 5 minutes). ``slow`` marks what trains, starts processes, runs a
+script or a benchmark, and, set here in :func:`pytest_collection_modifyitems`, the cases of a registry-wide
+parametrized test (a ``family`` or ``name`` parameter that is a family of the registry) for every family outside
+``helpers.REPRESENTATIVES`` (one family per layout): the quick tier checks every property on every layout, the
+full suite on every family. The per-layout modules of ``tests/families/`` are exempt: they test what is peculiar
+to their families, which no representative stands in for.
+"""
 
 import os
 
@@ -6,12 +16,38 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import NAMES, REPRESENTATIVES  # noqa: E402
 
 # Tiny models run fastest on one thread, and one thread cannot be slowed down by oversubscribing shared cores
 # (two busy torch threads on one free core made single tests 10x slower). Subprocess tests set their own.
 torch.set_num_threads(1)
+
+#: Parameters that name a family of the registry in registry-wide parametrized tests.
+FAMILY_PARAMETERS = ("family", "name")
+#: Per-layout tests, exempt from the representatives rule.
+PER_LAYOUT = Path(__file__).resolve().parent / "families"
+
+
+def family_outside_the_representatives(item: pytest.Item) -> str | None:
+    """The registry family a case is parametrized with, when it is not a representative; else None."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for key in FAMILY_PARAMETERS:
+        value = params.get(key)
+        if isinstance(value, str) and value in NAMES and value not in REPRESENTATIVES:
+            return value
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PER_LAYOUT in Path(item.path).resolve().parents or item.get_closest_marker("slow"):
+            continue
+        if family_outside_the_representatives(item) is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
