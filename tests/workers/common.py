@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -100,6 +102,28 @@ def launch(worker: str, *args: str, nproc: int = 2, env: dict[str, str] | None =
     if result.returncode != 0:
         raise AssertionError(f"{worker} failed (rc={result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result
+
+
+def once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
+    """The directory ``name``, filled by ``make(directory)`` once per test session, also under pytest-xdist.
+
+    A module-scoped fixture runs in every xdist worker that runs one of the module's tests: each launch would run
+    twice, on the same 2 cores. The workers share the session's temporary directory and take turns on a file
+    lock: the first fills the directory, the others wait (leaving it the cores) and read it.
+    """
+    from filelock import FileLock  # a dependency of huggingface_hub, so of transformers
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's directory, shared by the workers
+    path = root / f"once-{name}"
+    with FileLock(f"{path}.lock"):
+        if not (path / ".done").exists():  # a failed launch is retried, and fails, in the next worker too
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            make(path)
+            (path / ".done").touch()
+    return path
 
 
 def save_mlm_checkpoint(path: Path) -> Path:
