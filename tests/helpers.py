@@ -14,7 +14,7 @@ from idinit_hf.testing import tiny_model as tiny
 from idinit_hf.testing import training_batches as real_batches
 
 __all__ = [
-    "NAMES", "REPRESENTATIVES", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
+    "NAMES", "REPRESENTATIVES", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
     "tiny_config", "tiny", "inputs",
     "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
     "training_batches", "snapshot", "assert_same_tensors", "EPS", "D", "HIDDEN", "eye", "attention_out_pattern",
@@ -43,6 +43,9 @@ REPRESENTATIVES = (
     "resnet",      # convolutions, batch norm (buffers), relu after the add, downsampling shortcuts
     "convnext",    # layer scale, identity at init under the library default, nested no-split modules
 )
+#: The first representative of each pretraining objective (CLM, MLM, image classification, seq2seq): for the
+#: costliest runs (200 training steps, the benchmark smoke tests), where what varies is the data and the loss.
+ONE_PER_OBJECTIVE = tuple({family(name).objective: name for name in reversed(REPRESENTATIVES)}.values())[::-1]
 TEXT = [name for name in NAMES if family(name).modality == "text"]
 IMAGE = [name for name in NAMES if family(name).modality == "image"]
 PRE_LN = [name for name in NAMES if family(name).norm_position == "pre"]
