@@ -20,7 +20,6 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from helpers import NAMES, REPRESENTATIVES  # noqa: E402
 
 # Tiny models run fastest on one thread, and one thread cannot be slowed down by oversubscribing shared cores
 # (two busy torch threads on one free core made single tests 10x slower). Subprocess tests set their own.
@@ -34,6 +33,10 @@ PER_LAYOUT = Path(__file__).resolve().parent / "families"
 
 def family_outside_the_representatives(item: pytest.Item) -> str | None:
     """The registry family a case is parametrized with, when it is not a representative; else None."""
+    # imported here, not at the top: under xdist the controller process loads this file too but collects nothing,
+    # and importing idinit_hf there would delay the start of the workers by seconds
+    from helpers import NAMES, REPRESENTATIVES
+
     params = getattr(getattr(item, "callspec", None), "params", {})
     for key in FAMILY_PARAMETERS:
         value = params.get(key)

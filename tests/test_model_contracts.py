@@ -12,12 +12,13 @@ from unittest import mock
 
 import pytest
 import torch
+import transformers
 from helpers import NAMES, TEXT, idinit_auto, idinit_class, stock_auto, tiny_config
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
 import idinit_hf
-from idinit_hf.families import tied_embeddings
+from idinit_hf.families import family_for, tied_embeddings
 
 MODES = {"idinit": {"init_method": "idinit"}, "absent": {}}
 
@@ -115,13 +116,13 @@ def test_the_constructor_equals_from_pretrained_with_no_weights(name):
 
 
 # ---- class contracts ---------------------------------------------------------------------------------------------
-GENERATED = sorted(idinit_hf.IDINIT_CLASS_NAMES.items())
+#: (family, IDInit class name, stock class name) of every generated class; the family names the case's layout
+GENERATED = [(family_for(getattr(transformers, stock).config_class).name, name, stock)
+             for name, stock in sorted(idinit_hf.IDINIT_CLASS_NAMES.items())]
 
 
-@pytest.mark.parametrize("idinit_name, stock_name", GENERATED, ids=[name for name, _ in GENERATED])
-def test_generated_classes_show_the_stock_signatures_and_docstrings(idinit_name, stock_name):
-    import transformers
-
+@pytest.mark.parametrize("family, idinit_name, stock_name", GENERATED, ids=[name for _, name, _ in GENERATED])
+def test_generated_classes_show_the_stock_signatures_and_docstrings(family, idinit_name, stock_name):
     cls, stock = getattr(idinit_hf, idinit_name), getattr(transformers, stock_name)
     for method in ("__init__", "forward", "from_pretrained"):
         assert inspect.signature(getattr(cls, method)) == inspect.signature(getattr(stock, method)), method
