@@ -28,7 +28,7 @@ torch.set_num_threads(1)
 #: Parameters that name a family of the registry in registry-wide parametrized tests.
 FAMILY_PARAMETERS = ("family", "name")
 #: Per-layout tests, exempt from the representatives rule.
-PER_LAYOUT = Path(__file__).resolve().parent / "families"
+PER_LAYOUT = str(Path(__file__).resolve().parent / "families") + os.sep
 
 
 def family_outside_the_representatives(item: pytest.Item) -> str | None:
@@ -47,7 +47,7 @@ def family_outside_the_representatives(item: pytest.Item) -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if PER_LAYOUT in Path(item.path).resolve().parents or item.get_closest_marker("slow"):
+        if str(item.path).startswith(PER_LAYOUT) or item.get_closest_marker("slow"):
             continue
         if family_outside_the_representatives(item) is not None:
             item.add_marker(pytest.mark.slow)
