@@ -6,8 +6,8 @@ Tiers: ``pytest -m "not slow"`` is the quick tier (every test function, under 30
 script or a benchmark, and, set here in :func:`pytest_collection_modifyitems`, the cases of a registry-wide
 parametrized test (a ``family`` or ``name`` parameter that is a family of the registry) for every family outside
 ``helpers.REPRESENTATIVES`` (one family per layout): the quick tier checks every property on every layout, the
-full suite on every family. The per-layout modules of ``tests/families/`` are exempt: they test what is peculiar
-to their families, which no representative stands in for.
+full suite on every family. Every test function keeps at least one case in the quick tier: one parametrized over
+non-representatives only (as in the per-layout modules of ``tests/families/``) keeps its first.
 """
 
 import os
@@ -15,8 +15,6 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -27,8 +25,6 @@ torch.set_num_threads(1)
 
 #: Parameters that name a family of the registry in registry-wide parametrized tests.
 FAMILY_PARAMETERS = ("family", "name")
-#: Per-layout tests, exempt from the representatives rule.
-PER_LAYOUT = str(Path(__file__).resolve().parent / "families") + os.sep
 
 
 def family_outside_the_representatives(item: pytest.Item) -> str | None:
@@ -46,11 +42,18 @@ def family_outside_the_representatives(item: pytest.Item) -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` the cases of non-representative families, keeping one case of every test function quick."""
+    outside = {id(item) for item in items
+               if not item.get_closest_marker("slow") and family_outside_the_representatives(item) is not None}
+    functions = {item.nodeid.split("[")[0] for item in items if id(item) not in outside}  # ones with a quick case
     for item in items:
-        if str(item.path).startswith(PER_LAYOUT) or item.get_closest_marker("slow"):
+        if id(item) not in outside:
             continue
-        if family_outside_the_representatives(item) is not None:
+        function = item.nodeid.split("[")[0]
+        if function in functions:
             item.add_marker(pytest.mark.slow)
+        else:
+            functions.add(function)  # its first case stays in the quick tier
 
 
 @pytest.fixture(autouse=True)
