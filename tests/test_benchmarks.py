@@ -67,13 +67,21 @@ def test_budget_axes_resume_and_report_savings(tmp_path):
     assert json.loads((tmp_path / "budget.json").read_text()) == data
 
 
-def test_stability_smoke(tmp_path):
+def run_stability(monkeypatch, *args: str) -> None:
+    """benchmarks/stability.py's main() with these arguments, in this process (its three runs would spend most of
+    their seconds importing torch and transformers; the other smoke tests start the scripts as subprocesses)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import stability
+
+    monkeypatch.setattr(sys, "argv", ["stability.py", *args])
+    stability.main()
+
+
+def test_stability_smoke(tmp_path, monkeypatch):
     common = ["--families", "gpt2", "--depth_families", "bert", "--methods", "default", "idinit", "--lrs", "1e-3",
               "--depths", "1", "--steps", "3", "--warmup", "1", "--lr_depth", "1", "--output_dir", str(tmp_path)]
-    result = run("stability.py", *common, "--sweeps", "lr")
-    assert result.returncode == 0, result.stderr[-2000:]
-    result = run("stability.py", *common, "--sweeps", "depth")  # keeps the lr sweep already saved
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_stability(monkeypatch, *common, "--sweeps", "lr")
+    run_stability(monkeypatch, *common, "--sweeps", "depth")  # keeps the lr sweep already saved
     data = json.loads((tmp_path / "stability.json").read_text())
     assert len(data["lr_sweep"]) == 4 and len(data["depth_sweep"]) == 2
     assert "--sweeps lr" in data["lr_meta"]["command"] and "--sweeps depth" in data["depth_meta"]["command"]
@@ -81,8 +89,7 @@ def test_stability_smoke(tmp_path):
     assert all(r["frequency_baseline"] > 0 for r in data["lr_sweep"])
     assert (tmp_path / "stability_lr.png").exists() and (tmp_path / "stability_depth.png").exists()
     common[common.index("default"):common.index("idinit") + 1] = ["zero-branch-out"]
-    result = run("stability.py", *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_stability(monkeypatch, *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
     data = json.loads((tmp_path / "stability.json").read_text())
     assert sorted({r["method"] for r in data["lr_sweep"]}) == ["default", "idinit", "zero-branch-out"]
     assert len(data["lr_sweep"]) == 6 and len(data["depth_sweep"]) == 2
@@ -142,10 +149,13 @@ def test_init_speed_smoke(tmp_path):
     assert "| tiny | float32 |" in result.stdout and "within 1.5× of the write limit" in result.stdout
 
 
-def test_diagnostics_smoke(tmp_path):
-    result = run("diagnostics.py", "--depth", "2", "--families", *SMOKE_FAMILIES, "--output_dir", str(tmp_path),
-                 "--docs", str(tmp_path / "d.md"))
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_diagnostics_smoke(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCHMARKS))
+    import diagnostics
+
+    monkeypatch.setattr(sys, "argv", ["diagnostics.py", "--depth", "2", "--width", "16", "--families", *SMOKE_FAMILIES,
+                                      "--output_dir", str(tmp_path), "--docs", str(tmp_path / "d.md")])
+    diagnostics.main()  # in this process, as the stability smoke test
     rows = json.loads((tmp_path / "diagnostics.json").read_text())["rows"]
     assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in SMOKE_FAMILIES for i in ("default", "idinit")]
     idinit_gpt2 = rows[1]
