@@ -1,4 +1,14 @@
-"""Shared test settings: offline, quiet, deterministic (helpers shared by test modules live in ``helpers.py``)."""
+"""Shared test settings: offline, quiet, deterministic; and the two tiers (helpers shared by test modules live in
+``helpers.py``).
+
+Tiers: ``pytest -m "not slow"`` is the quick tier (every test function, under 30 s on 2 cores with ``-n 2``);
+``pytest -n 2`` is the full suite (under 5 minutes). ``slow`` marks what trains, starts processes, runs a
+script or a benchmark, and, set here in :func:`pytest_collection_modifyitems`, the cases of a registry-wide
+parametrized test (a ``family`` or ``name`` parameter that is a family of the registry) for every family outside
+``helpers.REPRESENTATIVES`` (one family per layout): the quick tier checks every property on every layout, the
+full suite on every family. Every test function keeps at least one case in the quick tier: one parametrized over
+non-representatives only (as in the per-layout modules of ``tests/families/``) keeps its first.
+"""
 
 import os
 
@@ -12,6 +22,38 @@ import torch  # noqa: E402
 # Tiny models run fastest on one thread, and one thread cannot be slowed down by oversubscribing shared cores
 # (two busy torch threads on one free core made single tests 10x slower). Subprocess tests set their own.
 torch.set_num_threads(1)
+
+#: Parameters that name a family of the registry in registry-wide parametrized tests.
+FAMILY_PARAMETERS = ("family", "name")
+
+
+def family_outside_the_representatives(item: pytest.Item) -> str | None:
+    """The registry family a case is parametrized with, when it is not a representative; else None."""
+    # imported here, not at the top: under xdist the controller process loads this file too but collects nothing,
+    # and importing idinit_hf there would delay the start of the workers by seconds
+    from helpers import NAMES, REPRESENTATIVES
+
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for key in FAMILY_PARAMETERS:
+        value = params.get(key)
+        if isinstance(value, str) and value in NAMES and value not in REPRESENTATIVES:
+            return value
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` the cases of non-representative families, keeping one case of every test function quick."""
+    outside = {id(item) for item in items
+               if not item.get_closest_marker("slow") and family_outside_the_representatives(item) is not None}
+    functions = {item.nodeid.split("[")[0] for item in items if id(item) not in outside}  # ones with a quick case
+    for item in items:
+        if id(item) not in outside:
+            continue
+        function = item.nodeid.split("[")[0]
+        if function in functions:
+            item.add_marker(pytest.mark.slow)
+        else:
+            functions.add(function)  # its first case stays in the quick tier
 
 
 @pytest.fixture(autouse=True)

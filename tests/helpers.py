@@ -14,13 +14,38 @@ from idinit_hf.testing import tiny_model as tiny
 from idinit_hf.testing import training_batches as real_batches
 
 __all__ = [
-    "NAMES", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family", "tiny_config", "tiny", "inputs",
+    "NAMES", "REPRESENTATIVES", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
+    "tiny_config", "tiny", "inputs",
     "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
     "training_batches", "snapshot", "assert_same_tensors", "EPS", "D", "HIDDEN", "eye", "attention_out_pattern",
     "mlp_out_pattern", "assert_loosened_identity", "assert_default_random", "layers_of",
 ]
 
 NAMES = names()
+
+#: One family per distinct layout: the four first families of the registry (the plain layouts: GPT-2's
+#: decoder, BERT's post-LN encoder, ViT, Llama's gated decoder) and then, for every axis of :func:`layout_axes`
+#: they lack, one family that holds it. ``tests/test_testing.py`` checks that these together hold every axis any
+#: family of the registry holds, so a family with a new layout fails there until it is added here.
+#: Multi-process, training and script tests run these only, and the quick tier runs the registry-wide
+#: parametrized cases of these only (``tests/conftest.py``); the full suite runs every family.
+REPRESENTATIVES = (
+    "gpt2",        # transposed Conv1D weights, a block-fused Q|K|V (c_attn), a tied LM head
+    "bert",        # post-LN encoder (LN(x + f(x))), masked LM, pooler
+    "vit",         # image transformer: patchifying stem, class token
+    "llama",       # pre-LN decoder, separate Q/K/V, gated MLP, grouped-query heads
+    "phi3",        # per-head fused Q|K|V (FusedQKV) and a fused gate|up (parts)
+    "mixtral",     # mixture of experts: stacked expert weights, gate|up halves, a router
+    "gpt_oss",     # experts stored in x out (transposed), gate|up interleaved, attention sinks
+    "gemma2",      # branches that end in a norm (x + norm(f(x))), (1 + w) gains
+    "modernbert",  # pre-LN encoder, fused Wqkv, Wi stacking gate | up roles
+    "t5",          # encoder-decoder: two stacks, cross-attention, relative position bias, aliased tables
+    "resnet",      # convolutions, batch norm (buffers), relu after the add, downsampling shortcuts
+    "convnext",    # layer scale, identity at init under the library default, nested no-split modules
+)
+#: The first representative of each pretraining objective (CLM, MLM, image classification, seq2seq): for the
+#: costliest runs (200 training steps, the benchmark smoke tests), where what varies is the data and the loss.
+ONE_PER_OBJECTIVE = tuple({family(name).objective: name for name in reversed(REPRESENTATIVES)}.values())[::-1]
 TEXT = [name for name in NAMES if family(name).modality == "text"]
 IMAGE = [name for name in NAMES if family(name).modality == "image"]
 PRE_LN = [name for name in NAMES if family(name).norm_position == "pre"]
@@ -28,6 +53,27 @@ POST_LN = [name for name in NAMES if family(name).norm_position == "post"]
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+#: The slot attributes that choose a code path of the initializers (idinit_hf.roles.Slot)
+_SLOT_AXES = ("transposed", "fused", "qkv", "parts", "experts", "gate_up", "normed", "stacked", "gain_offset", "tied",
+              "heads")
+
+
+def layout_axes(name: str) -> set[tuple[str, object]]:
+    """What a family's layout exercises: its objective, stacks, norm position, what follows the residual add,
+    whether the default init is already an identity, and every slot attribute (of :data:`_SLOT_AXES`) its role
+    table sets, as ``(axis, value)`` pairs. Roles peculiar to one family (DeBERTa's relative positions, GPT-OSS's
+    sinks) are not axes: that family's own tests (``tests/families/``) stay in the quick tier."""
+    spec = family(name)
+    axes = {("objective", spec.pretraining), ("stacks", spec.stacks), ("norm_position", spec.norm_position),
+            ("after_add", spec.after_add), ("identity_by_default", spec.identity_by_default)}
+    for slot in spec.slots:
+        for axis in _SLOT_AXES:
+            value = getattr(slot, axis)
+            if value:
+                axes.add((axis, value if isinstance(value, (str, int, float)) else True))
+    return axes
 
 
 def is_image(name: str) -> bool:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import transformers
 
 import idinit_hf
 
@@ -66,8 +67,12 @@ def commands(tmp_path: Path) -> list[list[str]]:
 
 
 def test_the_page_covers_a_model_type_no_family_covers_yet():
-    """The example must stay an addition: once a real family covers Arcee, the page needs another example."""
+    """The example must stay an addition: once a real family covers Arcee, the page needs another example. Until
+    then Arcee is a near-miss layout (Llama's with a plain ReLU² MLP) and refused with the clear error."""
     assert "arcee" not in idinit_hf.supported_model_types()
+    config = transformers.AutoConfig.for_model("arcee", init_method="idinit")
+    with pytest.raises(ValueError, match=r"no role table for model_type='arcee'"):
+        idinit_hf.AutoModelForCausalLM.from_config(config)
 
 
 @pytest.mark.slow

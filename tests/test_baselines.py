@@ -21,6 +21,10 @@ from torch import nn
 from idinit_hf.diagnostics import role_slots as library_role_slots
 from idinit_hf.roles import QUERY, Role
 
+# Runs benchmark code (benchmarks/baselines.py) on the benchmark's 128-wide models of every family and method:
+# about 10 s of CPU, a third of the quick tier's budget, for code the library does not import.
+pytestmark = pytest.mark.slow
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import baselines  # noqa: E402
 from common import AUTO, METHODS, TRANSFORMERS, model_config  # noqa: E402

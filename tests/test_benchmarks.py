@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from idinit_hf import testing
+from helpers import ONE_PER_OBJECTIVE
 
 pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+#: The smoke runs take one family per objective (what the benchmarks' data and metrics depend on); the
+#: benchmarks' own runs take every family.
+SMOKE_FAMILIES = ONE_PER_OBJECTIVE
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 
@@ -26,18 +28,18 @@ def test_quick_mode_runs_every_method_and_family_and_a_rerun_skips_them(tmp_path
     measures nothing (every run is already in the file, with its machine and wall time); another command adds."""
     sys.path.insert(0, str(BENCHMARKS))
     import convergence
-    from common import CORE_METHODS, FAMILIES, method_spec
+    from common import CORE_METHODS, method_spec
 
     argv = ["--quick", "--steps", "3", "--eval_every", "3", "--eval_batches", "1", "--width", "16", "--block_size",
-            "16", "--output_dir", str(tmp_path)]
+            "16", "--families", *SMOKE_FAMILIES, "--output_dir", str(tmp_path)]
     convergence.main(argv)
     data = json.loads((tmp_path / "convergence.json").read_text())
     assert sorted((r["family"], r["method"]) for r in data["runs"]) == sorted(
-        (f, m) for f in FAMILIES for m in CORE_METHODS if f in method_spec(m)[2])  # Mimetic: not on MLA
+        (f, m) for f in SMOKE_FAMILIES for m in CORE_METHODS if f in method_spec(m)[2])  # Mimetic: not on MLA
     assert all(r["seed"] == 0 and r["depth"] == 2 and len(r["curve"]) == 2 for r in data["runs"])  # steps 0, 3
     assert all(r["wall_seconds"] > 0 and {"platform", "cpu", "threads", "torch"} <= set(r["machine"])
                for r in data["runs"])
-    assert {p.name for p in tmp_path.glob("*.png")} == {f"convergence_{f}.png" for f in FAMILIES}
+    assert {p.name for p in tmp_path.glob("*.png")} == {f"convergence_{f}.png" for f in SMOKE_FAMILIES}
     assert "| family | data | layers | method |" in capsys.readouterr().out
     convergence.main(argv)
     assert f"0 runs measured, {len(data['runs'])} finished ones skipped" in capsys.readouterr().out
@@ -65,13 +67,21 @@ def test_budget_axes_resume_and_report_savings(tmp_path):
     assert json.loads((tmp_path / "budget.json").read_text()) == data
 
 
-def test_stability_smoke(tmp_path):
+def run_stability(monkeypatch, *args: str) -> None:
+    """benchmarks/stability.py's main() with these arguments, in this process (its three runs would spend most of
+    their seconds importing torch and transformers; the other smoke tests start the scripts as subprocesses)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import stability
+
+    monkeypatch.setattr(sys, "argv", ["stability.py", *args])
+    stability.main()
+
+
+def test_stability_smoke(tmp_path, monkeypatch):
     common = ["--families", "gpt2", "--depth_families", "bert", "--methods", "default", "idinit", "--lrs", "1e-3",
               "--depths", "1", "--steps", "3", "--warmup", "1", "--lr_depth", "1", "--output_dir", str(tmp_path)]
-    result = run("stability.py", *common, "--sweeps", "lr")
-    assert result.returncode == 0, result.stderr[-2000:]
-    result = run("stability.py", *common, "--sweeps", "depth")  # keeps the lr sweep already saved
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_stability(monkeypatch, *common, "--sweeps", "lr")
+    run_stability(monkeypatch, *common, "--sweeps", "depth")  # keeps the lr sweep already saved
     data = json.loads((tmp_path / "stability.json").read_text())
     assert len(data["lr_sweep"]) == 4 and len(data["depth_sweep"]) == 2
     assert "--sweeps lr" in data["lr_meta"]["command"] and "--sweeps depth" in data["depth_meta"]["command"]
@@ -79,8 +89,7 @@ def test_stability_smoke(tmp_path):
     assert all(r["frequency_baseline"] > 0 for r in data["lr_sweep"])
     assert (tmp_path / "stability_lr.png").exists() and (tmp_path / "stability_depth.png").exists()
     common[common.index("default"):common.index("idinit") + 1] = ["zero-branch-out"]
-    result = run("stability.py", *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_stability(monkeypatch, *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
     data = json.loads((tmp_path / "stability.json").read_text())
     assert sorted({r["method"] for r in data["lr_sweep"]}) == ["default", "idinit", "zero-branch-out"]
     assert len(data["lr_sweep"]) == 6 and len(data["depth_sweep"]) == 2
@@ -92,14 +101,25 @@ def test_stability_smoke(tmp_path):
                                           (["--methods", "xavier"], "unknown method 'xavier'")])
 
 
-def test_convergence_rejects_bad_settings(bad, message, tmp_path):
-    result = run("convergence.py", *bad, "--output_dir", str(tmp_path))
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+def test_convergence_rejects_bad_settings(bad, message, tmp_path, capsys):
+    """Refused while parsing, before anything runs: in this process (the smoke tests run the scripts)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import convergence
+
+    with pytest.raises(SystemExit) as exit_:
+        convergence.main([*bad, "--output_dir", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in stderr, stderr
 
 
-def test_stability_rejects_a_bad_stall_margin(tmp_path):
-    result = run("stability.py", "--stall_margin", "1.5", "--output_dir", str(tmp_path))
-    assert result.returncode == 2 and "--stall_margin must be in [0, 1); got 1.5" in result.stderr
+def test_stability_rejects_a_bad_stall_margin(tmp_path, monkeypatch, capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    import stability
+
+    monkeypatch.setattr(sys, "argv", ["stability.py", "--stall_margin", "1.5", "--output_dir", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_:
+        stability.parse_args()
+    assert exit_.value.code == 2 and "--stall_margin must be in [0, 1); got 1.5" in capsys.readouterr().err
 
 
 def _run(family, depth, method, seed, steps=4, loss=1.0):
@@ -129,11 +149,15 @@ def test_init_speed_smoke(tmp_path):
     assert "| tiny | float32 |" in result.stdout and "within 1.5× of the write limit" in result.stdout
 
 
-def test_diagnostics_smoke(tmp_path):
-    result = run("diagnostics.py", "--depth", "2", "--output_dir", str(tmp_path), "--docs", str(tmp_path / "d.md"))
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_diagnostics_smoke(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCHMARKS))
+    import diagnostics
+
+    monkeypatch.setattr(sys, "argv", ["diagnostics.py", "--depth", "2", "--width", "16", "--families", *SMOKE_FAMILIES,
+                                      "--output_dir", str(tmp_path), "--docs", str(tmp_path / "d.md")])
+    diagnostics.main()  # in this process, as the stability smoke test
     rows = json.loads((tmp_path / "diagnostics.json").read_text())["rows"]
-    assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in testing.names() for i in ("default", "idinit")]
+    assert [(r["family"], r["init"]) for r in rows] == [(f, i) for f in SMOKE_FAMILIES for i in ("default", "idinit")]
     idinit_gpt2 = rows[1]
     assert max(b["identity_error"] for b in idinit_gpt2["blocks"]) < 1e-3  # pre-LN IDInit blocks are identities
     assert "| gpt2 | idinit |" in (tmp_path / "d.md").read_text() and (tmp_path / "diagnostics.png").exists()

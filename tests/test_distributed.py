@@ -16,6 +16,7 @@ from workers.common import (
     TRAIN_BATCH,
     build,
     launch,
+    once,
     optimizer_for,
     sha256,
     train_losses,
@@ -34,8 +35,7 @@ WEIGHT_ATOL = 3e-4
 
 @pytest.fixture(scope="module")
 def ddp(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp")
-    launch("ddp_worker.py", str(out))
+    out = once(tmp_path_factory, "ddp", lambda out: launch("ddp_worker.py", str(out)))
     with open(out / "ddp.json") as handle:
         result = json.load(handle)
     result["final"] = torch.load(out / "ddp_final.pt")

@@ -12,6 +12,8 @@ import pytest
 from helpers import tiny_config
 from training.scripts_helpers import ACCELERATE, script_env
 
+from idinit_hf.__main__ import main as idinit_main
+
 # ---- python -m idinit_hf ----------------------------------------------------------------------------------------------
 
 STOCK_SCRIPT = textwrap.dedent('''
@@ -55,21 +57,24 @@ def test_module_form_runs_a_module(stock_script):
     assert json.loads(result.stdout.strip().splitlines()[-1])["identity"] is True
 
 
-@pytest.mark.slow
+# The refusals and the help exit before anything is installed or run: main() in this process says what the
+# command line gets (the subprocess tests above cover ``python -m idinit_hf`` reaching main()).
 @pytest.mark.parametrize("args, message", [(["missing.py"], "no such script: missing.py"),
                                            (["-m", "no_such_module"], "no such module: no_such_module"),
+                                           (["-m"], "-m needs a module name"),
                                            ([], "no script given")])
+def test_a_missing_script_exits_2_naming_it(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        idinit_main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_a_missing_script_exits_2_naming_it(args, message, tmp_path):
-    result = run_module(*args, cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr
-
-
-@pytest.mark.slow
-def test_help_says_what_it_does(tmp_path):
-    result = run_module("--help", cwd=tmp_path)
-    assert result.returncode == 0 and "idinit_hf.install" in result.stdout and "accelerate launch -m idinit_hf" in result.stdout
+def test_help_says_what_it_does(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        idinit_main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "idinit_hf.install" in out and "accelerate launch -m idinit_hf" in out
 
 
 @pytest.mark.slow

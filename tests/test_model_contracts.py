@@ -8,16 +8,18 @@ for the registry: a family added to ``idinit_hf.FAMILIES`` is held to them with 
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 import torch
+import transformers
 from helpers import NAMES, TEXT, idinit_auto, idinit_class, stock_auto, tiny_config
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
 import idinit_hf
-from idinit_hf.families import tied_embeddings
+from idinit_hf.families import family_for, tied_embeddings
 
 MODES = {"idinit": {"init_method": "idinit"}, "absent": {}}
 
@@ -115,13 +117,19 @@ def test_the_constructor_equals_from_pretrained_with_no_weights(name):
 
 
 # ---- class contracts ---------------------------------------------------------------------------------------------
-GENERATED = sorted(idinit_hf.IDINIT_CLASS_NAMES.items())
+def _generated() -> list[tuple[str, str, str]]:
+    """(family, IDInit class name, stock class name) of every generated class (names only: nothing imported)."""
+    family_of_stock = {stock: family_for(SimpleNamespace(model_type=model_type)).name
+                       for auto in idinit_hf.AUTO_CLASSES
+                       for model_type, stock in idinit_hf.models.stock_class_names(auto).items()}
+    return [(family_of_stock[stock], name, stock) for name, stock in sorted(idinit_hf.IDINIT_CLASS_NAMES.items())]
 
 
-@pytest.mark.parametrize("idinit_name, stock_name", GENERATED, ids=[name for name, _ in GENERATED])
-def test_generated_classes_show_the_stock_signatures_and_docstrings(idinit_name, stock_name):
-    import transformers
+GENERATED = _generated()
 
+
+@pytest.mark.parametrize("family, idinit_name, stock_name", GENERATED, ids=[name for _, name, _ in GENERATED])
+def test_generated_classes_show_the_stock_signatures_and_docstrings(family, idinit_name, stock_name):
     cls, stock = getattr(idinit_hf, idinit_name), getattr(transformers, stock_name)
     for method in ("__init__", "forward", "from_pretrained"):
         assert inspect.signature(getattr(cls, method)) == inspect.signature(getattr(stock, method)), method

@@ -13,14 +13,14 @@ import idinit_hf
 # ---- default init untouched -----------------------------------------------------------------------------------------
 
 def _stock_classes() -> dict[str, tuple]:
-    """Every class the registry generates for each family's first model type: name → (stock class, config)."""
+    """Every class the registry generates for each family's first model type: name → (family, stock class, config)."""
     out = {}
     for name in NAMES:
         model_type = family(name).model_types[0]
         for auto in idinit_hf.AUTO_CLASSES:
             stock = idinit_hf.models.stock_class_names(auto).get(model_type)
             if stock is not None:
-                out[f"IDInit{stock}"] = (getattr(transformers, stock), partial(tiny_config, name))
+                out[f"IDInit{stock}"] = (name, getattr(transformers, stock), partial(tiny_config, name))
     return out
 
 
@@ -28,9 +28,9 @@ STOCK = _stock_classes()
 
 
 @pytest.mark.parametrize("method", [None, "default"])
-@pytest.mark.parametrize("name", STOCK)
-def test_default_method_gives_exactly_the_stock_weights(name, method):
-    stock_class, make_config = STOCK[name]
+@pytest.mark.parametrize("family, name", [(spec[0], name) for name, spec in STOCK.items()], ids=list(STOCK))
+def test_default_method_gives_exactly_the_stock_weights(family, name, method):
+    _, stock_class, make_config = STOCK[name]
     config = make_config() if method is None else make_config(init_method=method)
     torch.manual_seed(42)
     expected = stock_class._from_config(config).state_dict()

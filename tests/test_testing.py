@@ -3,7 +3,7 @@ and batches of that data for the family's objective — what the tests, the benc
 
 import pytest
 import torch
-from helpers import NAMES, family
+from helpers import NAMES, REPRESENTATIVES, family, layout_axes
 
 from idinit_hf import testing
 from idinit_hf.objectives import DataShape
@@ -58,3 +58,13 @@ def test_training_batches_are_deterministic_and_move_on(name):
     key = next(iter(first))
     assert torch.equal(first[key], again[key]) and not torch.equal(first[key], second[key])
     assert set(first) == set(testing.inputs(name)) | {"labels"}
+
+
+def test_the_representatives_hold_every_layout_axis_of_the_registry():
+    """The quick tier and the multi-process tests run the representatives only: together they must exercise
+    every layout axis some family of the registry has (a new axis needs a representative in tests/helpers.py)."""
+    assert set(REPRESENTATIVES) <= set(NAMES) and len(set(REPRESENTATIVES)) == len(REPRESENTATIVES)
+    covered = set().union(*(layout_axes(name) for name in REPRESENTATIVES))
+    missing = {name: sorted(layout_axes(name) - covered, key=str) for name in NAMES}
+    assert {name: axes for name, axes in missing.items() if axes} == {}
+

@@ -1,4 +1,5 @@
-"""The tiny model of every family takes 20 AdamW steps from IDInit on real data, and the loss goes down.
+"""The tiny model of every layout (``helpers.REPRESENTATIVES``) takes 20 AdamW steps from IDInit on real data, and the
+loss goes down.
 
 Margin: the mean of the last 5 losses is below 0.95 x the mean of the first 5, on torch seeds 0-4 for every
 family (checked with ``python tests/test_train_steps.py``, which prints the ratio per seed).
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from helpers import NAMES, is_image, tiny, training_batches
+from helpers import REPRESENTATIVES, is_image, tiny, training_batches
 
 pytestmark = pytest.mark.slow  # trains, or starts processes: the full suite only
 
@@ -36,7 +37,7 @@ def ratio(losses: list[float]) -> float:
     return (sum(losses[-5:]) / 5) / (sum(losses[:5]) / 5)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", REPRESENTATIVES)  # training: one family per layout
 def test_idinit_model_learns(name):
     losses = train(name, seed=0)
     assert all(torch.isfinite(torch.tensor(losses)))
@@ -45,5 +46,5 @@ def test_idinit_model_learns(name):
 
 if __name__ == "__main__":  # the margin check over seeds
     torch.set_num_threads(1)
-    for name in NAMES:
+    for name in REPRESENTATIVES:
         print(name, [round(ratio(train(name, seed)), 3) for seed in range(int(sys.argv[1]) if sys.argv[1:] else 5)])

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -19,7 +21,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
-from helpers import NAMES, text_windows, tiny, tiny_config  # noqa: E402
+from helpers import REPRESENTATIVES, text_windows, tiny, tiny_config  # noqa: E402
 
 import idinit_hf  # noqa: E402
 from idinit_hf import Rule  # noqa: E402
@@ -38,7 +40,10 @@ def build(family: str, **overrides) -> torch.nn.Module:
     return tiny(family, **{"init_method": "idinit", "idinit_seed": IDINIT_SEED, **overrides})
 
 
-FAMILIES = tuple(NAMES)
+#: The families every multi-process test builds: one per layout (``helpers.REPRESENTATIVES``); a launch costs
+#: seconds per family, and what sharding or DDP can break depends on the layout (tied and aliased tables, nested
+#: no-split modules, buffers, stacked experts), not on the family.
+FAMILIES = REPRESENTATIVES
 
 
 def seeded_build(family: str, **overrides) -> torch.nn.Module:
@@ -65,7 +70,8 @@ def sha256(tensor: torch.Tensor) -> str:
     """The hash of a tensor's bytes, dtype and shape: equal hashes mean bit-identical tensors."""
     tensor = tensor.detach().to("cpu").contiguous()
     digest = hashlib.sha256(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-    digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    # Flattened first: a 0-dim tensor (BatchNorm's num_batches_tracked) has no last dimension to view as bytes.
+    digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 
@@ -96,6 +102,28 @@ def launch(worker: str, *args: str, nproc: int = 2, env: dict[str, str] | None =
     if result.returncode != 0:
         raise AssertionError(f"{worker} failed (rc={result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result
+
+
+def once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
+    """The directory ``name``, filled by ``make(directory)`` once per test session, also under pytest-xdist.
+
+    A module-scoped fixture runs in every xdist worker that runs one of the module's tests: each launch would run
+    twice, on the same 2 cores. The workers share the session's temporary directory and take turns on a file
+    lock: the first fills the directory, the others wait (leaving it the cores) and read it.
+    """
+    from filelock import FileLock  # a dependency of huggingface_hub, so of transformers
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's directory, shared by the workers
+    path = root / f"once-{name}"
+    with FileLock(f"{path}.lock"):
+        if not (path / ".done").exists():  # a failed launch is retried, and fails, in the next worker too
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            make(path)
+            (path / ".done").touch()
+    return path
 
 
 def save_mlm_checkpoint(path: Path) -> Path:

@@ -23,6 +23,7 @@ import sys
 
 import torch
 import torch.distributed as dist
+from accelerate.utils.other import get_module_children_bottom_up
 from common import FAMILIES, load_classifier, seeded_build
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
@@ -30,7 +31,7 @@ from torch.distributed.checkpoint.state_dict import (
     set_model_state_dict,
 )
 from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.fsdp import fully_shard
+from torch.distributed.fsdp import FSDPModule, fully_shard
 
 #: Gather everything to rank 0, on the CPU; other ranks get an empty dict.
 GATHER = StateDictOptions(full_state_dict=True, cpu_offload=True)
@@ -39,10 +40,12 @@ BROADCAST = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
 
 
 def shard(model: torch.nn.Module, mesh) -> torch.nn.Module:
-    """FSDP2 as accelerate applies it: every ``_no_split_modules`` block, then the root."""
+    """FSDP2 as accelerate applies it (``fsdp2_prepare_model``): every ``_no_split_modules`` block, bottom up
+    (children first: mBART's attention sits inside its layer, ConvNeXt's layer inside its stage, and
+    ``fully_shard`` of a parent first would leave the child's parameters DTensors already), then the root."""
     blocks = set(model._no_split_modules or ())
-    for module in model.modules():
-        if type(module).__name__ in blocks:
+    for module in get_module_children_bottom_up(model)[:-1]:
+        if type(module).__name__ in blocks and not isinstance(module, FSDPModule):
             fully_shard(module, mesh=mesh)
     fully_shard(model, mesh=mesh)
     return model
