@@ -34,7 +34,7 @@ REPRESENTATIVES = (
     "bert",        # post-LN encoder (LN(x + f(x))), masked LM, pooler
     "vit",         # image transformer: patchifying stem, class token
     "llama",       # pre-LN decoder, separate Q/K/V, gated MLP, grouped-query heads
-    "phi3",        # per-head fused Q|K|V (FusedQKV) and a fused gate|up (parts)
+    "phi3",        # per-head fused Q|K|V (FusedQKV) and a fused gate|up (gate_up) of an nn.Linear
     "mixtral",     # mixture of experts: stacked expert weights, gate|up halves, a router
     "gpt_oss",     # experts stored in x out (transposed), gate|up interleaved, attention sinks
     "gemma2",      # branches that end in a norm (x + norm(f(x))), (1 + w) gains
@@ -56,7 +56,7 @@ DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 #: The slot attributes that choose a code path of the initializers (idinit_hf.roles.Slot)
-_SLOT_AXES = ("transposed", "fused", "qkv", "parts", "experts", "gate_up", "normed", "stacked", "gain_offset", "tied",
+_SLOT_AXES = ("transposed", "fused", "qkv", "experts", "gate_up", "normed", "stacked", "gain_offset", "tied",
               "heads")
 
 

@@ -53,11 +53,11 @@ def test_classes_keep_the_stock_name_for_config_architectures():
     assert idinit_hf.IDInitGPT2LMHeadModel.__name__ == "GPT2LMHeadModel"
 
 
-@pytest.mark.parametrize("name", STOCK)
-def test_a_generated_class_keeps_the_stock_mro_and_lists_generation_mixin_as_stock_does(name):
+@pytest.mark.parametrize("family, name", [(spec[0], name) for name, spec in STOCK.items()], ids=list(STOCK))
+def test_a_generated_class_keeps_the_stock_mro_and_lists_generation_mixin_as_stock_does(family, name):
     """transformers 5.x reads ``GenerationMixin`` in a class's own bases (``can_generate``, its common tests): the
     IDInit class lists it where the stock class does, and its MRO is IDInitMixin's then the stock class's."""
-    stock = STOCK[name][0]
+    stock = STOCK[name][1]
     cls = idinit_hf.models.idinit_class(stock)
     assert cls.__mro__[1] is idinit_hf.IDInitMixin and cls.__mro__[2:] == stock.__mro__
     assert (transformers.GenerationMixin in cls.__bases__) == (transformers.GenerationMixin in stock.__bases__)

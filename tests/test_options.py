@@ -17,7 +17,8 @@ def test_absent_init_method_means_default():
 
 def test_idinit_gives_the_documented_defaults():
     options = read_options(GPT2Config(init_method="idinit"))
-    assert options == idinit_hf.IDInitOptions(query_scale=0.0)  # GPT-2's family default (docs/defaults.md)
+    # GPT-2's family defaults (docs/defaults.md): Q = 0 (issue 12), a SmallInit token table (issue 19)
+    assert options == idinit_hf.IDInitOptions(query_scale=0.0, token_table="small")
     assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
 
 

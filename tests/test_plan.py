@@ -14,7 +14,10 @@ from idinit_hf import testing
 
 
 def test_embeddings_option_idi():
-    model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0))
+    # the token table follows idinit_embeddings where idinit_token_table says so (GPT-2's default is SmallInit)
+    config = family("gpt2").example_config(init_method="idinit", idinit_embeddings="idi", idinit_loosening=0.0,
+                                           idinit_token_table="embeddings")
+    model = idinit_hf.IDInitGPT2Model(config)
     assert torch.equal(model.wte.weight.detach()[:D], eye(D))
     assert torch.equal(model.wte.weight.detach()[D : 2 * D], eye(D))
 
