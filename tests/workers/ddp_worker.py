@@ -20,8 +20,19 @@ import sys
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
-from common import FAMILIES, TORCH_SEED, TRAIN_BATCH, build, optimizer_for, sha256, train_losses, train_model
+from accelerate.utils import InitProcessGroupKwargs, set_seed
+from common import (
+    COLLECTIVE_TIMEOUT,
+    FAMILIES,
+    TORCH_SEED,
+    TRAIN_BATCH,
+    build,
+    optimizer_for,
+    progress,
+    sha256,
+    train_losses,
+    train_model,
+)
 
 
 def build_hashes() -> dict[str, dict[str, str]]:
@@ -47,9 +58,11 @@ def train(accelerator: Accelerator) -> tuple[list[float], dict[str, torch.Tensor
 
 
 def main(out_dir: str) -> None:
-    accelerator = Accelerator(cpu=True)
+    accelerator = Accelerator(cpu=True, kwargs_handlers=[InitProcessGroupKwargs(timeout=COLLECTIVE_TIMEOUT)])
+    progress("hash every family's build")
     assert accelerator.num_processes == 2, "accelerate did not start a 2-process group"
     hashes = accelerator.gather_for_metrics([build_hashes()], use_gather_object=True)
+    progress("train")
     losses, final = train(accelerator)
     if accelerator.is_main_process:
         with open(f"{out_dir}/ddp.json", "w") as handle:

@@ -24,7 +24,7 @@ import sys
 import torch
 import torch.distributed as dist
 from accelerate.utils.other import get_module_children_bottom_up
-from common import FAMILIES, load_classifier, seeded_build
+from common import COLLECTIVE_TIMEOUT, FAMILIES, load_classifier, progress, seeded_build
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
     get_model_state_dict,
@@ -75,17 +75,20 @@ def ram_efficient(build, mesh) -> torch.nn.Module:
 
 
 def main(out_dir: str, checkpoint: str) -> None:
-    dist.init_process_group("gloo")
+    dist.init_process_group("gloo", timeout=COLLECTIVE_TIMEOUT)
     mesh = init_device_mesh("cpu", (dist.get_world_size(),))
     rank = dist.get_rank()
     results: dict[str, object] = {}
     for family in FAMILIES:
+        progress(f"{family}: build, shard, gather")
         model = shard(seeded_build(family), mesh)
         results[f"{family}_local_shapes"] = local_shapes(model)
         results[family] = get_model_state_dict(model, options=GATHER)
+        progress(f"{family}: RAM-efficient build, broadcast, gather")
         model = ram_efficient(lambda family=family: seeded_build(family), mesh)
         results[f"{family}_ram_efficient"] = get_model_state_dict(model, options=GATHER)
 
+    progress("bert: from_pretrained with RAM-efficient loading")
     os.environ["ACCELERATE_USE_FSDP"] = "true"
     os.environ["FSDP_CPU_RAM_EFFICIENT_LOADING"] = "true"
     model = load_classifier(checkpoint)
@@ -101,6 +104,7 @@ def main(out_dir: str, checkpoint: str) -> None:
     results["bert_from_pretrained"] = get_model_state_dict(model, options=GATHER)
     if rank == 0:
         torch.save(results, f"{out_dir}/fsdp.pt")
+    progress("done; leaving the process group")
     dist.barrier()
     dist.destroy_process_group()
 

@@ -15,7 +15,7 @@ import sys
 import deepspeed
 import torch
 import torch.distributed as dist
-from common import FAMILIES, load_classifier, seeded_build
+from common import COLLECTIVE_TIMEOUT, FAMILIES, load_classifier, progress, seeded_build
 from transformers.integrations import HfDeepSpeedConfig
 
 import idinit_hf
@@ -51,19 +51,22 @@ def skip_shm_comm_op() -> None:
 
 def main(out_dir: str, checkpoint: str) -> None:
     skip_shm_comm_op()
-    dist.init_process_group("gloo")
+    dist.init_process_group("gloo", timeout=COLLECTIVE_TIMEOUT)
     deepspeed.init_distributed(dist_backend="gloo")
     # HfDeepSpeedConfig must stay alive (transformers keeps only a weak reference) while models are built.
     ds_config = HfDeepSpeedConfig(DS_CONFIG)
     assert ds_config.is_zero3()
     results = {}
     for family in FAMILIES:
+        progress(f"{family}: build under zero.Init, gather")
         model = seeded_build(family)
         placeholder = next(model.parameters())
         assert placeholder.numel() == 0 and hasattr(placeholder, "ds_id"), "ZeRO-3 did not partition the model"
         results[family] = gathered(model)
+    progress("bert: from_pretrained, gather")
     results["bert_from_pretrained"] = gathered(load_classifier(checkpoint))
     torch.save(results, f"{out_dir}/zero3_rank{dist.get_rank()}.pt")
+    progress("done; leaving the process group")
     dist.barrier()
     dist.destroy_process_group()
 
