@@ -1,0 +1,28 @@
+# hfharness: written for idinit_hf issue 20 (not an upstream file): the generic CausalLMModelTester suite of
+# transformers 5.x for persimmon, with only the tester attributes stock persimmon needs at the tester's size (none).
+"""Testing suite for the PyTorch persimmon model (generic CausalLMModelTest)."""
+
+import unittest
+
+from transformers import is_torch_available
+from transformers.testing_utils import require_torch
+
+from ...causal_lm_tester import CausalLMModelTest, CausalLMModelTester
+
+
+if is_torch_available():
+    from transformers import PersimmonModel
+
+
+class PersimmonModelTester(CausalLMModelTester):
+    if is_torch_available():
+        base_model_class = PersimmonModel
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        pass
+
+
+@require_torch
+class PersimmonModelTest(CausalLMModelTest, unittest.TestCase):
+    model_tester_class = PersimmonModelTester

@@ -1,0 +1,45 @@
+# Copyright The HuggingFace Inc. team. Licensed under the Apache License, Version 2.0.
+#
+# hfharness copy: the model-test part of transformers' tests/models/phi3/test_modeling_phi3.py from PerforatedAI/PerforatedAI-Transformers @ 746e0e9151c668ca6e19f9432b8b2a1e1c6cb4e8 (a 5.0-dev tree).
+# Verbatim except: the integration-test classes (every test @slow, hub checkpoints, accelerators) are omitted and the
+# imports cover every class the kept code names.
+"""Testing suite for the PyTorch phi3 model."""
+
+import unittest
+
+from transformers import is_torch_available
+from transformers.testing_utils import is_flaky, require_torch, torch_device  # noqa: F401
+
+from ...causal_lm_tester import CausalLMModelTest, CausalLMModelTester
+
+
+if is_torch_available():
+    import torch  # noqa: F401
+
+    from transformers import (
+        Phi3ForCausalLM,
+        Phi3ForSequenceClassification,
+        Phi3ForTokenClassification,
+        Phi3Model,
+    )
+
+
+class Phi3ModelTester(CausalLMModelTester):
+    if is_torch_available():
+        base_model_class = Phi3Model
+
+
+@require_torch
+class Phi3ModelTest(CausalLMModelTest, unittest.TestCase):
+    pipeline_model_mapping = (
+        {
+            "feature-extraction": Phi3Model,
+            "text-classification": Phi3ForSequenceClassification,
+            "token-classification": Phi3ForTokenClassification,
+            "text-generation": Phi3ForCausalLM,
+        }
+        if is_torch_available()
+        else {}
+    )
+
+    model_tester_class = Phi3ModelTester

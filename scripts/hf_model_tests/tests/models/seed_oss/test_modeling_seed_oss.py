@@ -1,0 +1,47 @@
+# Copyright The HuggingFace Inc. team. Licensed under the Apache License, Version 2.0.
+#
+# hfharness copy: the model-test part of transformers' tests/models/seed_oss/test_modeling_seed_oss.py from PerforatedAI/PerforatedAI-Transformers @ 746e0e9151c668ca6e19f9432b8b2a1e1c6cb4e8 (a 5.0-dev tree).
+# Verbatim except: the integration-test classes (every test @slow, hub checkpoints, accelerators) are omitted and the
+# imports cover every class the kept code names.
+"""Testing suite for the PyTorch seed_oss model."""
+
+import unittest
+
+from transformers import is_torch_available
+from transformers.testing_utils import is_flaky, require_torch, torch_device  # noqa: F401
+
+from ...causal_lm_tester import CausalLMModelTest, CausalLMModelTester
+
+
+if is_torch_available():
+    import torch  # noqa: F401
+
+    from transformers import (
+        SeedOssForCausalLM,
+        SeedOssForSequenceClassification,
+        SeedOssForTokenClassification,
+        SeedOssModel,
+    )
+
+
+class SeedOssModelTester(CausalLMModelTester):
+    if is_torch_available():
+        base_model_class = SeedOssModel
+
+
+@require_torch
+class SeedOssModelTest(CausalLMModelTest, unittest.TestCase):
+    model_tester_class = SeedOssModelTester
+    pipeline_model_mapping = (
+        {
+            "feature-extraction": SeedOssModel,
+            "text-classification": SeedOssForSequenceClassification,
+            "token-classification": SeedOssForTokenClassification,
+            "text-generation": SeedOssForCausalLM,
+            "zero-shot": SeedOssForSequenceClassification,
+        }
+        if is_torch_available()
+        else {}
+    )
+    _is_stateful = True
+    model_split_percents = [0.5, 0.6]
