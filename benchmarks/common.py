@@ -62,7 +62,7 @@ def load_text(text_dir: str | None) -> Splits:
         if not files:
             raise SystemExit(f"--text_dir {text_dir!r}: no *.txt files there")
         data = "\n".join(f.read_text(encoding="utf-8") for f in files).encode("utf-8")
-        source = f"{text_dir} ({len(files)} files)"
+        source = f"{Path(text_dir).name} ({len(files)} files)"  # the folder's name: the same label from any cwd
     else:
         from pydoc_data.topics import topics
 
@@ -95,7 +95,7 @@ def load_images(image_dir: str | None) -> Splits:
         x_train = x_train.float().div(127.5).sub(1).unsqueeze(1)
         x_test = x_test.float().div(127.5).sub(1).unsqueeze(1)
         return Splits("images", (x_train[:55000], y_train[:55000].long()), (x_train[55000:], y_train[55000:].long()),
-                      (x_test, y_test.long()), f"Fashion-MNIST from {image_dir}", image_size=28)
+                      (x_test, y_test.long()), "Fashion-MNIST", image_size=28)
     from sklearn.datasets import load_digits
 
     digits = load_digits()

@@ -9,7 +9,13 @@ the new defaults (``--new``, what ``Family.option_defaults`` says now): ``idinit
 ``idinit:query_scale=1``, and ``idinit:query_scale=0`` becomes ``idinit``. Other methods (``default``, baselines)
 keep their names. Each file gets a note saying what was relabelled (convergence: a note in ``meta.sessions``;
 stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings recomputed). Writes the files in place,
-atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
+atomically.
+
+    python benchmarks/relabel.py --data_paths benchmarks/results/convergence.json benchmarks/results/budget.json
+
+renames the data of runs labelled with the path they were read from (``Fashion-MNIST from ../shared/...``,
+``../shared/data/text/sotu (233 files), ...``) to today's labels (``Fashion-MNIST``, ``sotu (233 files), ...``): a
+run's key holds its data label, so with paths in it a rerun from another working directory measured every run again. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
 that a run's own value equal to the table's default (``query_scale=1``) is still named.
 """
 
@@ -49,6 +55,26 @@ def new_name(method: str, old: dict[str, str], new: dict[str, str]) -> str:
     return "idinit" + (":" + ",".join(f"{k}={options[k]}" for k in differ) if differ else "")
 
 
+def portable_data_label(label: str) -> str:
+    """The label ``common.load_text`` / ``load_images`` give today to data an older run labelled with its path."""
+    name, sep, _path = label.partition(" from ")
+    if sep:
+        return name
+    head, sep, rest = label.partition(" (")
+    return f"{Path(head).name} ({rest}" if sep and "/" in head else label
+
+
+def relabel_data(runs: list[dict]) -> dict[str, str]:
+    """Rename path-bearing data labels of ``runs`` in place; return {old label: new label} for those changed."""
+    renamed = {}
+    for run in runs:
+        label = portable_data_label(run["data"])
+        if label != run["data"]:
+            renamed[run["data"]] = label
+            run["data"] = label
+    return renamed
+
+
 def relabel_runs(runs: list[dict], family: str, old: dict, new: dict) -> dict[str, str]:
     """Rename the runs of ``family`` in place; return {old name: new name} for the names that changed."""
     renamed = {}
@@ -64,15 +90,20 @@ def relabel_runs(runs: list[dict], family: str, old: dict, new: dict) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--family", required=True)
+    parser.add_argument("--family", help="the family whose runs to rename (not with --data_paths)")
+    parser.add_argument("--data_paths", action="store_true", help="rename path-bearing data labels instead")
     parser.add_argument("--old", default="", help="the family's option defaults when the runs were made: k=v,...")
     parser.add_argument("--new", default="", help="the family's option defaults now: k=v,...")
     parser.add_argument("files", nargs="+", help="convergence.json / stability.json files")
     args = parser.parse_args()
+    if bool(args.family) == args.data_paths:
+        parser.error("give --family (to rename methods) or --data_paths (to rename data labels)")
     old, new = parse_pairs(args.old), parse_pairs(args.new)
     for path in map(Path, args.files):
         data = json.loads(path.read_text())
-        if "runs" in data:  # convergence
+        if args.data_paths:
+            renamed = relabel_data(data.get("runs", []))
+        elif "runs" in data:  # convergence
             renamed = relabel_runs(data["runs"], args.family, old, new)
         else:  # stability: one list of rows per sweep
             renamed = {}
@@ -80,9 +111,11 @@ def main() -> None:
                 if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "method" in rows[0]:
                     renamed.update(relabel_runs(rows, args.family, old, new))
         if not renamed:
-            print(f"{path}: nothing to relabel for {args.family}")
+            print(f"{path}: nothing to relabel")
             continue
-        note = (f"relabelled the {args.family} runs above, measured while its defaults were "
+        note = ("relabelled the data of the runs above to labels without the path they were read from: "
+                + ", ".join(f"'{a}' -> '{b}'" for a, b in sorted(renamed.items()))) if args.data_paths else (
+                f"relabelled the {args.family} runs above, measured while its defaults were "
                 f"{args.old or 'the table defaults'} (now {args.new or 'the table defaults'}): "
                 + ", ".join(f"'{a}' -> '{b}'" for a, b in sorted(renamed.items())))
         if "runs" in data:

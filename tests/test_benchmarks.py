@@ -235,3 +235,31 @@ def _budget_results() -> dict:
     sessions = [{"machine": "m", "commit": "abc1234", "minutes": 1.0, "complete": True,
                  "command": "python benchmarks/budget.py --test"}]
     return {"meta": {"base_width": 128, "base_steps": 1000, "sessions": sessions}, "runs": runs}
+
+
+@pytest.mark.parametrize("old, new", [
+    ("Fashion-MNIST from ../../shared/data/images/fashion-mnist", "Fashion-MNIST"),
+    ("/work/shared/data/text/sotu (233 files), 10.76M bytes", "sotu (233 files), 10.76M bytes"),
+    ("sotu (233 files), 10.76M bytes", "sotu (233 files), 10.76M bytes"),
+    ("pydoc_data.topics, 0.47M bytes", "pydoc_data.topics, 0.47M bytes"),
+    ("sklearn digits (8x8)", "sklearn digits (8x8)"),
+])
+def test_data_labels_lose_the_path_they_were_read_from(old, new):
+    """A run's key holds its data label: with the path in it, a rerun from another directory measured every run
+    again. relabel.py --data_paths gives old runs today's labels (what common.load_text / load_images write)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
+    assert relabel.portable_data_label(old) == new
+
+
+def test_relabel_data_paths_rewrites_the_labels_and_notes_it(tmp_path):
+    results = tmp_path / "convergence.json"
+    runs = [{"family": "vit", "data": "Fashion-MNIST from ../shared/data/images/fashion-mnist", "method": "idinit"},
+            {"family": "gpt2", "data": "pydoc_data.topics, 0.47M bytes", "method": "idinit"}]
+    results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
+    assert run("relabel.py", "--data_paths", str(results)).returncode == 0
+    data = json.loads(results.read_text())
+    assert [r["data"] for r in data["runs"]] == ["Fashion-MNIST", "pydoc_data.topics, 0.47M bytes"]
+    assert "Fashion-MNIST" in data["meta"]["sessions"][-1]["note"]
+    assert run("relabel.py", str(results)).returncode == 2  # neither --family nor --data_paths: a usage error
