@@ -33,6 +33,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: Stands for transformers' repository root: its tests/ (copied, see SOURCES.md), src/transformers (a link to the
+#: installed package, made by the first run) and the harness's conftest.py, which must sit at that root.
+ROOT = HERE / "third_party"
 MODES = ("stock", "idinit", "idinit-absent")
 FAILING = ("failed", "error")
 
@@ -40,7 +43,7 @@ FAILING = ("failed", "error")
 def link_transformers_source(python: str) -> None:
     """``src/transformers`` → the installed package: the pipeline mixin imports transformers from ``<repo>/src``,
     as in transformers' own repository."""
-    link = HERE / "src" / "transformers"
+    link = ROOT / "src" / "transformers"
     if link.exists():
         return
     code = "import transformers, os; print(os.path.dirname(transformers.__file__))"
@@ -50,17 +53,17 @@ def link_transformers_source(python: str) -> None:
 
 
 def module_path(model_type: str) -> Path:
-    return HERE / "tests" / "models" / model_type / f"test_modeling_{model_type}.py"
+    return ROOT / "tests" / "models" / model_type / f"test_modeling_{model_type}.py"
 
 
 def available_types() -> list[str]:
-    return sorted(p.parent.name for p in (HERE / "tests" / "models").glob("*/test_modeling_*.py")
+    return sorted(p.parent.name for p in (ROOT / "tests" / "models").glob("*/test_modeling_*.py")
                   if p.name == f"test_modeling_{p.parent.name}.py")
 
 
 def environment(mode: str, args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
-    paths = [str(HERE)]
+    paths = [str(ROOT), str(HERE)]  # the test package, and tools/ (-p tools.probe_plugin)
     if args.idinit_path:
         paths.insert(0, str(Path(args.idinit_path).resolve()))
     env.update(
@@ -101,7 +104,7 @@ def run_pytest(targets, mode, junit, log, args, keyword=None) -> tuple[float, in
     with open(log, "w") as fh:
         fh.write("$ " + " ".join(cmd) + f"\n# HFH_MODE={mode}\n\n")
         fh.flush()
-        proc = subprocess.run(cmd, cwd=HERE, env=environment(mode, args), stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, cwd=ROOT, env=environment(mode, args), stdout=fh, stderr=subprocess.STDOUT)
     return time.monotonic() - start, proc.returncode
 
 
@@ -162,7 +165,7 @@ def compare(stock: dict, other: dict) -> tuple[list[dict], list[dict]]:
 
 
 def node_ids(model_type: str, tests: list[str]) -> list[str]:
-    rel = module_path(model_type).relative_to(HERE)
+    rel = module_path(model_type).relative_to(ROOT)
     return [f"{rel}::{t}" for t in tests]
 
 
@@ -199,7 +202,7 @@ def main() -> int:
         return 0 if args.list else 2
     missing = [t for t in args.types if not module_path(t).exists()]
     if missing:
-        print(f"no test module for: {', '.join(missing)} (expected {module_path(missing[0]).relative_to(HERE)}); "
+        print(f"no test module for: {', '.join(missing)} (expected {module_path(missing[0]).relative_to(ROOT)}); "
               f"available: {' '.join(available_types())}", file=sys.stderr)
         return 2
     link_transformers_source(args.python)
@@ -212,7 +215,7 @@ def main() -> int:
     summary = {"meta": meta, "types": {}}
 
     for model_type in args.types:
-        entry = summary["types"][model_type] = {"module": str(module_path(model_type).relative_to(HERE)),
+        entry = summary["types"][model_type] = {"module": str(module_path(model_type).relative_to(ROOT)),
                                                 "runs": {}, "regressions": {}, "passed_in_stock_skipped": {}}
         results = {}
         for mode in modes:
@@ -283,7 +286,7 @@ def versions(args) -> dict:
             "    rev, dirty = '', False\n"
             "print(json.dumps({'torch': torch.__version__, 'transformers': transformers.__version__,"
             " 'idinit_hf': root, 'idinit_hf_commit': rev + ('+dirty' if dirty else '')}))\n")
-    proc = subprocess.run([args.python, "-c", code], capture_output=True, text=True, cwd=HERE,
+    proc = subprocess.run([args.python, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env=environment("stock", args))
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -7,7 +7,7 @@ import). Integration-test classes (all @slow / hub / accelerator) are left out. 
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "tests" / "models"
+ROOT = Path(__file__).resolve().parent.parent / "third_party" / "tests" / "models"
 
 HEADER = '''# Copyright The HuggingFace Inc. team. Licensed under the Apache License, Version 2.0.
 #

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from transformers.models.auto import modeling_auto
 
-ROOT = Path(__file__).resolve().parent.parent / "tests" / "models"
+ROOT = Path(__file__).resolve().parent.parent / "third_party" / "tests" / "models"
 
 T5_LIKE = ("t5", "mt5", "umt5")
 BART_LIKE = ("bart", "marian", "plbart", "mvp", "mbart", "pegasus", "blenderbot", "m2m_100")
