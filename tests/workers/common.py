@@ -123,6 +123,7 @@ def _launch_once(worker: str, args: tuple[str, ...], nproc: int, env: dict[str, 
         "OMP_NUM_THREADS": "1",  # 2 processes on 2 shared cores: no oversubscription
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_VERBOSITY": "error",
+        "DS_ACCELERATOR": "cpu",  # accelerate imports deepspeed where installed: no accelerator probing
         "MASTER_ADDR": "127.0.0.1",
         "MASTER_PORT": str(free_port()),
         **(env or {}),
