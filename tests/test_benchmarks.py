@@ -263,3 +263,16 @@ def test_relabel_data_paths_rewrites_the_labels_and_notes_it(tmp_path):
     assert [r["data"] for r in data["runs"]] == ["Fashion-MNIST", "pydoc_data.topics, 0.47M bytes"]
     assert "Fashion-MNIST" in data["meta"]["sessions"][-1]["note"]
     assert run("relabel.py", str(results)).returncode == 2  # neither --family nor --data_paths: a usage error
+
+
+def test_seq2seq_at_init_shows_the_copy_bias_and_the_encoder_gradient(capsys):
+    """seq2seq_at_init.py's measurements at init: under IDInit the decoder's input token gets the top logit (identity
+    blocks, tied N(0, 1) table) and the encoder's blocks get orders of magnitude less gradient than under the default."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import seq2seq_at_init
+
+    seq2seq_at_init.main(["--methods", "default", "idinit"])
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith(("| default", "| idinit"))]
+    default, idinit = ({"own": float(r[4]), "encoder": float(r[6]), "decoder": float(r[7])} for r in rows)
+    assert idinit["own"] > default["own"] + 2
+    assert idinit["encoder"] < 1e-3 * default["encoder"] and idinit["decoder"] > 0.1 * default["decoder"]
