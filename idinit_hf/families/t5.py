@@ -12,7 +12,8 @@ What is particular to T5, and the rule it gets here:
   query (std ``(d_model·d_kv)^-½`` against ``d_model^-½`` for the key). IDIτ on ``q`` with ``Q = K = I`` would give
   logits √d_head times sharper than the same rule gives a scaled attention (BERT, BART, Llama), so the query's IDIτ
   is multiplied by d_head^-½ (``idinit_unscaled_query="fold"``; ``"identity"`` keeps τ). Self- and
-  cross-attention alike.
+  cross-attention alike. The family's default ``idinit_query_scale`` is 0 (measured: docs/defaults.md), so the
+  query starts at zero and every attention is uniform at init; the fold applies from ``idinit_query_scale > 0``.
 * **Cross-attention** (``EncDecAttention``): its own role, ``idinit_cross_attention`` (its output ``o`` is IDIZε
   whatever that says).
 * **Relative attention bias** (``relative_attention_bias``: buckets × heads, in the first block of each stack;
@@ -87,4 +88,6 @@ T5 = Family(
     fit=_fit,
     dropout=("dropout_rate",),
     stacks=2,
+    # Q = 0 (uniform attention at init, self- and cross-): better on 3 of 3 seeds at 4 layers (docs/defaults.md)
+    option_defaults=(("query_scale", 0.0),),
 )

@@ -45,9 +45,19 @@ def feed_forward(model, stack="encoder", block=0):
     return getattr(model, stack).block[block].layer[-1].DenseReluDense
 
 
-def test_the_query_is_folded_by_d_head_and_keys_values_are_identities():
-    """T5 divides no logit by √d_head: the query's IDIτ carries the factor (what T5's own init folds into q)."""
+def test_the_query_is_zero_by_default_self_and_cross_attention():
+    """T5's family default is Q = 0 (docs/defaults.md): every attention is uniform at init."""
     model = build()
+    for stack in ("encoder", "decoder"):
+        assert torch.equal(self_attention(model, stack).q.weight.detach(), torch.zeros(D, D))
+    assert torch.equal(cross_attention(model).q.weight.detach(), torch.zeros(D, D))
+    assert idinit_hf.verify(model).ok
+
+
+def test_the_query_is_folded_by_d_head_and_keys_values_are_identities():
+    """T5 divides no logit by √d_head: with Q = I (query_scale 1) the query's IDIτ carries the factor (what T5's own
+    init folds into q)."""
+    model = build(idinit_query_scale=1.0)
     for stack in ("encoder", "decoder"):
         for block in range(2):
             attention = self_attention(model, stack, block)
@@ -59,7 +69,7 @@ def test_the_query_is_folded_by_d_head_and_keys_values_are_identities():
 def test_folded_identity_attention_is_the_scaled_attention_of_the_normalized_stream():
     """With Q = d_head^-½·I, K = I and no position bias, T5's attention probabilities are softmax(x_h·x_hᵀ/√d_head)
     of its normalized input per head: the logits every scaled attention gets from Q = K = I."""
-    model = build(idinit_position_bias="zero", attn_implementation="eager").eval()
+    model = build(idinit_position_bias="zero", idinit_query_scale=1.0, attn_implementation="eager").eval()
     seen = {}
     layer = model.encoder.block[0].layer[0]
     layer.layer_norm.register_forward_hook(lambda m, a, o: seen.setdefault("x", o))
@@ -70,7 +80,7 @@ def test_folded_identity_attention_is_the_scaled_attention_of_the_normalized_str
 
 
 def test_unscaled_query_identity_keeps_tau():
-    model = build(idinit_unscaled_query="identity")
+    model = build(idinit_unscaled_query="identity", idinit_query_scale=1.0)
     assert torch.equal(self_attention(model).q.weight.detach(), eye())
     assert torch.equal(cross_attention(model).q.weight.detach(), eye())
     assert idinit_hf.verify(model).ok
@@ -78,7 +88,7 @@ def test_unscaled_query_identity_keeps_tau():
 
 @pytest.mark.parametrize("rule", ["idi", "uniform", "default"])
 def test_cross_attention_follows_its_option_and_its_output_is_idiz(rule):
-    model = build(idinit_cross_attention=rule)
+    model = build(idinit_cross_attention=rule, idinit_query_scale=1.0)
     attention = cross_attention(model)
     q, k, v = (getattr(attention, name).weight.detach() for name in "qkv")
     if rule == "default":  # T5's own: q N(0, (d·d_kv)^-½), k and v N(0, d^-½)
