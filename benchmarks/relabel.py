@@ -88,14 +88,14 @@ def relabel_runs(runs: list[dict], family: str, old: dict, new: dict) -> dict[st
     return renamed
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", help="the family whose runs to rename (not with --data_paths)")
     parser.add_argument("--data_paths", action="store_true", help="rename path-bearing data labels instead")
     parser.add_argument("--old", default="", help="the family's option defaults when the runs were made: k=v,...")
     parser.add_argument("--new", default="", help="the family's option defaults now: k=v,...")
     parser.add_argument("files", nargs="+", help="convergence.json / stability.json files")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if bool(args.family) == args.data_paths:
         parser.error("give --family (to rename methods) or --data_paths (to rename data labels)")
     old, new = parse_pairs(args.old), parse_pairs(args.new)

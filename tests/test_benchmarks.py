@@ -254,15 +254,20 @@ def test_data_labels_lose_the_path_they_were_read_from(old, new):
 
 
 def test_relabel_data_paths_rewrites_the_labels_and_notes_it(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
     results = tmp_path / "convergence.json"
     runs = [{"family": "vit", "data": "Fashion-MNIST from ../shared/data/images/fashion-mnist", "method": "idinit"},
             {"family": "gpt2", "data": "pydoc_data.topics, 0.47M bytes", "method": "idinit"}]
     results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
-    assert run("relabel.py", "--data_paths", str(results)).returncode == 0
+    relabel.main(["--data_paths", str(results)])
     data = json.loads(results.read_text())
     assert [r["data"] for r in data["runs"]] == ["Fashion-MNIST", "pydoc_data.topics, 0.47M bytes"]
     assert "Fashion-MNIST" in data["meta"]["sessions"][-1]["note"]
-    assert run("relabel.py", str(results)).returncode == 2  # neither --family nor --data_paths: a usage error
+    with pytest.raises(SystemExit) as usage:  # neither --family nor --data_paths
+        relabel.main([str(results)])
+    assert usage.value.code == 2
 
 
 def test_seq2seq_at_init_shows_the_copy_bias_and_the_encoder_gradient(capsys):
