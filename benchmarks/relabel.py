@@ -9,14 +9,14 @@ the new defaults (``--new``, what ``Family.option_defaults`` says now): ``idinit
 ``idinit:query_scale=1``, and ``idinit:query_scale=0`` becomes ``idinit``. Other methods (``default``, baselines)
 keep their names. Each file gets a note saying what was relabelled (convergence: a note in ``meta.sessions``;
 stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings recomputed). Writes the files in place,
-atomically.
+atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
+that a run's own value equal to the table's default (``query_scale=1``) is still named.
 
     python benchmarks/relabel.py --data_paths benchmarks/results/convergence.json benchmarks/results/budget.json
 
 renames the data of runs labelled with the path they were read from (``Fashion-MNIST from ../shared/...``,
 ``../shared/data/text/sotu (233 files), ...``) to today's labels (``Fashion-MNIST``, ``sotu (233 files), ...``): a
-run's key holds its data label, so with paths in it a rerun from another working directory measured every run again. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
-that a run's own value equal to the table's default (``query_scale=1``) is still named.
+run's key holds its data label, so with paths in it a rerun from another working directory measured every run again.
 """
 
 from __future__ import annotations

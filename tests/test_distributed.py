@@ -10,13 +10,13 @@ import json
 import pytest
 import torch
 from accelerate.utils import set_seed
+from processes import once
 from workers.common import (
     FAMILIES,
     TORCH_SEED,
     TRAIN_BATCH,
     build,
     launch,
-    once,
     optimizer_for,
     sha256,
     train_losses,

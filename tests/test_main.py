@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 from helpers import tiny_config
+from processes import run_process_tree
 from training.scripts_helpers import ACCELERATE, script_env
 
 from idinit_hf.__main__ import main as idinit_main
@@ -81,8 +82,8 @@ def test_help_says_what_it_does(capsys):
 def test_under_accelerate_launch_on_two_processes(stock_script):
     launcher = [str(ACCELERATE), "launch"]
     env = {**script_env(), "ACCELERATE_USE_CPU": "true"}
-    result = subprocess.run([*launcher, "--multi_gpu", "--num_processes", "2", "-m", "idinit_hf", "train.py", "config",
-                             "0"], cwd=stock_script, env=env, capture_output=True, text=True, timeout=240)
+    result = run_process_tree([*launcher, "--multi_gpu", "--num_processes", "2", "-m", "idinit_hf", "train.py",
+                               "config", "0"], cwd=stock_script, env=env, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 2 and all(line["identity"] for line in lines)

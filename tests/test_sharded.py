@@ -9,12 +9,12 @@ import math
 
 import pytest
 import torch
+from processes import once
 from workers.common import (
     FAMILIES,
     differing,
     launch,
     load_classifier,
-    once,
     role_parameter_names,
     save_mlm_checkpoint,
     seeded_build,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from accelerate.state import AcceleratorState, GradientState
-from filelock import FileLock
+from processes import free_port, once, run_process_tree
 from safetensors.torch import load_file
 
 from idinit_hf.training.data.sources import embedded_text_documents
@@ -67,14 +66,6 @@ def script_env() -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    """A TCP port no one listens on now, for a multi-process run's rendezvous: tests running in parallel
-    (pytest-xdist) must not share torch's default port 29500."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def accelerate_launch(config: str = "cpu_2proc") -> list[str]:
     """``accelerate launch`` with ``configs/accelerate/<config>.yaml`` on a free port."""
     return [str(ACCELERATE), "launch", "--config_file", str(ROOT / "configs" / "accelerate" / f"{config}.yaml"),
@@ -85,7 +76,7 @@ def run_script(name: str, *args: str, launcher: list[str] | None = None, check: 
                timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``scripts/pretrain_<name>.py`` with ``args`` in a fresh process (``launcher`` e.g. accelerate)."""
     command = (launcher or [sys.executable]) + [str(SCRIPTS / f"pretrain_{name}.py"), *args]
-    result = subprocess.run(command, env=script_env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    result = run_process_tree(command, env=script_env(), cwd=ROOT, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return result
@@ -117,20 +108,9 @@ def run_main(name: str, *args: str) -> dict:
 
 
 def shared_run(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
-    """``make(folder)`` once per test session, even when pytest-xdist runs the tests that read ``folder`` in
-    several worker processes (pytest-xdist's recipe: a lock in the session's shared temporary folder). The
-    folder is the tests' to read, never to write."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        folder = tmp_path_factory.mktemp(name) / "run"
-        make(folder)
-        return folder
-    root = tmp_path_factory.getbasetemp().parent  # shared by the session's workers
-    folder, done = root / name / "run", root / name / "done"
-    with FileLock(str(root / f"{name}.lock")):
-        if not done.is_file():
-            make(folder)
-            done.touch()
-    return folder
+    """``make(folder)`` once per test session, even under pytest-xdist (:func:`processes.once`); ``folder`` does
+    not exist before ``make`` runs, as a script's ``--output_dir``."""
+    return once(tmp_path_factory, name, lambda directory: make(directory / "run")) / "run"
 
 
 def read_log(output_dir: Path, kind: str = "train") -> list[dict]:

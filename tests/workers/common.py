@@ -10,13 +10,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -25,6 +21,7 @@ if str(TESTS) not in sys.path:
 
 import torch  # noqa: E402
 from helpers import REPRESENTATIVES, text_windows, tiny, tiny_config  # noqa: E402
+from processes import free_port, run_process_tree  # noqa: E402
 
 import idinit_hf  # noqa: E402
 from idinit_hf import Rule  # noqa: E402
@@ -81,13 +78,6 @@ def sha256(tensor: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now (other engineers run tests on this machine at the same time)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def progress(message: str) -> None:
     """One line on stderr, flushed at once: when a launch times out, its partial output shows how far it got."""
     rank = os.environ.get("RANK", "?")
@@ -106,8 +96,8 @@ def launch(worker: str, *args: str, nproc: int = 2, env: dict[str, str] | None =
         try:
             result = _launch_once(worker, args, nproc, env)
         except subprocess.TimeoutExpired as stall:
-            stalls.append(f"--- timed out after {stall.timeout} s; output so far:\n{_text(stall.output)[-3000:]}\n"
-                          f"{_text(stall.stderr)[-6000:]}")
+            stalls.append(f"--- timed out after {stall.timeout} s; output so far:\n{(stall.output or '')[-3000:]}\n"
+                          f"{(stall.stderr or '')[-6000:]}")
             continue
         if result.returncode != 0:
             raise AssertionError(f"{worker} failed (rc={result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
@@ -133,77 +123,7 @@ def _launch_once(worker: str, args: tuple[str, ...], nproc: int, env: dict[str, 
         "--master_addr", "127.0.0.1", "--master_port", environment["MASTER_PORT"],
         str(Path(__file__).with_name(worker)), *args,
     ]
-    with subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=LAUNCH_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            stdout, stderr = _stop(process)
-            raise subprocess.TimeoutExpired(command, LAUNCH_TIMEOUT_S, output=stdout, stderr=stderr) from None
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-
-def _stop(torchrun: subprocess.Popen) -> tuple[str, str]:
-    """Stop a torchrun launch and every worker it started; return the output they wrote.
-
-    torchrun starts each worker in a session of its own, so killing torchrun (or its process group) would leave
-    them running, holding the output pipes and spending the cores the rest of the suite needs. SIGTERM makes
-    torchrun stop them itself (SIGTERM, then SIGKILL after its 30 s grace); the workers are killed here too in
-    case torchrun itself is stuck.
-    """
-    workers = _descendants(torchrun.pid)
-    torchrun.terminate()
-    try:
-        return torchrun.communicate(timeout=45)
-    except subprocess.TimeoutExpired:
-        for pid in [torchrun.pid, *workers]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return torchrun.communicate()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc; elsewhere none, and :func:`_stop` relies on torchrun)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _text(output: str | bytes | None) -> str:
-    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
-
-
-def once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
-    """The directory ``name``, filled by ``make(directory)`` once per test session, also under pytest-xdist.
-
-    A module-scoped fixture runs in every xdist worker that runs one of the module's tests: each launch would run
-    twice, on the same 2 cores. The workers share the session's temporary directory and take turns on a file
-    lock: the first fills the directory, the others wait (leaving it the cores) and read it.
-    """
-    from filelock import FileLock  # a dependency of huggingface_hub, so of transformers
-
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's directory, shared by the workers
-    path = root / f"once-{name}"
-    with FileLock(f"{path}.lock"):
-        if not (path / ".done").exists():  # a failed launch is retried, and fails, in the next worker too
-            shutil.rmtree(path, ignore_errors=True)
-            path.mkdir()
-            make(path)
-            (path / ".done").touch()
-    return path
+    return run_process_tree(command, timeout=LAUNCH_TIMEOUT_S, env=environment)
 
 
 def save_mlm_checkpoint(path: Path) -> Path:
