@@ -21,6 +21,8 @@ loop). Every ``--every`` steps, and at init, it records:
 * ViT: the spread of the class token's final state (the classifier's input) across images,
   mean ‖h_i − mean h‖ / mean ‖h_i‖ (0 = the same vector for every image), and the class token's attention on
   itself;
+* the replica spread of every MLP up- (and gate) projection (``idinit_hf.replica_spread``): how far the rows IDIτ
+  replicates have come apart (0 = tied copies, about √2 = independent rows; issue 19);
 * the validation loss (every ``--every`` steps) and the training loss.
 
 Writes results/dynamics_<family>.json and results/dynamics_<family>.png (``--output_dir``).
@@ -163,7 +165,9 @@ def probe_model(model) -> dict:
     # where the model returns it so), and the spread of the logits over the vocabulary (or classes)
     stream = [float(h.float().pow(2).mean(-1).sqrt().mean()) for h in outputs.hidden_states]
     logit_std = float(outputs.logits.float().std(-1).mean())
+    replicas = [spread for _, spread in idinit_hf.replica_report(model)]
     out = {"stream": stream, "logit_std": logit_std, "entropy": entropy, "self_attention": self_weight,
+           "replica_spread": replicas,
            "attn_branch": [b.attention_branch for b in report.blocks], "mlp_branch": [b.mlp_branch for b in report.blocks]}
     if "cls" in captured:
         h = captured["cls"].float()
@@ -249,7 +253,7 @@ def last_stream(record):
 
 print(f"\n{'method':34} {'step':>5} {'val':>7} {'entropy':>8} {'self-att':>8} {'attn br':>9} {'mlp br':>9} "
       f"{'|g_q|':>9} {'|g_mlp_in|':>10} {'|dW_q|':>9} {'stream0':>8} {'streamL':>8} {'logit sd':>8} {'|g_emb|':>9} "
-      f"{'|dW_emb|':>9}" + (" cls spread" if IMAGE else ""))
+      f"{'|dW_emb|':>9} {'replicas':>8}" + (" cls spread" if IMAGE else ""))
 for method, run in results.items():
     val = {step: loss for step, loss, _ in run["curve"]}
     for r in run["records"]:
@@ -260,7 +264,7 @@ for method, run in results.items():
               f"{mean(r.get('grad_q', [math.nan])):9.2e} {mean(r.get('grad_mlp_in', [math.nan])):10.2e} "
               f"{mean(r.get('update_q', [math.nan])):9.2e} {r['stream'][0]:8.3f} {last_stream(r):8.3f} "
               f"{r['logit_std']:8.3f} {r.get('grad_embedding', [math.nan])[0]:9.2e} "
-              f"{r.get('update_embedding', [math.nan])[0]:9.2e}"
+              f"{r.get('update_embedding', [math.nan])[0]:9.2e} {mean(r.get('replica_spread', [])):8.4f}"
               + (f" {r['cls_spread']:10.3f}" if "cls_spread" in r else ""))
 
 import matplotlib  # noqa: E402
@@ -274,8 +278,9 @@ panels = [("validation loss", None), ("attention entropy / uniform", "entropy"),
           ("class-token spread" if IMAGE else "‖grad‖ attn_out", "cls_spread" if IMAGE else "grad_attn_out"),
           ("residual stream RMS, block 0 input", "stream_first"), ("residual stream RMS, last block input", "stream_last"),
           ("logit std over classes", "logit_std"), ("‖grad‖ embedding tables", "grad_embedding"),
-          ("‖update‖ / ‖W‖ token table", "relative_update_embedding")]
-fig, axes = plt.subplots(3, 5, figsize=(22, 12))
+          ("‖update‖ / ‖W‖ token table", "relative_update_embedding"),
+          ("replica spread, MLP in (√2: independent rows)", "replica_spread")]
+fig, axes = plt.subplots(4, 4, figsize=(18, 15))
 for axis, (title, key) in zip(axes.flat, panels, strict=True):
     for i, (method, run) in enumerate(results.items()):
         style = {"default": "k-", "idinit": "C3-"}.get(method, f"C{i}--")
@@ -296,7 +301,7 @@ for axis, (title, key) in zip(axes.flat, panels, strict=True):
         else:
             steps, values = series(run["records"], key)
         axis.plot(steps, values, style, label=method, linewidth=1.5)
-    if key and (key.startswith(("grad", "update", "relative")) or key.endswith("branch")):
+    if key and (key.startswith(("grad", "update", "relative", "replica")) or key.endswith("branch")):
         axis.set_yscale("log")
     axis.set_title(title, fontsize=9)
     axis.set_xlabel("step")

@@ -14,6 +14,8 @@ from .diagnostics import (
     VerifyReport,
     identity_report,
     jacobian_spectrum,
+    replica_report,
+    replica_spread,
     verify,
 )
 from .families import FAMILIES, family_for, read_options, supported_model_types
@@ -46,6 +48,7 @@ __all__ = [
     "IDInitMixin", "IDInitOptions", "INIT_METHODS", "OPTIONS", "read_options", "validate_options",
     "Role", "Rule", "Slot", "FusedQKV", "FAMILIES", "family_for", "supported_model_types",
     "verify", "VerifyReport", "identity_report", "IdentityReport", "jacobian_spectrum", "JacobianReport",
+    "replica_spread", "replica_report",
     *_model_names,
 ]
 

@@ -6,6 +6,8 @@
 * :func:`identity_report` runs real inputs through the model and gives, per residual block, the relative
   identity error ``‖block(x) − x‖ / ‖x‖``, the relative size of each branch output and the attention entropy.
 * :func:`jacobian_spectrum` gives the singular values of each block's input-output Jacobian on real inputs.
+* :func:`replica_spread` / :func:`replica_report` measure how far the replicated rows of a tall IDIτ matrix (an
+  MLP's up-projection) have come apart: 0 while they are tied, about √2 for rows drawn independently.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import nn
 from .families import family_for
 from .patterns import (
     LocatedSlot,
+    as_matrix,
     is_initialized,
     layer_facts,
     locate_slots,
@@ -36,7 +39,7 @@ from .roles import Role, Rule, writes_whole
 
 __all__ = [
     "LayerCheck", "VerifyReport", "verify", "BlockReport", "IdentityReport", "identity_report",
-    "JacobianReport", "jacobian_spectrum", "role_modules", "role_slots",
+    "JacobianReport", "jacobian_spectrum", "role_modules", "role_slots", "replica_spread", "replica_report",
 ]
 
 
@@ -404,3 +407,49 @@ def jacobian_spectrum(model: nn.Module, inputs: dict[str, torch.Tensor], *, max_
     finally:
         model.train(was_training)
     return reports
+
+
+@torch.no_grad()
+def replica_spread(matrix: torch.Tensor) -> float:
+    r"""How far the replicated rows of a tall ``out x in`` matrix have come apart (NaN when ``out <= in``):
+
+    .. math:: \operatorname{spread}(W) = \frac{1}{\mathrm{out} - \mathrm{in}} \sum_{m \ge \mathrm{in}}
+              \frac{\lVert W_m - W_{m \bmod \mathrm{in}} \rVert}{\lVert W_{m \bmod \mathrm{in}} \rVert}
+
+    IDIτ makes row ``m`` a copy of row ``m mod in`` (§1), so the spread starts at the loosening noise's relative
+    size; for rows drawn independently from one distribution it is about √2. Replicated hidden units compute the
+    same function and get the same gradient up to what tells them apart, so a spread that stays near 0 in training
+    means the layer works as if it had ``in`` rows, not ``out`` (benchmarks/dynamics.py records it).
+    """
+    rows, cols = matrix.shape
+    if rows <= cols:
+        return math.nan
+    weights = matrix.detach().float()
+    originals = weights[torch.arange(cols, rows, device=weights.device) % cols]
+    distance = (weights[cols:] - originals).norm(dim=1)
+    return float((distance / originals.norm(dim=1).clamp_min(1e-30)).mean())
+
+
+def replica_report(model: nn.Module) -> list[tuple[str, float]]:
+    """(parameter path, :func:`replica_spread`) of every tall 2-D MLP-in weight of ``model`` (the up- and gate
+    projections, in their ``out x in`` orientation), IDInit or stock. A weight that fuses a gate and an up
+    projection is measured per part (``path[0]``, ``path[1]``: each part is its own IDIτ); stacked expert weights
+    are left out."""
+    report = []
+    for located in role_slots(model, Role.MLP_IN):
+        slot = located.slot
+        for name in slot.params:
+            weight = getattr(located.module, name, None)
+            if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or slot.experts:
+                continue
+            matrix = as_matrix(weight, slot)
+            if slot.gate_up == "interleaved":  # gate on the even rows, up on the odd ones
+                split = [matrix[0::2], matrix[1::2]]
+            else:
+                split = list(matrix.chunk(len(slot.stacked) if slot.stacked else 2 if slot.gate_up else 1))
+            parts = len(split)
+            for index, part in enumerate(split):
+                if part.shape[0] > part.shape[1]:
+                    path = f"{located.path}.{name}" + (f"[{index}]" if parts > 1 else "")
+                    report.append((path, replica_spread(part)))
+    return report

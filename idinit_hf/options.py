@@ -138,6 +138,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                doc="std of the loosening noise on replicated identities (§2); 0 = none."),
     OptionSpec("loosening_target", "identity", "choice", LOOSEN_TARGETS,
                "perturb only the τ entries of a replicated identity, or every entry."),
+    OptionSpec("loosening_scale", "absolute", "choice", ("absolute", "fan_in"),
+               "idinit_loosening is the noise's std, or its size relative to a row of the identity (std = "
+               "loosening·τ/√fan_in: every replicated row moves by about loosening·τ, whatever the width)."),
     OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
     OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ when out < in: [τI | 0] or [τI | τI …]."),
     OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS,

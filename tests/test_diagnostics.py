@@ -124,3 +124,45 @@ def test_verify_names_a_layer_that_deviates():
 
 def test_verify_of_a_default_model_is_empty():
     assert idinit_hf.verify(idinit_hf.IDInitGPT2LMHeadModel(family("gpt2").example_config())).layers == []
+
+
+# ---- replica_spread: how far an up-projection's replicated rows have come apart ---------------------------------------
+
+
+def test_replica_spread_of_stacked_identities_is_zero():
+    assert idinit_hf.replica_spread(idinit_hf.idi_(torch.empty(12, 4))) == 0.0
+
+
+def test_replica_spread_measures_the_loosening_relative_to_tau():
+    matrix = idinit_hf.loosen_(idinit_hf.idi_(torch.empty(2048, 256)), 1e-2, generator=torch.Generator().manual_seed(0))
+    # each replica differs from its original in one entry by N(0, 2·(1e-2)²): mean |difference| = 2e-2/√π ≈ 0.0113
+    assert 0.010 < idinit_hf.replica_spread(matrix) < 0.0125
+
+
+def test_replica_spread_of_independent_rows_is_about_sqrt_2():
+    matrix = torch.randn(4096, 64, generator=torch.Generator().manual_seed(0))
+    assert idinit_hf.replica_spread(matrix) == pytest.approx(2**0.5, rel=0.02)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (4, 8)])
+def test_replica_spread_is_nan_without_replicas(shape):
+    assert idinit_hf.replica_spread(torch.eye(*shape)) != idinit_hf.replica_spread(torch.eye(*shape))
+
+
+TALL_MLP = [name for name in NAMES if idinit_hf.replica_report(build(name))]
+
+
+def test_most_families_have_a_tall_mlp_in_weight():
+    assert {"gpt2", "llama", "bert", "vit", "t5", "convnext"} <= set(TALL_MLP)
+
+
+@pytest.mark.parametrize("name", TALL_MLP)
+def test_idinit_up_projections_start_as_tied_replicas(name):
+    report = idinit_hf.replica_report(build(name, init_method="idinit"))
+    assert max(spread for _, spread in report) < 1e-4  # the default loosening, 1e-6 relative to τ = 1
+
+
+@pytest.mark.parametrize("name", TALL_MLP)
+def test_loosening_on_every_entry_sets_the_replica_spread(name):
+    model = build(name, init_method="idinit", idinit_loosening=0.1, idinit_loosening_target="all")
+    assert min(spread for _, spread in idinit_hf.replica_report(model)) > 0.1

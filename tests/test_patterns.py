@@ -1,10 +1,14 @@
 """What a rule writes into one layer (idinit_hf/patterns.py): slots located by the family table without touching the
 model, tags for the init pass, per-parameter seeds, and the pure pattern writer that verify reuses."""
 
+import math
+
 import pytest
 import torch
 from helpers import NAMES, family, tiny
+from transformers import GPT2Config
 
+import idinit_hf
 from idinit_hf.init import idiz_pattern
 from idinit_hf.options import IDInitOptions
 from idinit_hf.patterns import (
@@ -132,3 +136,16 @@ def test_a_stacked_weight_gets_each_blocks_own_rule(gate):
     else:
         assert 0.2 < float(weight[:6].std()) < 1.0 and not torch.equal(weight[:6].round(decimals=4), identity)
     assert torch.equal(written(), weight)
+
+
+@pytest.mark.parametrize("width", [32, 128])
+def test_fan_in_loosening_is_the_absolute_std_divided_by_root_fan_in(width):
+    """idinit_loosening_scale="fan_in" writes exactly what the absolute std loosening·τ/√fan_in writes."""
+    def up_projection(**options):
+        config = GPT2Config(n_layer=1, n_embd=width, n_head=2, vocab_size=32, n_positions=8, init_method="idinit",
+                            idinit_loosening_target="all", idinit_tau=2.0, idinit_seed=3, **options)
+        return idinit_hf.AutoModelForCausalLM.from_config(config).transformer.h[0].mlp.c_fc.weight
+    relative = up_projection(idinit_loosening=0.5, idinit_loosening_scale="fan_in")
+    absolute = up_projection(idinit_loosening=0.5 * 2.0 / math.sqrt(width))
+    assert torch.equal(relative, absolute)
+    assert not torch.equal(relative, up_projection(idinit_loosening=0.5))
