@@ -14,7 +14,8 @@ Two axes through one base point (--depth 8 layers, --base_width 128, --base_step
 Every run is one :func:`common.train_run` (runs.measure): AdamW, --warmup steps then cosine to the end of its own
 budget, clipping, evaluated --evals times over its budget; every method of a (family, width, budget, seed) trains
 on the same batches. Resumable like convergence.py: each run is added to results/budget.json as it ends (with its
-machine and wall time), and a rerun skips the runs already there.
+machine and wall time), and a rerun skips the runs already there; processes run side by side write to their own
+--output_dir, and ``--merge`` folds their files into one.
 
 IDInit's **step saving** against a method X, per seed, is signed so that it is defined whichever ends lower:
 
@@ -72,6 +73,9 @@ def parse_args(argv=None):
                         help=f"defaults for a smoke run: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
     parser.add_argument("--output_dir", default=str(RESULTS), help="where budget.json and the plots go")
     parser.add_argument("--redo", action="store_true", help="measure again the runs budget.json already holds")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                        help="train nothing: add the runs of these budget.json files (other processes' runs, with "
+                             "the same base point) to --output_dir's; a run measured again replaces the earlier one")
     argv = sys.argv[1:] if argv is None else argv
     if "--quick" in argv:
         parser.set_defaults(**QUICK)
@@ -84,6 +88,9 @@ def parse_args(argv=None):
             parser.error(f"widths must be positive multiples of 16 (heads of size 16); got {width}")
     if any(steps <= 0 for steps in args.budgets):
         parser.error(f"--budgets must be > 0; got {args.budgets}")
+    for path in args.merge or []:
+        if not Path(path).is_file():
+            parser.error(f"--merge {path}: no such file")
     return args
 
 
@@ -259,6 +266,18 @@ def main(argv=None):
     if earlier["runs"] and base_point(earlier["meta"]) != base_point(meta):
         raise SystemExit(f"{output / 'budget.json'} holds axes through width {earlier['meta']['base_width']}, "
                          f"{earlier['meta']['base_steps']} steps; use another --output_dir for another base point")
+    if args.merge:  # no training: fold other processes' result files into this one
+        for path in args.merge:
+            other = read_json(Path(path))
+            if other["runs"] and base_point(other["meta"]) != base_point(meta):
+                raise SystemExit(f"{path} holds axes through another base point than {output / 'budget.json'}")
+            keys = {run_key(r) for r in other["runs"]}
+            runs = [r for r in runs if run_key(r) not in keys] + other["runs"]
+            sessions = sessions + [s for s in other["meta"]["sessions"] if s not in sessions]
+        save(output, runs, {**meta, "sessions": sessions})
+        plot(savings(runs), args.base_width, args.base_steps, output)
+        print("\n".join(summary_lines(savings(runs), args.base_width, args.base_steps)))
+        return
     text = load_text(args.text_dir) if any(not is_image(f) for f in args.families) else None
     images = load_images(args.image_dir) if any(is_image(f) for f in args.families) else None
     command = "python benchmarks/budget.py " + " ".join(sys.argv[1:] if argv is None else argv)

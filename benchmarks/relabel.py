@@ -47,12 +47,14 @@ def new_name(method: str, old: dict[str, str], new: dict[str, str]) -> str:
     if method != "idinit" and not method.startswith("idinit:"):
         return method
     options = effective(method, old)
-    defaults = {spec.field: spec.default for spec in OPTION_SPECS}
-    parsed = idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in options.items()))
+    # an option neither the run nor the old defaults name had the option table's default: it is named too when
+    # the new defaults change it (GPT-2's loosening, issue 19)
+    defaults = {f"idinit_{spec.field}": spec.default for spec in OPTION_SPECS}
+    parsed = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in options.items()))}
     baseline = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in new.items()))}
-    differ = [k for k in ORDER if f"idinit_{k}" in parsed and parsed[f"idinit_{k}"] != baseline.get(f"idinit_{k}",
-                                                                                                  defaults[k])]
-    return "idinit" + (":" + ",".join(f"{k}={options[k]}" for k in differ) if differ else "")
+    differ = [k for k in ORDER if parsed[f"idinit_{k}"] != baseline[f"idinit_{k}"]]
+    text = {k: options.get(k, str(defaults[f"idinit_{k}"])) for k in differ}
+    return "idinit" + (":" + ",".join(f"{k}={text[k]}" for k in differ) if differ else "")
 
 
 def portable_data_label(label: str) -> str:

@@ -67,6 +67,34 @@ def test_budget_axes_resume_and_report_savings(tmp_path):
     assert json.loads((tmp_path / "budget.json").read_text()) == data
 
 
+def test_budget_merge_folds_side_by_side_runs_into_one_file(tmp_path):
+    """Two processes (one seed each, own --output_dir) merged: every run once, the savings over both seeds."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import budget
+
+    quick = ["--quick", "--budgets", "4", "--widths", "--evals", "2", "--methods", "idinit", "neox"]
+    for seed in (0, 1):
+        budget.main([*quick, "--seeds", str(seed), "--output_dir", str(tmp_path / f"seed{seed}")])
+    budget.main(["--quick", "--output_dir", str(tmp_path / "seed0"), "--merge", str(tmp_path / "seed1" / "budget.json")])
+    data = json.loads((tmp_path / "seed0" / "budget.json").read_text())
+    assert sorted((r["method"], r["seed"]) for r in data["runs"]) == [("idinit", 0), ("idinit", 1), ("neox", 0),
+                                                                     ("neox", 1)]
+    assert [row["seeds"] for row in data["savings"]] == [[0, 1]]
+    assert len(data["meta"]["sessions"]) == 2
+
+
+def test_budget_merge_refuses_another_base_point(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    import budget
+
+    budget.main(["--quick", "--budgets", "4", "--widths", "--evals", "2", "--methods", "idinit", "--output_dir",
+                 str(tmp_path / "a")])
+    budget.main(["--quick", "--budgets", "4", "--widths", "--evals", "2", "--methods", "idinit", "--base_width", "16",
+                 "--output_dir", str(tmp_path / "b")])
+    with pytest.raises(SystemExit, match="another base point"):
+        budget.main(["--quick", "--output_dir", str(tmp_path / "a"), "--merge", str(tmp_path / "b" / "budget.json")])
+
+
 def run_stability(monkeypatch, *args: str) -> None:
     """benchmarks/stability.py's main() with these arguments, in this process (its three runs would spend most of
     their seconds importing torch and transformers; the other smoke tests start the scripts as subprocesses)."""
@@ -294,3 +322,25 @@ def test_seq2seq_at_init_shows_the_copy_bias_and_the_encoder_gradient(capsys):
     default, idinit = ({"own": float(r[4]), "encoder": float(r[6]), "decoder": float(r[7])} for r in rows)
     assert idinit["own"] > default["own"] + 2
     assert idinit["encoder"] < 1e-3 * default["encoder"] and idinit["decoder"] > 0.1 * default["decoder"]
+
+
+GPT2_THEN = "query_scale=0,token_table=small"
+GPT2_NOW = "query_scale=0,token_table=small,loosening=0.5,loosening_scale=fan_in,loosening_target=all"
+
+
+@pytest.mark.parametrize("method, old, new, renamed", [
+    ("idinit", GPT2_THEN, GPT2_NOW, "idinit:loosening=1e-06,loosening_target=identity,loosening_scale=absolute"),
+    ("idinit:loosening=0.05,loosening_target=all", GPT2_THEN, GPT2_NOW, "idinit:loosening=0.05,loosening_scale=absolute"),
+    ("idinit:loosening=0.5,loosening_scale=fan_in,loosening_target=all", GPT2_THEN, GPT2_NOW, "idinit"),
+    ("idinit:query_scale=0", "", "query_scale=0", "idinit"),
+    ("idinit", "", "query_scale=0", "idinit:query_scale=1.0"),
+    ("idinit:query_scale=1", "query_scale=0", "query_scale=0", "idinit:query_scale=1"),
+    ("neox", GPT2_THEN, GPT2_NOW, "neox"),
+])
+def test_relabel_names_every_option_whose_meaning_changed(method, old, new, renamed):
+    """A run's name after its family's defaults changed lists what differs from the new defaults, an option it
+    left at the option table's default included (its value is then the table's)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
+    assert relabel.new_name(method, relabel.parse_pairs(old), relabel.parse_pairs(new)) == renamed
