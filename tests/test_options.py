@@ -17,8 +17,10 @@ def test_absent_init_method_means_default():
 
 def test_idinit_gives_the_documented_defaults():
     options = read_options(GPT2Config(init_method="idinit"))
-    # GPT-2's family defaults (docs/defaults.md): Q = 0 (issue 12), a SmallInit token table (issue 19)
-    assert options == idinit_hf.IDInitOptions(query_scale=0.0, token_table="small")
+    # GPT-2's family defaults (docs/defaults.md): Q = 0 (issue 12), a SmallInit token table and replicas of c_fc
+    # told apart by a loosening of 0.5 relative to an identity row, on every entry (issue 19)
+    assert options == idinit_hf.IDInitOptions(query_scale=0.0, token_table="small", loosening=0.5,
+                                              loosening_scale="fan_in", loosening_target="all")
     assert OPTIONS["idinit_tau"] == 1.0 and OPTIONS["idinit_epsilon"] == 1e-6
 
 

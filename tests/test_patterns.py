@@ -146,6 +146,6 @@ def test_fan_in_loosening_is_the_absolute_std_divided_by_root_fan_in(width):
                             idinit_loosening_target="all", idinit_tau=2.0, idinit_seed=3, **options)
         return idinit_hf.AutoModelForCausalLM.from_config(config).transformer.h[0].mlp.c_fc.weight
     relative = up_projection(idinit_loosening=0.5, idinit_loosening_scale="fan_in")
-    absolute = up_projection(idinit_loosening=0.5 * 2.0 / math.sqrt(width))
+    absolute = up_projection(idinit_loosening=0.5 * 2.0 / math.sqrt(width), idinit_loosening_scale="absolute")
     assert torch.equal(relative, absolute)
-    assert not torch.equal(relative, up_projection(idinit_loosening=0.5))
+    assert not torch.equal(relative, up_projection(idinit_loosening=0.5, idinit_loosening_scale="absolute"))
