@@ -74,8 +74,9 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", default=str(RESULTS), help="where budget.json and the plots go")
     parser.add_argument("--redo", action="store_true", help="measure again the runs budget.json already holds")
     parser.add_argument("--merge", nargs="+", metavar="JSON", default=None,
-                        help="train nothing: add the runs of these budget.json files (other processes' runs, with "
-                             "the same base point) to --output_dir's; a run measured again replaces the earlier one")
+                        help="train nothing: add the runs of these budget.json files (finished processes' runs, "
+                             "with the same base point) to --output_dir's, where no process is writing; of a run "
+                             "measured twice the one finished last is kept")
     argv = sys.argv[1:] if argv is None else argv
     if "--quick" in argv:
         parser.set_defaults(**QUICK)
@@ -269,14 +270,20 @@ def main(argv=None):
     if args.merge:  # no training: fold other processes' result files into this one
         for path in args.merge:
             other = read_json(Path(path))
+            if not runs:  # an empty folder takes the base point of the first file merged into it
+                meta = {**meta, "base_width": other["meta"]["base_width"], "base_steps": other["meta"]["base_steps"]}
             if other["runs"] and base_point(other["meta"]) != base_point(meta):
                 raise SystemExit(f"{path} holds axes through another base point than {output / 'budget.json'}")
-            keys = {run_key(r) for r in other["runs"]}
-            runs = [r for r in runs if run_key(r) not in keys] + other["runs"]
+            newest = {}
+            for run in runs + other["runs"]:  # ISO times in one zone: the later string is the later run
+                kept = newest.get(run_key(run))
+                if kept is None or run.get("finished", "") > kept.get("finished", ""):
+                    newest[run_key(run)] = run
+            runs = list(newest.values())
             sessions = sessions + [s for s in other["meta"]["sessions"] if s not in sessions]
         save(output, runs, {**meta, "sessions": sessions})
-        plot(savings(runs), args.base_width, args.base_steps, output)
-        print("\n".join(summary_lines(savings(runs), args.base_width, args.base_steps)))
+        plot(savings(runs), *base_point(meta), output)
+        print("\n".join(summary_lines(savings(runs), *base_point(meta))))
         return
     text = load_text(args.text_dir) if any(not is_image(f) for f in args.families) else None
     images = load_images(args.image_dir) if any(is_image(f) for f in args.families) else None

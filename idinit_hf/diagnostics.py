@@ -436,7 +436,7 @@ def replica_report(model: nn.Module) -> list[tuple[str, float]]:
     projection is measured per part (``path[0]``, ``path[1]``: each part is its own IDIτ); stacked expert weights
     are left out."""
     report = []
-    for located in role_slots(model, Role.MLP_IN):
+    for located in role_slots(model, Role.MLP_IN, Role.MLP_GATE):
         slot = located.slot
         for name in slot.params:
             weight = getattr(located.module, name, None)

@@ -135,12 +135,14 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                doc="scale of the query projection's IDIτ (method.md §9); 0 = Q = 0: uniform attention at init."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
     OptionSpec("loosening", 1e-6, "nonnegative",
-               doc="std of the loosening noise on replicated identities (§2); 0 = none."),
+               doc="size of the loosening noise on replicated identities (§2; the std, or with idinit_loosening_scale="
+                   "'fan_in' relative to a row); 0 = none."),
     OptionSpec("loosening_target", "identity", "choice", LOOSEN_TARGETS,
                "perturb only the τ entries of a replicated identity, or every entry."),
     OptionSpec("loosening_scale", "absolute", "choice", ("absolute", "fan_in"),
-               "idinit_loosening is the noise's std, or its size relative to a row of the identity (std = "
-               "loosening·τ/√fan_in: every replicated row moves by about loosening·τ, whatever the width)."),
+               "idinit_loosening is the noise's std, or its size relative to a row of the identity (every "
+               "replicated row moves by about loosening·τ, whatever the width: std = loosening·τ/√fan_in on every "
+               "entry, loosening·τ on the τ entries)."),
     OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
     OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ when out < in: [τI | 0] or [τI | τI …]."),
     OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS,

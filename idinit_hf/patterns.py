@@ -197,12 +197,13 @@ def as_matrix(param: torch.Tensor, slot: Slot) -> torch.Tensor:
     return param
 
 
-def loosening_std(options: Any, fan_in: int) -> float:
+def loosening_std(options: Any, fan_in: int, *, every_entry: bool) -> float:
     """The std of the loosening noise (§2) on a weight whose rows have ``fan_in`` entries: ``idinit_loosening``,
-    or with ``idinit_loosening_scale="fan_in"`` loosening·τ/√fan_in (a row of ``fan_in`` such entries has norm
-    ≈ loosening·τ, the size of its identity entry times the loosening, at any width)."""
+    or with ``idinit_loosening_scale="fan_in"`` the std that moves each replicated row by ≈ loosening·τ at any
+    width: loosening·τ/√fan_in when the noise is on ``every_entry`` of the row, loosening·τ when it is on the row's
+    one τ entry (a replicated row of IDIτ / IDICτ holds one)."""
     if options.loosening_scale == "fan_in":
-        return options.loosening * options.tau / math.sqrt(max(fan_in, 1))
+        return options.loosening * options.tau / (math.sqrt(max(fan_in, 1)) if every_entry else 1.0)
     return options.loosening
 
 
@@ -269,7 +270,9 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     fan_in = param[0].numel() if is_conv else as_matrix(param, slot).shape[-1]
-    std = loosening_std(options, fan_in)
+    every_entry = options.loosening_target == "all"
+    std = loosening_std(options, fan_in, every_entry=every_entry)
+    tau_std = loosening_std(options, fan_in, every_entry=False)  # loosen_centred_ / loosen_heads_: τ entries only
     loosen = dict(std=std, generator=generator, target=options.loosening_target, wide=options.wide)
     if slot.stacked and param.dim() == 2:
         _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)
@@ -283,7 +286,7 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
             if options.loosening_target == "all":
                 idinit.loosen_(param, **loosen)
             else:
-                idinit.loosen_centred_(param, std, groups=groups, wide=options.wide, generator=generator)
+                idinit.loosen_centred_(param, tau_std, groups=groups, wide=options.wide, generator=generator)
         return
     if is_conv:
         idinit.idic_(param, options.tau, wide=options.wide)
@@ -307,7 +310,7 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
         head_dim, group = heads
         idinit.idi_heads_(matrix, options.tau, head_dim=head_dim, group=group)
         if idinit.heads_replicated(*matrix.shape, head_dim, group):
-            idinit.loosen_heads_(matrix, std, head_dim=head_dim, group=group, generator=generator)
+            idinit.loosen_heads_(matrix, tau_std, head_dim=head_dim, group=group, generator=generator)
         return
     query = slot.heads == QUERY
     unscaled = heads[0] if slot.unscaled_logits and heads is not None else None
@@ -344,7 +347,7 @@ def _write_experts(param: torch.Tensor, slot: Slot, rule: Rule, options: Any, se
     for part in parts:
         idinit.idi_experts_(part, options.tau, shifts=shifts, wide=options.wide)
         if symmetry == "loosen" or part.shape[1] > part.shape[2]:  # experts told apart, or replicated rows
-            idinit.loosen_experts_(part, loosening_std(options, part.shape[-1]), shifts=shifts, generator=generator,
+            idinit.loosen_experts_(part, loosening_std(options, part.shape[-1], every_entry=options.loosening_target == "all"), shifts=shifts, generator=generator,
                                    target=options.loosening_target, wide=options.wide, same=symmetry == "identical")
 
 
@@ -360,7 +363,8 @@ def _write_stacked(matrix: torch.Tensor, slot: Slot, options: Any, generator: to
         if rule is Rule.IDI:
             idinit.idi_(block, options.tau, wide=options.wide)
             if _replicated(block):
-                idinit.loosen_(block, loosening_std(options, block.shape[1]), generator=generator, target=options.loosening_target,
+                idinit.loosen_(block, loosening_std(options, block.shape[1], every_entry=options.loosening_target == "all"),
+                               generator=generator, target=options.loosening_target,
                                wide=options.wide)
         elif rule is Rule.IDIZ:
             idinit.idiz_(block, options.epsilon, pattern=options.zero_pattern)

@@ -83,6 +83,25 @@ def test_budget_merge_folds_side_by_side_runs_into_one_file(tmp_path):
     assert len(data["meta"]["sessions"]) == 2
 
 
+def test_budget_merge_keeps_the_run_finished_last(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    import budget
+
+    budget.main(["--quick", "--budgets", "4", "--widths", "--evals", "2", "--methods", "idinit", "--output_dir",
+                 str(tmp_path / "run")])
+    data = json.loads((tmp_path / "run" / "budget.json").read_text())
+    versions = {}
+    for name, finished in (("older", "2026-01-01T00:00:00+0000"), ("newer", "2026-06-01T00:00:00+0000")):
+        run = {**data["runs"][0], "finished": finished}
+        versions[name] = run
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "budget.json").write_text(json.dumps({**data, "runs": [run]}))
+    budget.main(["--quick", "--output_dir", str(tmp_path / "newer"), "--merge", str(tmp_path / "older" / "budget.json")])
+    budget.main(["--quick", "--output_dir", str(tmp_path / "older"), "--merge", str(tmp_path / "newer" / "budget.json")])
+    for name in ("older", "newer"):  # merged either way, the run finished last stays
+        assert json.loads((tmp_path / name / "budget.json").read_text())["runs"] == [versions["newer"]]
+
+
 def test_budget_merge_refuses_another_base_point(tmp_path):
     sys.path.insert(0, str(BENCHMARKS))
     import budget

@@ -149,3 +149,24 @@ def test_fan_in_loosening_is_the_absolute_std_divided_by_root_fan_in(width):
     absolute = up_projection(idinit_loosening=0.5 * 2.0 / math.sqrt(width), idinit_loosening_scale="absolute")
     assert torch.equal(relative, absolute)
     assert not torch.equal(relative, up_projection(idinit_loosening=0.5, idinit_loosening_scale="absolute"))
+
+
+@pytest.mark.parametrize("name", ["llama", "modernbert", "mixtral", "resnet"])  # Linear, stacked, experts, conv
+def test_fan_in_loosening_has_std_loosening_over_root_fan_in_on_every_path(name):
+    """Every weight the loosening touches gets std 0.5/√fan_in (τ = 1), fan_in being the length of the rows IDIτ
+    sees: a Linear's in-features, an expert's d, a kernel's c_in·k·k."""
+    loose = dict(idinit_loosening=0.5, idinit_loosening_scale="fan_in", idinit_loosening_target="all", idinit_seed=0)
+    torch.manual_seed(0)
+    loosened = dict(tiny(name, init_method="idinit", **loose).named_parameters())
+    torch.manual_seed(0)
+    plain = dict(tiny(name, init_method="idinit", **{**loose, "idinit_loosening": 0.0}).named_parameters())
+    checked = 0
+    for key, weight in loosened.items():
+        noise = (weight - plain[key]).detach()
+        if weight.dim() < 2 or not noise.any():
+            continue
+        fan_in = weight[0].numel() if weight.dim() == 4 else weight.shape[-1]
+        drawn = noise[noise != 0]
+        assert abs(float(drawn.std()) * fan_in**0.5 / 0.5 - 1) < 0.2, key
+        checked += 1
+    assert checked > 0

@@ -39,9 +39,10 @@ GPT2 = Family(
     # Q = 0 at init (issue 12, docs/defaults.md): with Q = K = I each token attends mostly to itself, and IDInit
     # stalled between steps 150 and 250 before overtaking the default init; with Q = 0 every token starts from
     # uniform causal attention and the plateau is gone (byte-level GPT-2, 8 layers, width 128, SOTU text).
-    # Loosening of size 0.5 on every entry of c_fc (issue 19): with the paper's 1e-6 its four replicas of each row
-    # stay tied through training (the MLP works as if it were d wide, not 4d), and a GPT-NeoX init overtook IDInit
-    # at 3000 steps; with the replicas told apart IDInit stays ahead.
+    # Loosening of size 0.5 relative to a row, on every entry of c_fc (and of any other tall IDIτ: wpe under
+    # idinit_embeddings="idi"), issue 19: with the paper's 1e-6 c_fc's four replicas of each row stay tied through
+    # training (the MLP works as if it were d wide, not 4d), and GPT-NeoX's init overtook IDInit at 3000 steps;
+    # with the replicas told apart IDInit stays ahead.
     option_defaults=(("query_scale", 0.0), ("token_table", "small"), ("loosening", 0.5),
                      ("loosening_scale", "fan_in"), ("loosening_target", "all")),
     example=dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0),
