@@ -197,11 +197,13 @@ def as_matrix(param: torch.Tensor, slot: Slot) -> torch.Tensor:
     return param
 
 
-def loosening_std(options: Any, fan_in: int, *, every_entry: bool) -> float:
+def loosening_std(options: Any, fan_in: int, *, tau_entries_only: bool = False) -> float:
     """The std of the loosening noise (§2) on a weight whose rows have ``fan_in`` entries: ``idinit_loosening``,
     or with ``idinit_loosening_scale="fan_in"`` the std that moves each replicated row by ≈ loosening·τ at any
-    width: loosening·τ/√fan_in when the noise is on ``every_entry`` of the row, loosening·τ when it is on the row's
-    one τ entry (a replicated row of IDIτ / IDICτ holds one)."""
+    width: loosening·τ/√fan_in when the noise is on every entry of the row (``idinit_loosening_target="all"``),
+    loosening·τ when it is on the row's one τ entry (a replicated row of IDIτ / IDICτ holds one; the writers that
+    perturb only τ entries whatever the target pass ``tau_entries_only``)."""
+    every_entry = options.loosening_target == "all" and not tau_entries_only
     if options.loosening_scale == "fan_in":
         return options.loosening * options.tau / (math.sqrt(max(fan_in, 1)) if every_entry else 1.0)
     return options.loosening
@@ -270,9 +272,8 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     fan_in = param[0].numel() if is_conv else as_matrix(param, slot).shape[-1]
-    every_entry = options.loosening_target == "all"
-    std = loosening_std(options, fan_in, every_entry=every_entry)
-    tau_std = loosening_std(options, fan_in, every_entry=False)  # loosen_centred_ / loosen_heads_: τ entries only
+    std = loosening_std(options, fan_in)
+    tau_std = loosening_std(options, fan_in, tau_entries_only=True)  # loosen_centred_ / loosen_heads_
     loosen = dict(std=std, generator=generator, target=options.loosening_target, wide=options.wide)
     if slot.stacked and param.dim() == 2:
         _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)
@@ -347,7 +348,7 @@ def _write_experts(param: torch.Tensor, slot: Slot, rule: Rule, options: Any, se
     for part in parts:
         idinit.idi_experts_(part, options.tau, shifts=shifts, wide=options.wide)
         if symmetry == "loosen" or part.shape[1] > part.shape[2]:  # experts told apart, or replicated rows
-            idinit.loosen_experts_(part, loosening_std(options, part.shape[-1], every_entry=options.loosening_target == "all"), shifts=shifts, generator=generator,
+            idinit.loosen_experts_(part, loosening_std(options, part.shape[-1]), shifts=shifts, generator=generator,
                                    target=options.loosening_target, wide=options.wide, same=symmetry == "identical")
 
 
@@ -363,8 +364,7 @@ def _write_stacked(matrix: torch.Tensor, slot: Slot, options: Any, generator: to
         if rule is Rule.IDI:
             idinit.idi_(block, options.tau, wide=options.wide)
             if _replicated(block):
-                idinit.loosen_(block, loosening_std(options, block.shape[1], every_entry=options.loosening_target == "all"),
-                               generator=generator, target=options.loosening_target,
+                idinit.loosen_(block, loosening_std(options, block.shape[1]), generator=generator, target=options.loosening_target,
                                wide=options.wide)
         elif rule is Rule.IDIZ:
             idinit.idiz_(block, options.epsilon, pattern=options.zero_pattern)
