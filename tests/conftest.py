@@ -11,6 +11,7 @@ non-representatives only (as in the per-layout modules of ``tests/families/``) k
 """
 
 import os
+from collections import Counter
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -41,8 +42,31 @@ def family_outside_the_representatives(item: pytest.Item) -> str | None:
     return None
 
 
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def heaviest_modules_first(items: list[pytest.Item]) -> None:
+    """Reorder ``items`` in place: the modules whose tests are most often marked ``slow`` in their source (the ones
+    that start processes, train or run scripts) first, each module's tests together and in their own order.
+
+    Why: ``pytest -n 2`` hands tests out in collection order, which is alphabetical, so the script tests of
+    ``tests/training/`` (a compile of tens of seconds among them) came last and one worker ran them while the other
+    sat idle; started first, the thousands of small tests fill in behind them."""
+    slow, total, first_seen = Counter(), Counter(), {}
+    for index, item in enumerate(items):
+        module = module_of(item)
+        slow[module] += bool(item.get_closest_marker("slow"))
+        total[module] += 1
+        first_seen.setdefault(module, index)
+    # the share of a module's tests marked slow: 1 where every test starts a process (a module-wide mark)
+    items.sort(key=lambda item: (-slow[module_of(item)] / total[module_of(item)], first_seen[module_of(item)]))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark ``slow`` the cases of non-representative families, keeping one case of every test function quick."""
+    """Mark ``slow`` the cases of non-representative families, keeping one case of every test function quick; run
+    the heaviest modules first (:func:`heaviest_modules_first`)."""
+    heaviest_modules_first(items)
     outside = {id(item) for item in items
                if not item.get_closest_marker("slow") and family_outside_the_representatives(item) is not None}
     functions = {item.nodeid.split("[")[0] for item in items if id(item) not in outside}  # ones with a quick case
