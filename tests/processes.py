@@ -85,7 +85,7 @@ def once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
     a file lock (pytest-xdist's recipe): the first fills the directory, the others wait (leaving it the cores) and
     read it. The directory is the tests' to read, never to write.
     """
-    from filelock import FileLock  # a dependency of huggingface_hub, so of transformers
+    from filelock import FileLock  # the dev extra (pyproject.toml); also a dependency of huggingface_hub
 
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):

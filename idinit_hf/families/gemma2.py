@@ -20,7 +20,7 @@ gated attention output) are other layouts.
 from dataclasses import replace
 
 from ..roles import Role, Slot
-from .llama import LLAMA
+from .llama import LLAMA, LLAMA_LAYOUT_DEFAULTS
 from .olmo2 import NORMED_DOWN_PROJ, NORMED_O_PROJ
 
 _GAIN = 1.0  # Gemma's RMSNorm: (1 + w) ⊙ x̂
@@ -56,5 +56,5 @@ GEMMA2 = replace(
     ),
     # IDIZε in o_proj / down_proj as well as the ε gain: Gemma 2, 3 seeds, validation loss 2.46 against 2.64 with the
     # library init there (the OLMo 2 layout's default) and 2.77 with IDIτ at 4 layers (docs/defaults.md)
-    option_defaults=(*LLAMA.option_defaults, ("normed_out", "idiz")),
+    option_defaults=(*LLAMA_LAYOUT_DEFAULTS, ("normed_out", "idiz")),
 )

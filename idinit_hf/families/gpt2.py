@@ -4,7 +4,7 @@ from transformers.models.gpt2 import modeling_gpt2 as gpt2
 
 from ..roles import QUERY, Role, Slot
 from ._blocks import mlp_slots, norm_slots
-from .family import Family
+from .family import LOOSENED_REPLICAS, Family
 
 
 def _scale(depth: int, width: int) -> dict:
@@ -43,8 +43,7 @@ GPT2 = Family(
     # idinit_embeddings="idi"), issue 19: with the paper's 1e-6 c_fc's four replicas of each row stay tied through
     # training (the MLP works as if it were d wide, not 4d), and GPT-NeoX's init overtook IDInit at 3000 steps;
     # with the replicas told apart IDInit stays ahead.
-    option_defaults=(("query_scale", 0.0), ("token_table", "small"), ("loosening", 0.5),
-                     ("loosening_scale", "fan_in"), ("loosening_target", "all")),
+    option_defaults=(("query_scale", 0.0), ("token_table", "small"), *LOOSENED_REPLICAS),
     example=dict(n_layer=2, n_embd=16, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0),
     scale=_scale,
     fit=_fit,

@@ -23,7 +23,7 @@ installed transformers with exactly this layout (``tests/families/test_mixtral.p
 from ..roles import Role, Slot
 from ._blocks import gated_mlp_slots, norm_slots
 from .family import Family
-from .llama import LLAMA
+from .llama import LLAMA, LLAMA_LAYOUT_DEFAULTS
 
 #: Llama's attention (q/k/v/o, GQA rows, q/k norms): the same slots, imported.
 ATTENTION_SLOTS = tuple(slot for slot in LLAMA.slots if slot.owner == "Attention")
@@ -74,5 +74,5 @@ MIXTRAL = Family(
     scale=_scale,
     fit=LLAMA.fit,
     dropout=LLAMA.dropout,
-    option_defaults=LLAMA.option_defaults,
+    option_defaults=LLAMA_LAYOUT_DEFAULTS,
 )

@@ -16,7 +16,7 @@ FlexOlmo has the same norms around a mixture of experts (a table of its own, wit
 from dataclasses import replace
 
 from ..roles import Role, Slot
-from .llama import LLAMA
+from .llama import LLAMA, LLAMA_LAYOUT_DEFAULTS
 
 
 def _llama(path: str) -> Slot:
@@ -48,5 +48,5 @@ OLMO2 = replace(
     # options keep the table's defaults (OPTION_SPECS), chosen on this layout, 3 seeds: the ε in the gains, the
     # library init in o_proj / down_proj (validation 2.27 / 2.19 at 4 / 16 layers; IDIZε 2.28 / 2.21, IDIτ 2.41 / 2.38;
     # the default init 2.61 / 2.99). docs/defaults.md
-    option_defaults=LLAMA.option_defaults,
+    option_defaults=LLAMA_LAYOUT_DEFAULTS,
 )

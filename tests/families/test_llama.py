@@ -15,6 +15,9 @@ import idinit_hf
 from idinit_hf.families import LLAMA
 
 EPS = 1e-6
+#: The paper's loosening (1e-6 on the τ entries), where a test reads the exact identities under it; the family's own
+#: (issue 19) moves every entry of the replicated rows: test_replicas_start_apart_under_the_family_loosening.
+PAPERS_LOOSENING = dict(idinit_loosening=1e-6, idinit_loosening_scale="absolute", idinit_loosening_target="identity")
 D, HEADS, KV, HIDDEN = 16, 4, 2, 40  # the family's example config: head_dim 4, 2 query heads per key/value head
 HEAD_DIM, GROUP = D // HEADS, HEADS // KV
 
@@ -34,7 +37,7 @@ def test_example_config_has_gqa_and_an_odd_intermediate_size():
 
 
 def test_query_and_mlp_in_are_identities_and_outputs_are_idiz():
-    model = build()
+    model = build(**PAPERS_LOOSENING)
     for layer in model.model.layers:
         assert torch.equal(layer.self_attn.q_proj.weight.detach(), torch.eye(D))
         assert torch.equal(layer.self_attn.o_proj.weight.detach(), EPS * (torch.eye(D) - torch.eye(D).roll(1, 1)))
@@ -49,8 +52,25 @@ def test_query_and_mlp_in_are_identities_and_outputs_are_idiz():
 
 
 def test_replicated_up_rows_are_loosened():
-    up = build().model.layers[0].mlp.up_proj.weight.detach()
+    up = build(**PAPERS_LOOSENING).model.layers[0].mlp.up_proj.weight.detach()
     assert not torch.equal(up[:D], up[D : 2 * D]) and (up[:D] - up[D : 2 * D]).abs().max() < 1e-4
+
+
+def test_replicas_start_apart_under_the_family_loosening():
+    """Llama's family default (issue 19, LOOSENED_REPLICAS): N(0, (0.5/√d)²) on every entry of each tall IDIτ (gate,
+    up, the untied IDIτ head) around its stacked identities; the square query and the outputs keep their exact
+    patterns."""
+    model = build()
+    layer = model.model.layers[0]
+    tall = {"gate": (layer.mlp.gate_proj.weight, HIDDEN), "up": (layer.mlp.up_proj.weight, HIDDEN),
+            "head": (model.lm_head.weight, 256)}
+    for name, (weight, rows) in tall.items():
+        noise = weight.detach() - torch.eye(D).repeat(-(-rows // D), 1)[:rows]
+        assert abs(float(noise.std()) / (0.5 / D**0.5) - 1) < 0.15, name  # 640 to 4096 draws
+        assert idinit_hf.replica_spread(weight.detach()) > 0.4, name
+    assert not torch.equal(layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight)  # drawn apart
+    assert torch.equal(layer.self_attn.q_proj.weight.detach(), torch.eye(D))
+    assert idinit_hf.verify(model).ok
 
 
 @pytest.mark.parametrize("rule, key_head_reads", [("repeat", [0, 1]), ("group", [0, 2])])
