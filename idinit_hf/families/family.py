@@ -21,7 +21,8 @@ __all__ = ["LOOSENED_REPLICAS", "Family"]
 #: ``option_defaults`` of a family whose tall IDIτ matrices (an MLP's input, a gated MLP's gate and up) must start as
 #: distinct units: loosening of size 0.5 relative to an identity row, on every entry (issue 19, docs/defaults.md
 #: "GPT-2's loosening"). With the paper's 1e-6 on the τ entries, the replicated rows stay tied through training and
-#: the MLP trains as if it were d wide, not 4d; measured on GPT-2 and Llama, where it pays at 1000-3000 steps.
+#: the MLP trains as if it were d wide, not 4d; measured on GPT-2 and Llama, where it pays at 1000-3000 steps. It
+#: reaches every tall IDIτ of the family (a tall query or an untied IDIτ head too), as the paper's loosening does.
 LOOSENED_REPLICAS: tuple[tuple[str, object], ...] = (
     ("loosening", 0.5), ("loosening_scale", "fan_in"), ("loosening_target", "all"))
 

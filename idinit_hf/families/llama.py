@@ -62,7 +62,7 @@ LLAMA = Family(
     # GPT-2's loosening (LOOSENED_REPLICAS, issue 19): with the paper's 1e-6 the replicated rows of the gate and up
     # projections (and of the IDIτ head) stay tied in training; told apart, SOTU text, 8 layers, width 128,
     # validation: 1.700 / 1.718 vs 1.717 / 1.723 at 300 steps, 1.426 vs 1.443 at 1000 (3 seeds, better on each), 1.322 vs
-    # 1.344 at 3000 (seed 0); CPython text, 300 steps: level at 16 layers (2.101 vs 2.095), worse at 4 (2.142 vs 2.103).
+    # 1.344 at 3000 (seed 0); CPython text, 300 steps: level at 16 layers (2.101 vs 2.094), worse at 4 (2.142 vs 2.103).
     option_defaults=(*LLAMA_LAYOUT_DEFAULTS, *LOOSENED_REPLICAS),
     # GQA (4 query heads on 2 key/value heads) and an intermediate size that is not a multiple of the width
     pretraining="AutoModelForCausalLM",

@@ -196,3 +196,14 @@ def test_architectures_whose_branches_end_in_a_norm_have_tables_of_their_own(mod
 
 def test_the_family_is_registered():
     assert family("llama") is LLAMA and "mistral" in idinit_hf.supported_model_types()
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen3"])
+def test_a_query_taller_than_the_model_has_its_replicated_heads_drawn_apart(model_type):
+    """4 heads of size 8 read a width of 16: query heads 2-3 replicate heads 0-1's dims; the family loosening tells
+    them apart, as it does the MLP's replicas (the paper's leaves them tied)."""
+    def query(**options):
+        return build(model_type, head_dim=8, **options).model.layers[0].self_attn.q_proj.weight.detach()
+
+    assert query().shape == (32, D) and idinit_hf.replica_spread(query()) > 0.4
+    assert idinit_hf.replica_spread(query(**PAPERS_LOOSENING)) < 1e-4
