@@ -183,7 +183,8 @@ def with_role(role: Role) -> tuple[str, ...]:
 #: The families on the paper's loosening (1e-6 on the τ entries), the one the two loosening variants below vary; the
 #: families whose defaults loosen every entry (``LOOSENED_REPLICAS``: GPT-2, Llama) are measured with full names
 #: (docs/defaults.md), as these two would mean other weights there.
-FAMILIES_ON_PAPERS_LOOSENING = tuple(name for name in FAMILIES if "loosening" not in dict(testing.family(name).option_defaults))
+FAMILIES_ON_PAPERS_LOOSENING = tuple(name for name in FAMILIES
+                                     if "loosening" not in dict(testing.family(name).option_defaults))
 
 #: IDInit's open variants (``idinit:key=value,...``, options parsed by :func:`idinit_options`) that run by default
 #: at the shallowest depth, and the families each applies to.
