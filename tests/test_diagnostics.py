@@ -4,7 +4,7 @@ IDInit blocks are identity maps (pre-LN) with every branch output ≈ 0, for eve
 
 import pytest
 import torch
-from helpers import NAMES, POST_LN, PRE_LN, family, inputs, tiny
+from helpers import NAMES, PAPERS_LOOSENING, POST_LN, PRE_LN, family, inputs, tiny
 from helpers import family as family_of
 
 import idinit_hf
@@ -158,8 +158,7 @@ def test_most_families_have_a_tall_mlp_in_weight():
 
 @pytest.mark.parametrize("name", TALL_MLP)
 def test_the_papers_loosening_starts_up_projections_as_tied_replicas(name):
-    model = build(name, init_method="idinit", idinit_loosening=1e-6, idinit_loosening_scale="absolute",
-                  idinit_loosening_target="identity")  # GPT-2's and Llama's family default is larger (issue 19)
+    model = build(name, init_method="idinit", **PAPERS_LOOSENING)  # GPT-2's and Llama's default is larger (issue 19)
     assert max(spread for _, spread in idinit_hf.replica_report(model)) < 1e-4  # 1e-6 relative to τ = 1
 
 

@@ -6,7 +6,7 @@ The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs
 
 import pytest
 import torch
-from helpers import NAMES, ONE_PER_OBJECTIVE, is_image, text_windows, tiny, training_batches
+from helpers import NAMES, ONE_PER_OBJECTIVE, PAPERS_LOOSENING, is_image, text_windows, tiny, training_batches
 from helpers import family as family_of
 from torch.nn import functional
 
@@ -72,8 +72,7 @@ def test_branch_outputs_at_init_in_low_precision(dtype):
     and each output is a sum of one product and its exact negative (exact in any summation order). The paper's
     loosening, not GPT-2's family default (issue 19: replicas apart, see the next test)."""
     torch.manual_seed(0)
-    model = tiny("gpt2", dtype=dtype, init_method="idinit", idinit_loosening=1e-6, idinit_loosening_scale="absolute",
-                 idinit_loosening_target="identity")
+    model = tiny("gpt2", dtype=dtype, init_method="idinit", **PAPERS_LOOSENING)
     outputs = {}
     block = model.transformer.h[0]
     block.attn.register_forward_hook(lambda module, args, out: outputs.__setitem__("attn", out[0]))

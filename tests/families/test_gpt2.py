@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers import (
     HIDDEN,
+    PAPERS_LOOSENING,
     D,
     assert_default_random,
     assert_loosened_identity,
@@ -53,8 +54,7 @@ def test_gpt2_mlp(gpt2_model):
 
 
 def test_gpt2_mlp_with_the_papers_loosening_is_a_loosened_identity():
-    config = family("gpt2").example_config(init_method="idinit", idinit_loosening=1e-6, idinit_loosening_scale="absolute",
-                                           idinit_loosening_target="identity")
+    config = family("gpt2").example_config(init_method="idinit", **PAPERS_LOOSENING)
     for mlp in layers_of(idinit_hf.IDInitGPT2Model(config), gpt2.GPT2MLP):
         assert_loosened_identity(mlp.c_fc.weight.detach().t())
 
