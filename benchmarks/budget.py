@@ -204,6 +204,29 @@ def summary_lines(rows: list[dict], base_width: int, base_steps: int) -> list[st
     return lines
 
 
+def where_idinit_loses(rows: list[dict]) -> list[str]:
+    """The points of either axis where IDInit ends above the method it is compared with (mean final validation
+    loss over the seeds both ran), or where that method reaches IDInit's final loss first on some seed: said
+    plainly, with how much."""
+    lines = []
+    for r in rows:
+        behind = [s for s, x in zip(r["seeds"], r["savings"], strict=True) if x < 0]
+        if r["idinit_val"] <= r["against_val"] and not behind:
+            continue
+        where = (f"- {r['family']} ({r['data']}), {r['depth']} layers, width {r['width']}, {r['steps']} steps "
+                 f"({len(r['seeds'])} seed{'s' if len(r['seeds']) > 1 else ''}): ")
+        if r["idinit_val"] > r["against_val"]:
+            what = (f"final validation loss {r['idinit_val']:.3f}, above {r['against']} ({r['against_val']:.3f}, by "
+                    f"{r['idinit_val'] - r['against_val']:.3f})")
+        else:
+            what = f"final validation loss {r['idinit_val']:.3f}, below {r['against']} ({r['against_val']:.3f}) on the mean"
+        if behind:
+            what += (f"; {r['against']} reaches IDInit's final loss first on seed{'s' if len(behind) > 1 else ''} "
+                     f"{', '.join(map(str, behind))} (saving {', '.join(f'{x:+.2f}' for x in r['savings'] if x < 0)})")
+        lines.append(where + what + ".")
+    return lines
+
+
 def plot(rows: list[dict], base_width: int, base_steps: int, output: Path) -> list[Path]:
     """budget_axis.png and width_axis.png: IDInit's step saving (each seed, and the mean) along each axis, one
     panel per (family, data), against the default and against the best baseline."""

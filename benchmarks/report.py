@@ -243,7 +243,9 @@ def budget_section(data, results: Path) -> tuple[list[str], list[str]]:
         table.append(f"| {r['family']} | {r['width']} | {r['steps']} | {r['against']} | "
                      f"{', '.join(f'{x:+.2f}' for x in r['savings'])} | {r['saving']:+.2f} | {r['idinit_val']:.4f} | "
                      f"{r['against_val']:.4f} |")
-    full = ["## Longer budgets and wider models", "", where, "", *lines, "", "\n".join(table)]
+    losses = budget.where_idinit_loses(rows)
+    full = ["## Longer budgets and wider models", "", where, "", *lines, "", "\n".join(table), "",
+            "Where IDInit loses on these axes:", "", *(losses or ["- nowhere in these runs."])]
     return readme, full
 
 
@@ -363,7 +365,9 @@ def main():
     def read(name):
         return json.loads((results / name).read_text()) if (results / name).exists() else None
 
-    convergence, stability = read("convergence.json"), read("stability.json")
+    convergence, stability, budget_data = read("convergence.json"), read("stability.json"), read("budget.json")
+    # where IDInit loses on the budget and width axes joins the README's list of where it loses at each depth
+    budget_losses = budget.where_idinit_loses(budget.savings(budget_data["runs"])) if budget_data else []
     # The README: one headline table at 16 layers with its plot, then one line per other benchmark. docs/results.md:
     # every table, every plot, every command.
     block, others = [], []
@@ -373,7 +377,7 @@ def main():
         for family in sorted({r["family"] for r in table}):  # the pictures, redrawn from the same data
             plot(runs, family, results / f"convergence_{family}.png")
         plot_depth(runs, table, HEADLINE_DEPTH, results / f"convergence_{HEADLINE_DEPTH}.png")
-        losses = where_idinit_loses(table, runs)
+        losses = where_idinit_loses(table, runs) + budget_losses
         block += [f"### {HEADLINE_DEPTH} layers: IDInit, the default init and the inits practitioners use", "",
                   "Final loss on the held-out test split (mean ± std over seeds, lower is better); steps from the "
                   "validation curves; the best practitioner's init is chosen on validation among "
@@ -382,7 +386,7 @@ def main():
                   compact_table(table, runs), "", f"![{HEADLINE_DEPTH} layers](benchmarks/results/convergence_"
                   f"{HEADLINE_DEPTH}.png)", "",
                   "**Where IDInit loses** (final validation loss above the default's or a practitioner's init's, or "
-                  "the default's not reached on every seed, at any depth measured):", "",
+                  "the default's not reached on every seed, at any depth, budget and width measured):", "",
                   *(losses or ["- nowhere in these runs."])]
         depths = sorted({r["depth"] for r in table} - {HEADLINE_DEPTH})
         if depths:
@@ -401,7 +405,6 @@ def main():
                  "([defaults.md](defaults.md) turns this into the defaults):", "", variants_table(runs),
                  "", "The sessions behind these numbers (run in this order; a newer setting of a (family, data, depth) "
                  "group replaces the older one):", "", *commands, ""]
-    budget_data = read("budget.json")
     if budget_data and budget_data["runs"]:
         readme_lines, full_lines = budget_section(budget_data, results)
         trends = [line for line in readme_lines if line.startswith("- ")]

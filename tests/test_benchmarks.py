@@ -271,6 +271,8 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
            "**fades**" in readme
     assert "against the best baseline (olmo2, neox) +0.20 → -0.30: **reverses**" in readme
     assert "at width 64 / 128 (1000 steps, ≥ 2 seeds): IDInit's step saving against the default +0.20 → +0.00" in readme
+    assert ("- gpt2 (d), 8 layers, width 128, 1000 steps (2 seeds): final validation loss 1.200, above neox (0.400, "
+            "by 0.800); neox reaches IDInit's final loss first on seeds 0, 1 (saving -0.30, -0.30).") in readme
     assert (results / "budget_axis.png").exists() and (results / "width_axis.png").exists()
     assert (results / "convergence_16.png").exists()
     assert "no IDInit run diverges or stalls where the default trains: **no**: gpt2 L=2" in readme
@@ -298,6 +300,19 @@ def _budget_results() -> dict:
     sessions = [{"machine": "m", "commit": "abc1234", "minutes": 1.0, "complete": True,
                  "command": "python benchmarks/budget.py --test"}]
     return {"meta": {"base_width": 128, "base_steps": 1000, "sessions": sessions}, "runs": runs}
+
+
+def test_budget_losses_name_a_seed_lost_even_when_the_mean_is_ahead():
+    """A point of the budget or width axis where IDInit is ahead on the mean but behind on one seed is listed."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import budget
+
+    row = {"family": "llama", "data": "d", "depth": 8, "width": 128, "steps": 3000, "against": "neox",
+           "seeds": [0, 1], "savings": [0.2, -0.05], "idinit_val": 1.30, "against_val": 1.31}
+    assert budget.where_idinit_loses([row]) == [
+        "- llama (d), 8 layers, width 128, 3000 steps (2 seeds): final validation loss 1.300, below neox (1.310) on "
+        "the mean; neox reaches IDInit's final loss first on seed 1 (saving -0.05)."]
+    assert budget.where_idinit_loses([{**row, "savings": [0.2, 0.05]}]) == []
 
 
 @pytest.mark.parametrize("old, new", [
