@@ -18,7 +18,7 @@ import budget
 import diagnostics
 import init_speed
 from baselines import BASELINES
-from common import is_image, steps_to_target
+from common import is_image, method_spec, steps_to_target
 from convergence import format_table, plot
 from stability import heatmap
 
@@ -52,6 +52,29 @@ def best_baseline(group: dict) -> str | None:
     rows (chosen on validation, like the defaults), or None if none ran."""
     present = [m for m in group if m in BASELINES]
     return min(present, key=lambda m: group[m]["val_loss"]) if present else None
+
+
+def baselines_not_run(table, depth: int) -> str | None:
+    """One line under the headline table naming, per row, the practitioner's inits that apply to its family but
+    were not run (its best one is chosen among the rest), and the families none applies to: a '–' or a narrow
+    choice then reads as what it is. None when every row ran every baseline that applies."""
+    missing, none_apply = [], []
+    for family, data in sorted({(r["family"], r["data"]) for r in table if r["depth"] == depth}):
+        ran = {r["method"] for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        applies = [m for m in BASELINES if family in method_spec(m)[2]]
+        if not applies:
+            none_apply.append(family)
+        elif [m for m in applies if m not in ran]:
+            missing.append(f"{family} ({short(data)}): {', '.join(m for m in applies if m not in ran)}")
+    parts = []
+    if missing:
+        parts.append("Practitioner's inits not run at this depth (the best is chosen among the others): "
+                     + "; ".join(missing) + ".")
+    if none_apply:
+        parts.append(f"None applies to {', '.join(dict.fromkeys(none_apply))} (baselines.py's rules are for one stack "
+                     "of transformer blocks: encoder-decoders and convolutional networks get the default and IDInit "
+                     "only).")
+    return " ".join(parts) or None
 
 
 def versus_baseline(runs, family, data, depth, baseline):
@@ -383,7 +406,8 @@ def main():
                   "validation curves; the best practitioner's init is chosen on validation among "
                   f"{', '.join(BASELINES)} (benchmarks/baselines.py). Machines, settings, commands and every other "
                   "depth and variant: [docs/results.md](docs/results.md).", "",
-                  compact_table(table, runs), "", f"![{HEADLINE_DEPTH} layers](benchmarks/results/convergence_"
+                  compact_table(table, runs), "", *([note, ""] if (note := baselines_not_run(table, HEADLINE_DEPTH)) else []),
+                  f"![{HEADLINE_DEPTH} layers](benchmarks/results/convergence_"
                   f"{HEADLINE_DEPTH}.png)", "",
                   "**Where IDInit loses** (final validation loss above the default's or a practitioner's init's, or "
                   "the default's not reached on every seed, at any depth, budget and width measured):", "",

@@ -264,6 +264,8 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     assert ("| gpt2 | d | 16 | 1.000 ± 0.000 | 0.900 ± 0.000 | neox: 0.850 ± 0.000 | 1.00 (worst seed 1.00) | "
             "not reached on 2/2 seeds (final validation loss +0.050) |") in readme
     assert "- gpt2 (d), 16 layers: final validation loss 0.900, above neox (0.850, by 0.050)." in readme
+    assert ("Practitioner's inits not run at this depth (the best is chosen among the others): gpt2 (d): "
+            "zero-branch-out, depth-scaled, depth-init, mimetic.") in readme  # neox and olmo2 ran
     assert ("IDInit's final validation loss (0.9000) below every practitioner's init that ran (neox, olmo2): **no**; "
             "lower: neox 0.8500 (by 0.0500)") in full
     assert "IDInit reaches the best practitioner's init's (neox) final validation loss in ≤ 85% of its steps" in full
