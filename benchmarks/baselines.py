@@ -17,25 +17,33 @@ its E matrices; the one shape a rule reads is the gate|up split of a fused weigh
 and up (w3) differ. Routers (``Role.ROUTER``) and attention sinks follow each recipe, or the library default where a
 recipe has none (each function's docstring says which).
 
-==================  ==========================================================================================
-method              rule (source)
-==================  ==========================================================================================
-``zero-branch-out`` default, then branch outputs (attention out, MLP out) = 0 (modded-nanogpt; Zero-out)
-``depth-scaled``    default (inputs N(0, 0.02) in every family), branch outputs N(0, 0.02/√(2L)) (Megatron-LM
-                    ``scaled_init_method_normal``; GPT-2's own default already is this)
-``neox``            GPT-NeoX / Pythia ``small_init`` + ``wang_init``: every non-norm weight N(0, √(2/(5d))),
-                    branch outputs N(0, 2/(L·√d)) (EleutherAI gpt-neox ``megatron/model/init_functions.py``)
-``depth-init``      torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``): q/k/v and gate N(0, 0.02),
-                    attention out, MLP down (and up where a gate exists) N(0, 0.02/√(2(l+1))), untied token
-                    table N(0, 1), untied LM head N(0, d^-½) truncated at ±3σ
-``mimetic``         Trockman & Kolter 2023: per head W_q W_kᵀ ≈ α₁Z + β₁I, per layer W_v W_o ≈ α₂Z − β₂I;
-                    attention only
-``olmo2``           OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ, no depth scaling
-==================  ==========================================================================================
+======================  ======================================================================================
+method                  rule (source)
+======================  ======================================================================================
+``zero-branch-out``     default, then branch outputs (attention out, MLP out) = 0 (modded-nanogpt; Zero-out)
+``depth-scaled``        default (inputs N(0, 0.02) in every family), branch outputs N(0, 0.02/√(2L)) (Megatron-LM
+                        ``scaled_init_method_normal``; GPT-2's own default already is this)
+``neox``                GPT-NeoX / Pythia ``small_init`` + ``wang_init``: every non-norm weight N(0, √(2/(5d))),
+                        branch outputs N(0, 2/(L·√d)) (EleutherAI gpt-neox ``megatron/model/init_functions.py``)
+``depth-init``          torchtitan Llama ``depth_init`` (OLMo-core ``llama_depth``): q/k/v and gate N(0, 0.02),
+                        attention out, MLP down (and up where a gate exists) N(0, 0.02/√(2(l+1))), untied token
+                        table N(0, 1), untied LM head N(0, d^-½) truncated at ±3σ
+``mimetic``             Trockman & Kolter 2023: per head W_q W_kᵀ ≈ α₁Z + β₁I, per layer W_v W_o ≈ α₂Z − β₂I;
+                        attention only
+``olmo2``               OLMo 2: every non-norm weight N(0, 0.02) truncated at ±3σ, no depth scaling
+``zero-init-residual``  default, then the gain of the norm that ends each residual branch = 0 (Goyal et al. 2017;
+                        torchvision's ``zero_init_residual``, timm's ResNet default ``zero_init_last``)
+======================  ======================================================================================
 
-Where each applies (:data:`BASELINES`, :func:`applies_to`): every method applies to every registry family, since
-each has the roles its rule names, but Mimetic not to multi-head latent attention (DeepSeek V2/V3: no per-head
-W_q, W_k of the hidden state; :func:`mimetic_init_` raises ``ValueError``). The parts that need a layer a family
+Where each applies (:data:`WRITTEN_FOR`, :func:`applies_to`): the first six are recipes for one stack of
+transformer blocks and apply to every such registry family (:func:`transformer_stack`), since each has the roles its
+rule names, but Mimetic not to multi-head latent attention (DeepSeek V2/V3: no per-head W_q, W_k of the hidden state;
+:func:`mimetic_init_` raises ``ValueError``). Zero-γ applies to the families whose residual branches end in a norm
+with a gain (:func:`branches_end_in_a_norm`): ResNet and RegNet (a batch norm after the last convolution: there it
+is *the* practitioner's init, timm's default), and the post-branch norms of OLMo 2, Gemma 2 and their layouts (there
+it is zero-out through the norm: ``zero-branch-out`` zeroes the linear layer before it, which feeds the norm a zero
+input). Encoder-decoders (T5, BART) and ConvNeXt get none: their own library init is the recipe practitioners use
+(ConvNeXt's branches already end in a layer scale of 1e-6, a zero-out). The parts that need a layer a family
 lacks fall back to the library default; for the first four families the table says so, the mixtures of experts
 (Mixtral, Qwen2-MoE, DeepSeek V3, GPT-OSS) get the rules of their roles (experts, shared experts and dense MLPs as
 MLPs; routers and sinks: the functions' docstrings):
@@ -103,7 +111,7 @@ from idinit_hf.diagnostics import role_modules
 from idinit_hf.diagnostics import role_slots as located_slots
 from idinit_hf.families import Family
 from idinit_hf.init import gate_up_parts, qkv_rows
-from idinit_hf.roles import QUERY, Role, Slot
+from idinit_hf.roles import GAIN_ROLES, QUERY, Role, Slot
 
 INPUTS = (Role.ATTENTION_IN, Role.MLP_IN, Role.MLP_GATE)  # the branch's input projections
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)  # the last layer of each residual branch
@@ -288,6 +296,19 @@ def olmo2_init_(model: nn.Module) -> None:
     _zero_biases(model, *WEIGHTS)
 
 
+@torch.no_grad()
+def zero_init_residual_(model: nn.Module) -> None:
+    """Zero-γ (Goyal et al. 2017, "Accurate, Large Minibatch SGD", arXiv 1706.02677, §5.1: γ = 0 for the batch norm
+    that ends each residual block; torchvision's ``resnet(zero_init_residual=True)``, timm's ResNet default
+    ``zero_init_last=True``): the library default, then the gain of every norm that ends a residual branch = 0
+    (a gain stored with an offset, Gemma 2's 1 + w, gets w = −1), so each branch outputs its norm's bias, 0: every
+    residual block starts as the identity (ResNet: up to the ReLU after the add). The norm's bias and everything
+    else: the library default (ResNet's convolutions: Kaiming normal, fan-out, as torchvision's and timm's)."""
+    for module, slot in role_slots(model, *GAIN_ROLES):
+        for name in slot.params:
+            getattr(module, name).fill_(-slot.gain_offset)
+
+
 def attention_layout(model: nn.Module) -> tuple[int, int, int]:
     """(query heads, key/value heads, head size) from the config (``num_key_value_heads`` absent: one per query
     head); the head size from the hidden size unless the config sets ``head_dim``. A per-head fused Q|K|V says its
@@ -441,14 +462,38 @@ BASELINES: dict[str, Callable[[nn.Module], None]] = {
     "depth-init": depth_init_,
     "mimetic": mimetic_init_,
     "olmo2": olmo2_init_,
+    "zero-init-residual": zero_init_residual_,
 }
-#: name → whether the baseline applies to a model (the others apply to every model of every family).
+
+
+def transformer_stack(family: Family) -> bool:
+    """One stack of transformer blocks (decoders, encoders, ViTs): what the recipes of GPT-NeoX, torchtitan,
+    Megatron, modded-nanogpt, Mimetic and OLMo 2 are written for. Not encoder-decoders (two stacks joined by
+    cross-attention) nor convolutional networks."""
+    return family.stacks == 1 and Role.ATTENTION_IN in family.branch_roles
+
+
+def branches_end_in_a_norm(family: Family) -> bool:
+    """Some residual branch ends in a norm with a gain (roles ``attention_out_norm`` / ``mlp_out_norm``: ResNet's and
+    RegNet's last batch norm, the post-branch norms of OLMo 2 and Gemma 2): what zero-γ zeroes."""
+    return any(slot.role in GAIN_ROLES for slot in family.slots)
+
+
+#: name → the families whose role table the baseline's rule is written for (judged on the table alone).
+WRITTEN_FOR: dict[str, Callable[[Family], bool]] = {
+    **{name: transformer_stack for name in ("zero-branch-out", "depth-scaled", "neox", "depth-init", "mimetic",
+                                             "olmo2")},
+    "zero-init-residual": branches_end_in_a_norm,
+}
+#: name → whether the baseline applies to a model of such a family (the others apply to every one).
 APPLIES: dict[str, Callable[[nn.Module], bool]] = {"mimetic": mimetic_applies}
 
 
 def applies_to(name: str, families: Iterable[str]) -> tuple[str, ...]:
-    """The registry families of ``families`` that baseline ``name`` applies to, judged on each family's tiny model
-    (``idinit_hf.testing``) built on the meta device: layouts and shapes, no memory, nothing drawn."""
+    """The registry families of ``families`` that baseline ``name`` applies to: those its rule is written for
+    (:data:`WRITTEN_FOR`, on the family's table), and where :data:`APPLIES` asks more, whose tiny model
+    (``idinit_hf.testing``) built on the meta device passes it: layouts and shapes, no memory, nothing drawn."""
+    families = [family for family in families if WRITTEN_FOR[name](testing.family(family))]
     check = APPLIES.get(name)
     if check is None:
         return tuple(families)

@@ -39,7 +39,16 @@ from pathlib import Path
 
 import torch
 from baselines import BASELINES
-from common import FAMILIES, RunSettings, is_image, load_images, load_text, method_name, steps_to_target
+from common import (
+    FAMILIES,
+    RunSettings,
+    is_image,
+    load_images,
+    load_text,
+    method_name,
+    method_spec,
+    steps_to_target,
+)
 from runs import measure, planned, read_json, run_key, session, write_json
 
 RESULTS = Path(__file__).parent / "results"
@@ -317,7 +326,8 @@ def main(argv=None):
         for seed in args.seeds:
             for family in args.families:
                 splits = images if is_image(family) else text
-                for method in args.methods:
+                # a practitioner's init runs on the families it is written for (zero-γ: not GPT-2 nor Llama)
+                for method in (m for m in args.methods if family in method_spec(m)[2]):
                     finished = {run_key(r) for r in runs}
                     key = run_key(planned(family, method, args.depth, seed, splits, settings))
                     if key in finished and not args.redo:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from baselines import BASELINES, applies_to
+from baselines import BASELINES, applies_to, transformer_stack
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
@@ -32,11 +32,10 @@ from idinit_hf.options import OPTION_SPECS
 from idinit_hf.roles import Role
 
 FAMILIES = tuple(testing.names())  # every family of the registry
-#: The transformer families of one stack of blocks (an attention branch in every block): the practitioners' inits of
+#: The transformer families of one stack of blocks (an attention branch in every block): the transformer recipes of
 #: baselines.py are theirs (their depth rules count the blocks of one stack; an encoder-decoder's two stacks are not
 #: one network of 2L blocks; a convolutional network has no attention to initialize).
-TRANSFORMERS = tuple(name for name in FAMILIES
-                     if testing.family(name).stacks == 1 and Role.ATTENTION_IN in testing.family(name).branch_roles)
+TRANSFORMERS = tuple(name for name in FAMILIES if transformer_stack(testing.family(name)))
 
 
 def is_image(family: str) -> bool:
@@ -230,9 +229,8 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     "default": ({}, None, FAMILIES),
     "idinit": (idinit_options("idinit"), None, FAMILIES),
     **{name: (idinit_options(name), None, families) for name, families in VARIANTS.items()},
-    # practitioners' inits (baselines.py), each on the families it applies to (Mimetic: not multi-head latent attention;
-    # encoder-decoders: not yet)
-    **{name: ({}, init, applies_to(name, TRANSFORMERS)) for name, init in BASELINES.items()},
+    # practitioners' inits (baselines.py), each on the families its rule is written for (baselines.WRITTEN_FOR)
+    **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
 }
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)

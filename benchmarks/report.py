@@ -71,9 +71,9 @@ def baselines_not_run(table, depth: int) -> str | None:
         parts.append("Practitioner's inits not run at this depth (the best is chosen among the others): "
                      + "; ".join(missing) + ".")
     if none_apply:
-        parts.append(f"None applies to {', '.join(dict.fromkeys(none_apply))} (baselines.py's rules are for one stack "
-                     "of transformer blocks: encoder-decoders and convolutional networks get the default and IDInit "
-                     "only).")
+        parts.append(f"None applies to {', '.join(dict.fromkeys(none_apply))} (baselines.py: the transformer recipes "
+                     "are for one stack of transformer blocks and zero-γ for branches that end in a norm; an "
+                     "encoder-decoder's and ConvNeXt's own library init is their practitioners' init).")
     return " ".join(parts) or None
 
 

@@ -5,8 +5,9 @@
 #   nohup bash benchmarks/run_issue19.sh > benchmarks/logs/issue19.log 2>&1 &
 #   STAGES="c d" bash benchmarks/run_issue19.sh        # some stages only
 #
-#   a. head to head at 16 layers: every family/data of results/convergence.json, in the settings of its existing
-#      runs (those default / idinit / zero-branch-out runs are reused), every practitioner's init, 3 seeds
+#   a. head to head at 16 layers: every family of results/convergence.json that a practitioner's init of
+#      baselines.py applies to (not ConvNeXt, T5), in the settings of its existing runs (those default / idinit /
+#      zero-branch-out runs are reused), every practitioner's init, 3 seeds
 #   b. the same at 8 layers
 #   c. budget axis (budget.py): GPT-2 and Llama, 8 layers, width 128, State of the Union text; every baseline at
 #      300 steps, then default, IDInit, neox and the best baseline of (a) at 300 / 1000 / 3000 steps; 2 seeds
@@ -23,19 +24,23 @@ export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRA
 cd "$DATA_CWD"
 test -d ../shared/data || { echo "DATA_CWD=$DATA_CWD: no ../shared/data next to it" >&2; exit 2; }
 
-BASELINES="zero-branch-out depth-scaled neox depth-init mimetic olmo2"
+BASELINES="zero-branch-out depth-scaled neox depth-init mimetic olmo2 zero-init-residual"
 METHODS="default idinit $BASELINES"
 CONVERGENCE="$PY $ROOT/benchmarks/convergence.py"
 BUDGET="$PY $ROOT/benchmarks/budget.py --families gpt2 llama --text_dir ../shared/data/text/sotu --seeds 0 1"
 TEXT="--steps 300 --eval_every 25 --eval_batches 4 --batch_size 8 --block_size 64 --width 64 --lr 0.001 --warmup 50"
 BERT="--steps 800 --eval_every 50 --eval_batches 12 --batch_size 32 --block_size 64 --width 64 --lr 0.001 --warmup 50"
 
-head_to_head() {  # $1 = depth
+head_to_head() {  # $1 = depth; every family a practitioner's init applies to (baselines.py), GPT-2 and Llama first
     $CONVERGENCE --families gpt2 llama --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT
     $CONVERGENCE --families vit --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT
     $CONVERGENCE --families vit --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT \
         --image_dir ../shared/data/images/fashion-mnist
     $CONVERGENCE --families bert --depths "$1" --seeds 0 1 2 --methods $METHODS $BERT
+    $CONVERGENCE --families gemma2 qwen2_moe mixtral olmo2 gpt_neox --depths "$1" --seeds 0 1 2 --methods $METHODS $TEXT
+    $CONVERGENCE --families modernbert --depths "$1" --seeds 0 1 2 --methods $METHODS $BERT
+    $CONVERGENCE --families resnet --depths "$1" --seeds 0 1 2 --methods $METHODS --steps 300 --eval_every 25 \
+        --eval_batches 8 --batch_size 32 --width 16 --lr 1e-3 --warmup 50 --image_dir ../shared/data/images/fashion-mnist
 }
 
 best_baselines() {  # neox, and the practitioner's init with the lowest mean validation loss at 16 layers (a)

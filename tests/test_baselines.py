@@ -18,6 +18,8 @@ import pytest
 import torch
 from torch import nn
 
+import idinit_hf
+from idinit_hf import testing
 from idinit_hf.diagnostics import role_slots as library_role_slots
 from idinit_hf.roles import QUERY, Role
 
@@ -27,12 +29,12 @@ pytestmark = pytest.mark.slow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import baselines  # noqa: E402
-from common import AUTO, METHODS, TRANSFORMERS, model_config  # noqa: E402
+from common import AUTO, FAMILIES, METHODS, TRANSFORMERS, model_config  # noqa: E402
 
 DEPTH, WIDTH, SEED = 3, 128, 0
 OUTPUTS = (Role.ATTENTION_OUT, Role.MLP_OUT)
 TOLERANCE = 0.06
-DEFAULT, ZERO, STRUCTURE = "default", "zero", "structure"  # besides (std, cutoff) rules
+DEFAULT, ZERO, ZERO_GAIN, STRUCTURE = "default", "zero", "zero gain", "structure"  # besides (std, cutoff) rules
 
 _models: dict = {}
 
@@ -70,6 +72,7 @@ class Weight(NamedTuple):
     values: torch.Tensor  # the parameter, or a view of its part (``… x out x in``, stacked experts whole)
     biases: tuple[nn.Parameter, ...]  # the slot's biases (``slot.biases``)
     gated: bool  # an MLP input next to a gate (torchtitan's w3): the up part of a fused gate|up, or a block's gate
+    gain_offset: float = 0.0  # a norm's: what it adds to the stored weight to get its gain (Gemma 2's 1 + w)
 
 
 def weights(net: nn.Module):
@@ -83,7 +86,7 @@ def weights(net: nn.Module):
                 for m in block.modules()}
     gate_blocks = {layer_of.get(id(located.module)) for located in library_role_slots(net, Role.MLP_GATE)}
     name_of = {id(p): n for n, p in net.named_parameters()}
-    table = net.get_input_embeddings()
+    table = input_table(net)
     for located in library_role_slots(net, *Role):
         slot, module, layer = located.slot, located.module, layer_of.get(id(located.module))
         biases = tuple(b for n in slot.biases if isinstance(b := getattr(module, n, None), nn.Parameter))
@@ -95,7 +98,7 @@ def weights(net: nn.Module):
             name = name_of[id(param)]
             if not slot.gate_up:
                 gated = slot.role is Role.MLP_IN and layer in gate_blocks
-                yield Weight(slot.role, layer, name, param, biases, gated)
+                yield Weight(slot.role, layer, name, param, biases, gated, slot.gain_offset)
                 continue
             matrix = param.transpose(-1, -2) if slot.transposed else param
             half = matrix.shape[-2] // 2
@@ -103,6 +106,14 @@ def weights(net: nn.Module):
                         else (matrix[..., 0::2, :], matrix[..., 1::2, :]))
             yield Weight(Role.MLP_GATE, layer, f"{name}:gate", gate, biases, False)
             yield Weight(slot.role, layer, f"{name}:up", up, biases, True)
+
+
+def input_table(net: nn.Module) -> nn.Module | None:
+    """The model's token table, None where it has none (a convolutional network's transformers raises)."""
+    try:
+        return net.get_input_embeddings()
+    except NotImplementedError:
+        return None
 
 
 def separate_query_key_value(net: nn.Module) -> bool:
@@ -129,6 +140,8 @@ def rule(method: str, net: nn.Module, weight: Weight):
     """What ``method`` writes into ``weight``: the issue's rules, and for routers and sinks the recipes' own
     (baselines.py's docstrings)."""
     d, depth, role, layer = WIDTH, DEPTH, weight.role, weight.layer
+    if method == "zero-init-residual":
+        return ZERO_GAIN if role in (Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM) else DEFAULT
     if role in baselines.GAINS or role is Role.PLACEHOLDER_TOKEN:  # no recipe draws a mask or register token
         return DEFAULT
     if method == "zero-branch-out":
@@ -158,7 +171,7 @@ def rule(method: str, net: nn.Module, weight: Weight):
     return DEFAULT
 
 
-CASES = [(method, family) for method in baselines.BASELINES for family in TRANSFORMERS]
+CASES = [(method, family) for method in baselines.BASELINES for family in METHODS[method][2]]
 
 
 @pytest.mark.parametrize("method, family", CASES)
@@ -174,6 +187,8 @@ def test_every_weight_follows_the_rule(method, family):
             assert torch.equal(weight.values, before), (weight.role, weight.name)
         elif expected == ZERO:
             assert not weight.values.any(), weight.name
+        elif expected == ZERO_GAIN:  # the stored weight is minus the offset: a gain of exactly 0
+            assert torch.equal(weight.values + weight.gain_offset, torch.zeros_like(weight.values)), weight.name
         else:
             assert not torch.equal(weight.values, before), ("not written", weight.role, weight.name)
             if expected != STRUCTURE:
@@ -293,12 +308,30 @@ def test_mimetic_refuses_attention_without_per_head_query_key_value(family):
     assert all(torch.equal(p, q) for p, q in zip(net.parameters(), default.parameters(), strict=True))
 
 
+#: The families whose residual branches end in a norm with a gain, the ones zero-γ applies to (written out: a new
+#: family of that layout must be added here on purpose).
+BRANCH_NORM_FAMILIES = ["olmo2", "gemma2", "gemma4_unified", "hyperclovax", "resnet", "regnet"]
+
+
 def test_every_baseline_is_a_benchmark_method_for_every_family_it_applies_to():
-    """Every family, but for Mimetic only those whose table has per-head Q, K, V (the benchmark model's)."""
+    """The transformer recipes: every family of one stack of transformer blocks, but for Mimetic only those whose
+    table has per-head Q, K, V (the benchmark model's); zero-γ: the families whose branches end in a norm."""
     for name in baselines.BASELINES:
         options, init, families = METHODS[name]
-        applies = [f for f in TRANSFORMERS if name != "mimetic" or separate_query_key_value(model(f))]
+        if name == "zero-init-residual":
+            applies = [f for f in FAMILIES if f in BRANCH_NORM_FAMILIES]
+        else:
+            applies = [f for f in TRANSFORMERS if name != "mimetic" or separate_query_key_value(model(f))]
         assert options == {} and init is baselines.BASELINES[name] and list(families) == applies
+
+
+@pytest.mark.parametrize("family", BRANCH_NORM_FAMILIES)
+def test_zero_init_residual_makes_every_block_the_identity(family):
+    """Zero-γ: every residual block returns its input (a ResNet block up to its ReLU, on the non-negative input it
+    gets), where the library's default init does not."""
+    stock = idinit_hf.identity_report(model(family), testing.inputs(family)).max_identity_error()
+    zeroed = idinit_hf.identity_report(model(family, "zero-init-residual"), testing.inputs(family))
+    assert zeroed.max_identity_error() < 1e-6 < stock
 
 
 def test_padding_row_stays_zero():
