@@ -56,20 +56,24 @@ def best_baseline(group: dict) -> str | None:
 
 def baselines_not_run(table, depth: int) -> str | None:
     """One line under the headline table naming, per row, the practitioner's inits that apply to its family but
-    were not run (its best one is chosen among the rest), and the families none applies to: a '–' or a narrow
-    choice then reads as what it is. None when every row ran every baseline that applies."""
+    were not run, or on fewer seeds than IDInit (its best one is chosen among those that ran, on their mean), and
+    the families none applies to: a '–' or a narrow choice then reads as what it is. None when every row ran every
+    baseline that applies on every seed."""
     missing, none_apply = [], []
     for family, data in sorted({(r["family"], r["data"]) for r in table if r["depth"] == depth}):
-        ran = {r["method"] for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        seeds = {r["method"]: r["seeds"] for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
         applies = [m for m in BASELINES if family in method_spec(m)[2]]
+        full = seeds.get("idinit", max(seeds.values()))
+        gaps = [m for m in applies if m not in seeds] + [f"{m} on {seeds[m]} of {full} seeds" for m in applies
+                                                         if m in seeds and seeds[m] < full]
         if not applies:
             none_apply.append(family)
-        elif [m for m in applies if m not in ran]:
-            missing.append(f"{family} ({short(data)}): {', '.join(m for m in applies if m not in ran)}")
+        elif gaps:
+            missing.append(f"{family} ({short(data)}): {', '.join(gaps)}")
     parts = []
     if missing:
-        parts.append("Practitioner's inits not run at this depth (the best is chosen among the others): "
-                     + "; ".join(missing) + ".")
+        parts.append("Practitioner's inits not run at this depth, or on fewer seeds than IDInit (the best is chosen "
+                     "among those that ran, on their mean): " + "; ".join(missing) + ".")
     if none_apply:
         parts.append(f"None applies to {', '.join(dict.fromkeys(none_apply))} (baselines.py: the transformer recipes "
                      "are for one stack of transformer blocks and zero-γ for branches that end in a norm; an "

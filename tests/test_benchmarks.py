@@ -236,7 +236,8 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     results = tmp_path / "results"
     runs = [{**_run("gpt2", 16, method, seed, loss=loss), "seconds": 1.0, "settings": vars(RunSettings(steps=4))}
             for seed in (0, 1) for method, loss in (("default", 1.0), ("idinit", 0.9), ("neox", 0.85),
-                                                    ("olmo2", 0.95))]
+                                                    ("olmo2", 0.95))
+            if (method, seed) != ("olmo2", 1)]  # olmo2 on one seed of two
     write(results, runs, [{"machine": "test machine", "commit": "abc1234", "minutes": 1.0, "complete": True,
                            "command": "python benchmarks/convergence.py --test", "families": ["gpt2"]}])
     meta = {"machine": "m", "commit": "c", "command": "python benchmarks/stability.py",
@@ -264,8 +265,9 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     assert ("| gpt2 | d | 16 | 1.000 ± 0.000 | 0.900 ± 0.000 | neox: 0.850 ± 0.000 | 1.00 (worst seed 1.00) | "
             "not reached on 2/2 seeds (final validation loss +0.050) |") in readme
     assert "- gpt2 (d), 16 layers: final validation loss 0.900, above neox (0.850, by 0.050)." in readme
-    assert ("Practitioner's inits not run at this depth (the best is chosen among the others): gpt2 (d): "
-            "zero-branch-out, depth-scaled, depth-init, mimetic.") in readme  # neox and olmo2 ran
+    assert ("Practitioner's inits not run at this depth, or on fewer seeds than IDInit (the best is chosen among "
+            "those that ran, on their mean): gpt2 (d): zero-branch-out, depth-scaled, depth-init, mimetic, olmo2 on 1 "
+            "of 2 seeds.") in readme  # neox ran on both seeds, olmo2 on one
     assert ("IDInit's final validation loss (0.9000) below every practitioner's init that ran (neox, olmo2): **no**; "
             "lower: neox 0.8500 (by 0.0500)") in full
     assert "IDInit reaches the best practitioner's init's (neox) final validation loss in ≤ 85% of its steps" in full
