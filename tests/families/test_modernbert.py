@@ -4,7 +4,15 @@ and sliding-window attention, and every block the identity at init."""
 
 import pytest
 import torch
-from helpers import EPS, assert_default_random, assert_loosened_identity, attention_out_pattern, eye, inputs
+from helpers import (
+    EPS,
+    PAPERS_LOOSENING,
+    assert_default_random,
+    assert_loosened_identity,
+    attention_out_pattern,
+    eye,
+    inputs,
+)
 
 import idinit_hf
 from idinit_hf.families.modernbert import MODERNBERT
@@ -34,7 +42,7 @@ def test_wqkv_holds_an_identity_per_projection_the_query_scaled(query_scale):
 
 
 def test_wi_halves_are_each_a_loosened_identity_and_wo_is_idiz():
-    for layer in build().model.layers:
+    for layer in build(**PAPERS_LOOSENING).model.layers:
         activated, linear = layer.mlp.Wi.weight.detach().split(HALF)
         assert_loosened_identity(activated)
         assert_loosened_identity(linear)
@@ -47,13 +55,29 @@ def test_wi_halves_are_each_a_loosened_identity_and_wo_is_idiz():
 def test_the_gate_option_leaves_the_activated_half_to_the_librarys_distribution():
     """idinit_gate="default": the activated half is N(0, initializer_range²), drawn from the parameter's own seeded
     generator (so verify rebuilds it), the linear half stays IDIτ."""
-    model = build(idinit_gate="default")
+    model = build(idinit_gate="default", **PAPERS_LOOSENING)
     activated, linear = model.model.layers[0].mlp.Wi.weight.detach().split(HALF)
     assert_default_random(activated, std=model.config.initializer_range)
     assert_loosened_identity(linear)
     assert idinit_hf.verify(model).ok
-    again = build(idinit_gate="default", idinit_seed=torch.initial_seed())
+    again = build(idinit_gate="default", idinit_seed=torch.initial_seed(), **PAPERS_LOOSENING)
     assert torch.equal(again.model.layers[0].mlp.Wi.weight, model.model.layers[0].mlp.Wi.weight)
+
+
+def test_replicas_start_apart_under_the_family_loosening():
+    """ModernBERT's family default (issue 19, LOOSENED_REPLICAS): N(0, (0.5/√d)²) on every entry of each tall IDIτ
+    (both halves of Wi, the tied token table) around its stacked identities; the square Wqkv blocks and the outputs
+    keep their exact patterns."""
+    model = build()
+    activated, linear = model.model.layers[0].mlp.Wi.weight.detach().split(HALF)
+    table = model.get_input_embeddings().weight.detach()
+    for name, weight in {"activated": activated, "linear": linear, "table": table}.items():
+        noise = weight - eye(D).repeat(-(-len(weight) // D), 1)[: len(weight)]
+        assert abs(float(noise.std()) / (0.5 / D**0.5) - 1) < 0.2, name  # 384 to 1024 draws
+        assert idinit_hf.replica_spread(weight) > 0.4, name
+    query, key, value = model.model.layers[0].attn.Wqkv.weight.detach().split(D)
+    assert torch.equal(key, eye(D)) and torch.equal(value, eye(D))
+    assert idinit_hf.verify(model).ok
 
 
 def test_every_block_is_the_identity_with_sliding_windows_on_real_text():
