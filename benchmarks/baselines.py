@@ -277,13 +277,24 @@ def depth_init_(model: nn.Module) -> None:
             std = STD / math.sqrt(2 * (layer + 1)) if scaled else STD
             _normal_(module, part, std, cutoff=2 / std)  # ±2 absolute
     _zero_biases(model, *INPUTS, *OUTPUTS, Role.ROUTER)
-    table, head = model.get_input_embeddings(), model.get_output_embeddings()
-    if isinstance(table, nn.Embedding) and (head is None or head.weight is not table.weight):
-        _normal_(table, table.weight, 1.0)
+    if unit_token_table_(model):
+        head = model.get_output_embeddings()
         if head is not None:
             _normal_(head, head.weight, hidden_size(model) ** -0.5, cutoff=3.0)
             if getattr(head, "bias", None) is not None:
                 head.bias.zero_()
+
+
+@torch.no_grad()
+def unit_token_table_(model: nn.Module) -> bool:
+    """torchtitan's token table, N(0, 1), where it is not tied to the LM head (a tied table is the output layer
+    too); returns whether it wrote it. :func:`depth_init_`'s, and on its own a probe of what the table's scale does
+    under another init (``common.METHODS["idinit+unit-table"]``)."""
+    table, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if not isinstance(table, nn.Embedding) or (head is not None and head.weight is table.weight):
+        return False
+    _normal_(table, table.weight, 1.0)
+    return True
 
 
 @torch.no_grad()

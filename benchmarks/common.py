@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from baselines import BASELINES, applies_to, transformer_stack
+from baselines import BASELINES, applies_to, transformer_stack, unit_token_table_
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
@@ -232,6 +232,9 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     # practitioners' inits (baselines.py), each on the families its rule is written for (baselines.WRITTEN_FOR)
     **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
 }
+#: Probes (issue 19): IDInit with one part of a practitioner's init, to find which part makes that init win where it
+#: does. ``idinit+unit-table``: torchtitan's untied token table N(0, 1) (OLMo 2, where depth-init beats IDInit).
+METHODS["idinit+unit-table"] = (idinit_options("idinit"), unit_token_table_, TRANSFORMERS)
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)
 
