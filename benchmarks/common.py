@@ -233,7 +233,8 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
 }
 #: Probes (issue 19): IDInit with one part of a practitioner's init, to find which part makes that init win where it
-#: does. ``idinit+unit-table``: torchtitan's untied token table N(0, 1) (OLMo 2, where depth-init beats IDInit).
+#: does. ``idinit+unit-table``: torchtitan's untied token table N(0, 1) (OLMo 2, where depth-init beats IDInit); where
+#: the table is tied to the LM head it writes nothing, and the run is IDInit's.
 METHODS["idinit+unit-table"] = (idinit_options("idinit"), unit_token_table_, TRANSFORMERS)
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)
