@@ -490,12 +490,10 @@ def branches_end_in_a_norm(family: Family) -> bool:
     return any(slot.role in GAIN_ROLES for slot in family.slots)
 
 
-#: name → the families whose role table the baseline's rule is written for (judged on the table alone).
+#: name → the families whose role table the baseline's rule is written for (judged on the table alone): one stack of
+#: transformer blocks, but zero-γ.
 WRITTEN_FOR: dict[str, Callable[[Family], bool]] = {
-    **{name: transformer_stack for name in ("zero-branch-out", "depth-scaled", "neox", "depth-init", "mimetic",
-                                             "olmo2")},
-    "zero-init-residual": branches_end_in_a_norm,
-}
+    name: branches_end_in_a_norm if name == "zero-init-residual" else transformer_stack for name in BASELINES}
 #: name → whether the baseline applies to a model of such a family (the others apply to every one).
 APPLIES: dict[str, Callable[[nn.Module], bool]] = {"mimetic": mimetic_applies}
 
