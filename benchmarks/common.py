@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from baselines import BASELINES, applies_to, transformer_stack, unit_token_table_
+from baselines import (
+    BASELINES,
+    applies_to,
+    role_parameters,
+    role_slots,
+    slot_biases,
+    transformer_stack,
+    unit_token_table_,
+)
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup
 
@@ -232,18 +241,56 @@ METHODS: dict[str, tuple[dict, object, tuple[str, ...]]] = {
     # practitioners' inits (baselines.py), each on the families its rule is written for (baselines.WRITTEN_FOR)
     **{name: ({}, init, applies_to(name, FAMILIES)) for name, init in BASELINES.items()},
 }
-#: Probes (issue 19): IDInit with one part of a practitioner's init, to find which part makes that init win where it
-#: does. ``idinit+unit-table``: torchtitan's untied token table N(0, 1) (OLMo 2, where depth-init beats IDInit); where
-#: the table is tied to the LM head it writes nothing, and the run is IDInit's.
-METHODS["idinit+unit-table"] = (idinit_options("idinit"), unit_token_table_, TRANSFORMERS)
+#: Add-on probes (issue 19): ``A+name`` is the IDInit variant A, then one part of a practitioner's init written over
+#: it, to find which part makes that init win where it does. ``unit-table``: torchtitan's untied token table N(0, 1)
+#: (OLMo 2, where depth-init beat IDInit); where the table is tied to the LM head it writes nothing, and the run is A's.
+ADD_ONS = {"unit-table": unit_token_table_}
 #: what is compared head to head (the deeper depths' methods, --quick): the default, IDInit, every baseline
 CORE_METHODS = ("default", "idinit", *BASELINES)
 
 
+#: Swap probes (issue 19): ``A+B[role,role]`` is method A with method B's weights and biases in the named roles
+#: (:class:`idinit_hf.roles.Role` values), A and B drawn from the same seed: which part of B makes it beat A where it
+#: does. E.g. ``idinit+depth-init[attention_out,mlp_out]``: IDInit with torchtitan's depth-scaled branch outputs.
+SWAP = re.compile(r"(?P<base>[^+\[]+)\+(?P<donor>[^\[]+)\[(?P<roles>[^\]]+)\]")
+
+
+def swap_probe(name: str) -> tuple[str, str, tuple[Role, ...]] | None:
+    """(A, B, roles) of a swap probe ``A+B[role,...]`` (:data:`SWAP`), None for any other name. Raises ValueError
+    for a swap probe whose methods or roles are unknown."""
+    match = SWAP.fullmatch(name)
+    if match is None:
+        return None
+    roles = []
+    for value in match["roles"].split(","):
+        try:
+            roles.append(Role(value))
+        except ValueError:
+            raise ValueError(f"method {name!r}: {value!r} is not a role; roles: {', '.join(r.value for r in Role)}"
+                             ) from None
+    for method in (match["base"], match["donor"]):
+        method_spec(method)
+    return match["base"], match["donor"], tuple(roles)
+
+
 def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
-    """(config options, post-init, families) of a method: a name of :data:`METHODS`, or any IDInit variant
-    ``idinit:k=v,k=v``. Raises ValueError for anything else."""
-    return METHODS[name] if name in METHODS else (idinit_options(name), None, FAMILIES)
+    """(config options, post-init, families) of a method: a name of :data:`METHODS`, any IDInit variant
+    ``idinit:k=v,k=v``, an add-on probe ``A+unit-table`` (:data:`ADD_ONS`), or a swap probe ``A+B[roles]`` (A's
+    options and post-init, :func:`build` swaps the roles in; the families of both). Raises ValueError for anything
+    else."""
+    if name in METHODS:
+        return METHODS[name]
+    base, plus, add_on = name.rpartition("+")
+    if plus and add_on in ADD_ONS:
+        options, post_init, families = method_spec(base)
+        if post_init is not None or not options:
+            raise ValueError(f"method {name!r}: {add_on} adds to an IDInit variant (idinit, idinit:k=v,...), not {base!r}")
+        return options, ADD_ONS[add_on], tuple(f for f in families if f in TRANSFORMERS)
+    if (swap := swap_probe(name)) is not None:
+        base, donor, _ = swap
+        options, post_init, families = method_spec(base)
+        return options, post_init, tuple(f for f in families if f in method_spec(donor)[2])
+    return idinit_options(name), None, FAMILIES
 
 
 def method_name(text: str) -> str:
@@ -263,12 +310,28 @@ def method_order(name: str) -> tuple[int, str]:
 
 
 def build(family: str, method: str, depth: int, width: int, block_size: int, image_size: int, seed: int) -> nn.Module:
+    if (swap := swap_probe(method)) is not None:
+        base, donor, roles = swap
+        model = build(family, base, depth, width, block_size, image_size, seed)
+        swap_roles_(model, build(family, donor, depth, width, block_size, image_size, seed), roles)
+        return model
     options, post_init, _ = method_spec(method)
     torch.manual_seed(seed)  # the random parts (embeddings, heads, default layers) depend on the seed alone
     model = AUTO[family].from_config(model_config(family, depth, width, block_size, image_size, **options))
     if post_init is not None:
         post_init(model)
     return model
+
+
+@torch.no_grad()
+def swap_roles_(model: nn.Module, donor: nn.Module, roles: tuple[Role, ...]) -> None:
+    """Copy ``donor``'s weights and biases of ``roles`` into ``model`` (the same architecture and config)."""
+    pairs = zip(role_parameters(model, *roles), role_parameters(donor, *roles), strict=True)
+    for (_, _, param), (_, _, given) in pairs:
+        param.copy_(given)
+    for (module, slot), (given_module, _) in zip(role_slots(model, *roles), role_slots(donor, *roles), strict=True):
+        for bias, given in zip(slot_biases(module, slot), slot_biases(given_module, slot), strict=True):
+            bias.copy_(given)
 
 
 # ---- one run ----------------------------------------------------------------------------------------------------------

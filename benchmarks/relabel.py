@@ -10,7 +10,9 @@ the new defaults (``--new``, what ``Family.option_defaults`` says now): ``idinit
 keep their names. Each file gets a note saying what was relabelled (convergence: a note in ``meta.sessions``;
 stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings recomputed). Writes the files in place,
 atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
-that a run's own value equal to the table's default (``query_scale=1``) is still named.
+that a run's own value equal to the table's default (``query_scale=1``) is still named. ``--made_before TIME``
+relabels only the runs finished before TIME (and those that record no time): when a file already holds runs made
+under the new defaults, with the new names.
 
     python benchmarks/relabel.py --data_paths benchmarks/results/convergence.json benchmarks/results/budget.json
 
@@ -23,13 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from pathlib import Path
 
-from common import idinit_options
+from common import ADD_ONS, SWAP, idinit_options
 
 from idinit_hf.options import OPTION_SPECS
 
 ORDER = [spec.field for spec in OPTION_SPECS]
+STAMP = "%Y-%m-%dT%H:%M:%S%z"  # a run's "finished" time (runs.measure)
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -43,7 +47,13 @@ def effective(method: str, old: dict[str, str]) -> dict[str, str]:
 
 
 def new_name(method: str, old: dict[str, str], new: dict[str, str]) -> str:
-    """The name of ``method``'s weights under the new defaults (options compared as the option table parses them)."""
+    """The name of ``method``'s weights under the new defaults (options compared as the option table parses them);
+    a swap probe ``A+B[roles]`` (``common.SWAP``) renames its two methods, an add-on probe ``A+unit-table`` its A."""
+    if (swap := SWAP.fullmatch(method)) is not None:
+        return f"{new_name(swap['base'], old, new)}+{new_name(swap['donor'], old, new)}[{swap['roles']}]"
+    base, plus, add_on = method.rpartition("+")
+    if plus and add_on in ADD_ONS:
+        return f"{new_name(base, old, new)}+{add_on}"
     if method != "idinit" and not method.startswith("idinit:"):
         return method
     options = effective(method, old)
@@ -77,11 +87,20 @@ def relabel_data(runs: list[dict]) -> dict[str, str]:
     return renamed
 
 
-def relabel_runs(runs: list[dict], family: str, old: dict, new: dict) -> dict[str, str]:
-    """Rename the runs of ``family`` in place; return {old name: new name} for the names that changed."""
+def made_before(run: dict, time: datetime | None) -> bool:
+    """Whether ``run`` finished before ``time`` (None: every run); a run that records no finish time was made before
+    runs were stamped, so before any time given."""
+    if time is None or not run.get("finished"):
+        return True
+    return datetime.strptime(run["finished"], STAMP) < time
+
+
+def relabel_runs(runs: list[dict], family: str, old: dict, new: dict, before: datetime | None = None) -> dict[str, str]:
+    """Rename the runs of ``family`` (those finished ``before``, if given) in place; return {old name: new name} for
+    the names that changed."""
     renamed = {}
     for run in runs:
-        if run.get("family") != family:
+        if run.get("family") != family or not made_before(run, before):
             continue
         name = new_name(run["method"], old, new)
         if name != run["method"]:
@@ -96,6 +115,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data_paths", action="store_true", help="rename path-bearing data labels instead")
     parser.add_argument("--old", default="", help="the family's option defaults when the runs were made: k=v,...")
     parser.add_argument("--new", default="", help="the family's option defaults now: k=v,...")
+    parser.add_argument("--made_before", type=lambda text: datetime.strptime(text, STAMP), default=None,
+                        help="relabel only the runs finished before this time (e.g. 2026-12-02T03:48:34+0000: when the "
+                             "defaults changed), and those that record no finish time; later runs already carry the "
+                             "new defaults' names")
     parser.add_argument("files", nargs="+", help="convergence.json / stability.json files")
     args = parser.parse_args(argv)
     if bool(args.family) == args.data_paths:
@@ -106,19 +129,20 @@ def main(argv: list[str] | None = None) -> None:
         if args.data_paths:
             renamed = relabel_data(data.get("runs", []))
         elif "runs" in data:  # convergence
-            renamed = relabel_runs(data["runs"], args.family, old, new)
+            renamed = relabel_runs(data["runs"], args.family, old, new, args.made_before)
         else:  # stability: one list of rows per sweep
             renamed = {}
             for _key, rows in data.items():
                 if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "method" in rows[0]:
-                    renamed.update(relabel_runs(rows, args.family, old, new))
+                    renamed.update(relabel_runs(rows, args.family, old, new, args.made_before))
         if not renamed:
             print(f"{path}: nothing to relabel")
             continue
         note = ("relabelled the data of the runs above to labels without the path they were read from: "
                 + ", ".join(f"'{a}' -> '{b}'" for a, b in sorted(renamed.items()))) if args.data_paths else (
                 f"relabelled the {args.family} runs above, measured while its defaults were "
-                f"{args.old or 'the table defaults'} (now {args.new or 'the table defaults'}): "
+                f"{args.old or 'the table defaults'} (now {args.new or 'the table defaults'})"
+                f"{f', those finished before {args.made_before:{STAMP}}' if args.made_before else ''}: "
                 + ", ".join(f"'{a}' -> '{b}'" for a, b in sorted(renamed.items())))
         if "runs" in data:
             data["meta"]["sessions"].append({"note": note})

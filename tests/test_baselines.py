@@ -339,3 +339,33 @@ def test_padding_row_stays_zero():
     for method in ("neox", "olmo2"):
         table = model("bert", method).get_input_embeddings()
         assert table.padding_idx is not None and not table.weight[table.padding_idx].any()
+
+
+SWAPPED = (Role.ATTENTION_OUT, Role.MLP_OUT, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM)
+
+
+@pytest.mark.parametrize("family", ["olmo2", "gpt2", "llama"])
+def test_swap_probe_takes_the_donors_weights_in_its_roles_and_the_bases_elsewhere(family):
+    """``idinit+depth-init[roles]``: every parameter of the named roles is depth-init's of the same seed, bit for bit,
+    and every other parameter IDInit's (the probe copies, it does not draw)."""
+    from common import build
+
+    names = ",".join(role.value for role in SWAPPED)
+    probe, base, donor = (build(family, method, DEPTH, 32, 32, 8, SEED)
+                          for method in (f"idinit+depth-init[{names}]", "idinit", "depth-init"))
+    swapped = {id(param) for _, _, param in baselines.role_parameters(probe, *SWAPPED)}
+    swapped |= {id(bias) for module, slot in baselines.role_slots(probe, *SWAPPED)
+                for bias in baselines.slot_biases(module, slot)}
+    base, donor = dict(base.named_parameters()), dict(donor.named_parameters())
+    assert swapped
+    for name, param in probe.named_parameters():
+        assert torch.equal(param, (donor if id(param) in swapped else base)[name]), name
+
+
+@pytest.mark.parametrize("name, message", [("idinit+depth-init[mlp]", "'mlp' is not a role"),
+                                           ("idinit+nope[mlp_out]", "unknown method 'nope'")])
+def test_swap_probe_refuses_unknown_roles_and_methods(name, message):
+    from common import method_spec
+
+    with pytest.raises(ValueError, match=message):
+        method_spec(name)

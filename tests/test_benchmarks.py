@@ -377,6 +377,9 @@ GPT2_NOW = "query_scale=0,token_table=small,loosening=0.5,loosening_scale=fan_in
     ("idinit", "", "query_scale=0", "idinit:query_scale=1.0"),
     ("idinit:query_scale=1", "query_scale=0", "query_scale=0", "idinit:query_scale=1"),
     ("neox", GPT2_THEN, GPT2_NOW, "neox"),
+    ("idinit+depth-init[attention_in]", "", "query_scale=0", "idinit:query_scale=1.0+depth-init[attention_in]"),
+    ("depth-init+idinit:query_scale=0[mlp_in,mlp_gate]", "", "query_scale=0", "depth-init+idinit[mlp_in,mlp_gate]"),
+    ("idinit+unit-table", "", "query_scale=0", "idinit:query_scale=1.0+unit-table"),
 ])
 def test_relabel_names_every_option_whose_meaning_changed(method, old, new, renamed):
     """A run's name after its family's defaults changed lists what differs from the new defaults, an option it
@@ -385,3 +388,22 @@ def test_relabel_names_every_option_whose_meaning_changed(method, old, new, rena
     import relabel
 
     assert relabel.new_name(method, relabel.parse_pairs(old), relabel.parse_pairs(new)) == renamed
+
+
+def test_relabel_made_before_leaves_the_runs_made_under_the_new_defaults(tmp_path):
+    """--made_before: a run finished before the change (or unstamped) is renamed, a later one keeps its name."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
+    runs = [{"family": "gemma2", "method": "idinit"},
+            {"family": "gemma2", "method": "idinit", "finished": "2026-12-02T03:00:00+0000"},
+            {"family": "gemma2", "method": "idinit", "finished": "2026-12-02T05:00:00+0000"},
+            {"family": "gemma2", "method": "idinit:normed_out=idiz"}]
+    results = tmp_path / "convergence.json"
+    results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
+    relabel.main(["--family", "gemma2", "--new", "normed_out=idiz", "--made_before", "2026-12-02T03:48:34+0000",
+                  str(results)])
+    data = json.loads(results.read_text())
+    assert [r["method"] for r in data["runs"]] == ["idinit:normed_out=default", "idinit:normed_out=default",
+                                                   "idinit", "idinit"]
+    assert "finished before 2026-12-02T03:48:34+0000" in data["meta"]["sessions"][-1]["note"]

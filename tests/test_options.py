@@ -33,7 +33,7 @@ def test_a_family_default_applies_only_where_the_config_is_silent(model_type, em
         assert read_options(config).embeddings == chosen
 
 
-@pytest.mark.parametrize("model_type, query_scale", [("gpt2", 0.0), ("vit", 0.0), ("bert", 1.0)])
+@pytest.mark.parametrize("model_type, query_scale", [("gpt2", 0.0), ("vit", 0.0), ("bert", 1.0), ("olmo2", 0.0), ("llama", 1.0)])
 def test_query_scale_family_defaults(model_type, query_scale):
     """Q = 0 for GPT-2 and ViT, Q = I (the paper's reading) for BERT (docs/defaults.md, issue 12)."""
     assert read_options(AutoConfig.for_model(model_type, init_method="idinit")).query_scale == query_scale

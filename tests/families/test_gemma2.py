@@ -90,3 +90,15 @@ def test_every_gemma2_layout_model_type_is_covered():
 
 def test_the_family_is_registered():
     assert family("gemma2") is GEMMA2 and "gemma3_text" in idinit_hf.supported_model_types()
+
+
+@pytest.mark.parametrize("model_type", GEMMA2.model_types)
+def test_replicas_start_apart_under_the_family_loosening(model_type):
+    """The family's default (issue 19, LOOSENED_REPLICAS): N(0, (0.5/√d)²) on every entry of the tall gate and up
+    IDIτ around their stacked identities, so the replicated rows start apart."""
+    mlp = build(model_type).model.layers[0].mlp
+    for name in ("gate_proj", "up_proj"):
+        matrix = weight(getattr(mlp, name))
+        noise = matrix - torch.eye(D).repeat(-(-HIDDEN // D), 1)[:HIDDEN]
+        assert abs(float(noise.std()) / (0.5 / D**0.5) - 1) < 0.2, name  # 640 draws
+        assert idinit_hf.replica_spread(matrix) > 0.4, name

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import family, inputs
+from helpers import PAPERS_LOOSENING, eye, family, inputs
 from layouts import branches_end_in, types_whose_layers_hold
 
 import idinit_hf
@@ -26,14 +26,44 @@ def weight(module) -> torch.Tensor:
 
 
 def test_the_post_branch_norms_get_a_gain_of_epsilon_and_the_input_sides_the_identity():
-    model = build()
+    model = build(**PAPERS_LOOSENING)  # the exact pattern; the family's loosening: the test below
     for layer in model.model.layers:
         assert torch.equal(weight(layer.post_attention_layernorm), torch.full((D,), EPS))
         assert torch.equal(weight(layer.post_feedforward_layernorm), torch.full((D,), EPS))
-        assert torch.equal(weight(layer.self_attn.q_proj), torch.eye(D))
+        assert torch.equal(weight(layer.self_attn.q_proj), torch.zeros(D, D))  # the family's Q = 0
+        assert torch.equal(weight(layer.self_attn.k_proj), torch.eye(D)[: D // 2])  # 2 key/value heads of 4
         assert torch.equal(weight(layer.self_attn.q_norm), torch.ones(D))  # over all heads: the library's 1
         assert torch.equal(weight(layer.mlp.up_proj).round(decimals=3), torch.eye(D).repeat(3, 1)[:HIDDEN])
     assert torch.equal(weight(model.model.norm), torch.ones(D))  # the final norm is not a branch's
+
+
+def test_replicas_start_apart_under_the_family_loosening():
+    """The family's default (issue 19, LOOSENED_REPLICAS): N(0, (0.5/√d)²) on every entry of each tall IDIτ (gate,
+    up, the untied IDIτ head) around its stacked identities; the square and wide projections keep their patterns."""
+    model = build()
+    layer = model.model.layers[0]
+    tall = {"gate": layer.mlp.gate_proj, "up": layer.mlp.up_proj, "head": model.lm_head}
+    for name, module in tall.items():
+        noise = weight(module) - eye(D).repeat(-(-module.out_features // D), 1)[: module.out_features]
+        assert abs(float(noise.std()) / (0.5 / D**0.5) - 1) < 0.2, name  # 640 to 4096 draws
+        assert idinit_hf.replica_spread(weight(module)) > 0.4, name
+    assert torch.equal(weight(layer.self_attn.v_proj), eye(D)[: D // 2])
+
+
+def test_query_scale_one_gives_the_papers_identity_query():
+    """The family's Q = 0 is a default, not a rule: ``idinit_query_scale=1`` writes the paper's Q = I."""
+    layer = build(idinit_query_scale=1.0).model.layers[0]
+    assert torch.equal(weight(layer.self_attn.q_proj), torch.eye(D))
+
+
+def test_a_zero_query_makes_attention_uniform_at_init():
+    """Q = 0 through the QK-norm is a zero query: every logit 0, every token attends evenly to its prefix."""
+    model = build()
+    batch = inputs("olmo2", batch=1, tokens=8)
+    attentions = model(**batch, output_attentions=True).attentions
+    uniform = torch.tril(torch.ones(8, 8)) / torch.arange(1, 9).unsqueeze(1)
+    for layer in attentions:
+        torch.testing.assert_close(layer[0], uniform.expand_as(layer[0]), atol=1e-6, rtol=0)
 
 
 def test_the_last_linear_layers_of_the_branches_keep_the_library_init_by_default():
@@ -67,15 +97,21 @@ def test_alternating_gain_pattern():
     assert torch.equal(weight(layer.post_feedforward_layernorm), EPS * torch.tensor([1.0, -1.0] * (D // 2)))
 
 
-def test_every_weight_of_a_block_gets_a_gradient_at_init():
+#: A zero query multiplies the key out of every logit, and the query norm's gain scales a zero vector: these get their
+#: first gradient after the query projection's first update (as GPT-2's key under its Q = 0).
+KEY_SIDE = {"self_attn.k_proj.weight", "self_attn.k_norm.weight", "self_attn.q_norm.weight"}
+
+
+@pytest.mark.parametrize("query_scale, without_gradient", [(0.0, KEY_SIDE), (1.0, set())])
+def test_every_weight_of_a_block_gets_a_gradient_at_init(query_scale, without_gradient):
     """The gain holds the ε, so the gradient reaches every weight of the branch, scaled by ε, and the gain itself
     gets a full-size one (IDIZε on the linear layer as well would leave ε² there)."""
-    model = build()
+    model = build(idinit_query_scale=query_scale)
     batch = inputs("olmo2", batch=2, tokens=16)
     model(**batch, labels=batch["input_ids"]).loss.backward()
     layer = model.model.layers[0]
     for name, param in layer.named_parameters():
-        assert param.grad is not None and bool(param.grad.abs().max() > 0), name
+        assert param.grad is not None and bool(param.grad.abs().max() > 0) != (name in without_gradient), name
     gain = float(layer.post_attention_layernorm.weight.grad.abs().max())
     assert gain > 1e3 * float(layer.self_attn.o_proj.weight.grad.abs().max())
 
