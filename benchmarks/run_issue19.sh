@@ -12,13 +12,17 @@
 #   c. budget axis (budget.py): GPT-2 and Llama, 8 layers, width 128, State of the Union text; every baseline at
 #      300 steps, then default, IDInit, neox and the best baseline of (a) at 300 / 1000 / 3000 steps; 2 seeds
 #   d. width axis: widths 64 / 128 / 256 at 1000 steps, same methods, 2 seeds
+#   e. OLMo 2 against depth-init, and Gemma 2 (docs/defaults.md, "OLMo 2 and Gemma 2 against the best practitioner's
+#      init"): swap probes A+B[roles] between IDInit as it then was and depth-init (seed 0, 16 layers), IDInit's
+#      options on a zero query (seed 0), the zero query and GPT-2's loosening on 3 seeds at 4 and 16 layers, the
+#      training dynamics. Names are today's: THEN is what "idinit" meant on OLMo 2 before (Q = I, the paper's loosening)
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d}
+STAGES=${STAGES:-a b c d e}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -61,6 +65,32 @@ print(" ".join(sorted(best)))
 EOF
 }
 
+olmo2_probes() {
+    local PAPERS="loosening=1e-06,loosening_target=identity,loosening_scale=absolute" C="$CONVERGENCE $TEXT"
+    local THEN="idinit:query_scale=1.0,$PAPERS" Q0="idinit:$PAPERS" SWAPS="" OPTIONS="" roles
+    for roles in attention_out,mlp_out attention_out_norm,mlp_out_norm attention_out,mlp_out,attention_out_norm,mlp_out_norm \
+                 attention_in mlp_in,mlp_gate embedding,head attention_in,attention_out,mlp_out attention_in,embedding,head \
+                 attention_in,embedding attention_in,mlp_in,mlp_gate,attention_out,mlp_out; do
+        SWAPS="$SWAPS $THEN+depth-init[$roles]"
+    done
+    for roles in attention_out_norm,mlp_out_norm attention_in mlp_in,mlp_gate embedding,head attention_out,mlp_out; do
+        SWAPS="$SWAPS depth-init+$THEN[$roles]"
+    done
+    for option in gate=default token_table=small normed_out=idiz heads=default branch_norm=default,normed_out=idiz \
+                  embeddings=idi; do
+        OPTIONS="$OPTIONS $Q0,$option"
+    done
+    OPTIONS="$OPTIONS idinit:epsilon=1e-3,$PAPERS"  # options in the option table's order, as relabel.py names them
+    $C --families olmo2 --depths 16 --seeds 0 --methods $SWAPS "$Q0+depth-init[embedding,head]" $OPTIONS \
+        --deep_methods $SWAPS "$Q0+depth-init[embedding,head]" $OPTIONS
+    $C --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit "$Q0" "$THEN" \
+        --deep_methods idinit "$Q0" "$THEN" idinit:query_scale=1.0
+    $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
+        --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS"
+    $PY "$ROOT/benchmarks/dynamics.py" --family olmo2 --depth 16 --width 64 --block_size 64 --batch_size 8 --steps 300 \
+        --every 25 --methods "$THEN" "$Q0" idinit depth-init --output_dir "$ROOT/benchmarks/results/issue19"
+}
+
 for stage in $STAGES; do
     echo "=== stage $stage: $(date -Is)"
     case $stage in
@@ -69,7 +99,8 @@ for stage in $STAGES; do
         c) $BUDGET --budgets 300 --widths --methods $METHODS
            $BUDGET --budgets 300 1000 3000 --widths --methods default idinit $(best_baselines) ;;
         d) $BUDGET --budgets --widths 64 128 256 --methods default idinit $(best_baselines) ;;
-        *) echo "unknown stage $stage (a, b, c, d)" >&2; exit 2 ;;
+        e) olmo2_probes ;;
+        *) echo "unknown stage $stage (a, b, c, d, e)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"
