@@ -289,7 +289,7 @@ def depth_init_(model: nn.Module) -> None:
 def unit_token_table_(model: nn.Module) -> bool:
     """torchtitan's token table, N(0, 1), where it is not tied to the LM head (a tied table is the output layer
     too); returns whether it wrote it. :func:`depth_init_`'s, and on its own a probe of what the table's scale does
-    under another init (``common.METHODS["idinit+unit-table"]``)."""
+    under another init (the add-on probe ``idinit+unit-table``, ``common.ADD_ONS``)."""
     table, head = model.get_input_embeddings(), model.get_output_embeddings()
     if not isinstance(table, nn.Embedding) or (head is not None and head.weight is table.weight):
         return False

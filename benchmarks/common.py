@@ -252,6 +252,8 @@ CORE_METHODS = ("default", "idinit", *BASELINES)
 #: Swap probes (issue 19): ``A+B[role,role]`` is method A with method B's weights and biases in the named roles
 #: (:class:`idinit_hf.roles.Role` values), A and B drawn from the same seed: which part of B makes it beat A where it
 #: does. E.g. ``idinit+depth-init[attention_out,mlp_out]``: IDInit with torchtitan's depth-scaled branch outputs.
+#: A role moves as the family's table holds it: a fused gate|up slot is ``mlp_in`` (gate and up move together), a
+#: head tied to the token table is the table (``embedding``). A role with nothing to copy in the model is an error.
 SWAP = re.compile(r"(?P<base>[^+\[]+)\+(?P<donor>[^\[]+)\[(?P<roles>[^\]]+)\]")
 
 
@@ -263,11 +265,9 @@ def swap_probe(name: str) -> tuple[str, str, tuple[Role, ...]] | None:
         return None
     roles = []
     for value in match["roles"].split(","):
-        try:
-            roles.append(Role(value))
-        except ValueError:
-            raise ValueError(f"method {name!r}: {value!r} is not a role; roles: {', '.join(r.value for r in Role)}"
-                             ) from None
+        if value not in Role._value2member_map_:
+            raise ValueError(f"method {name!r}: {value!r} is not a role; roles: {', '.join(r.value for r in Role)}")
+        roles.append(Role(value))
     for method in (match["base"], match["donor"]):
         method_spec(method)
     return match["base"], match["donor"], tuple(roles)
@@ -283,8 +283,9 @@ def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
     base, plus, add_on = name.rpartition("+")
     if plus and add_on in ADD_ONS:
         options, post_init, families = method_spec(base)
-        if post_init is not None or not options:
-            raise ValueError(f"method {name!r}: {add_on} adds to an IDInit variant (idinit, idinit:k=v,...), not {base!r}")
+        if post_init is not None or not options or swap_probe(base) is not None:
+            raise ValueError(f"method {name!r}: {add_on} adds to an IDInit variant (idinit or idinit:k=v,...), "
+                             f"not {base!r}")
         return options, ADD_ONS[add_on], tuple(f for f in families if f in TRANSFORMERS)
     if (swap := swap_probe(name)) is not None:
         base, donor, _ = swap
@@ -294,7 +295,7 @@ def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
 
 
 def method_name(text: str) -> str:
-    """argparse type of --methods: a name of METHODS or an ``idinit:key=value,...`` variant."""
+    """argparse type of --methods: any name :func:`method_spec` knows (METHODS, IDInit variants, probes)."""
     import argparse
 
     try:
@@ -325,7 +326,12 @@ def build(family: str, method: str, depth: int, width: int, block_size: int, ima
 
 @torch.no_grad()
 def swap_roles_(model: nn.Module, donor: nn.Module, roles: tuple[Role, ...]) -> None:
-    """Copy ``donor``'s weights and biases of ``roles`` into ``model`` (the same architecture and config)."""
+    """Copy ``donor``'s weights and biases of ``roles`` into ``model`` (the same architecture and config). Raises
+    ValueError for a role with no parameter to copy (absent from the family, or a head tied to the table): the probe
+    would silently be its base method."""
+    for role in roles:
+        if next(role_parameters(model, role), None) is None:
+            raise ValueError(f"swap probe: {type(model).__name__} has no untied parameter of role {role.value!r}")
     pairs = zip(role_parameters(model, *roles), role_parameters(donor, *roles), strict=True)
     for (_, _, param), (_, _, given) in pairs:
         param.copy_(given)

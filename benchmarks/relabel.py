@@ -12,7 +12,8 @@ stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings 
 atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
 that a run's own value equal to the table's default (``query_scale=1``) is still named. ``--made_before TIME``
 relabels only the runs finished before TIME (and those that record no time): when a file already holds runs made
-under the new defaults, with the new names.
+under the new defaults, with the new names. A renaming that would give two runs of a file one name (the same
+command run twice, or runs made under the new defaults not excluded) writes nothing and exits with an error.
 
     python benchmarks/relabel.py --data_paths benchmarks/results/convergence.json benchmarks/results/budget.json
 
@@ -109,6 +110,18 @@ def relabel_runs(runs: list[dict], family: str, old: dict, new: dict, before: da
     return renamed
 
 
+def duplicate_keys(runs: list[dict]) -> list[tuple]:
+    """The keys (those of ``runs.run_key``) that more than one run holds: a renaming that merged two measurements."""
+    seen, twice = set(), []
+    for run in runs:
+        key = (*(run.get(field) for field in ("family", "data", "depth", "seed", "method")),
+               json.dumps(run.get("settings"), sort_keys=True))
+        if key in seen:
+            twice.append(key[:5])
+        seen.add(key)
+    return twice
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", help="the family whose runs to rename (not with --data_paths)")
@@ -138,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
         if not renamed:
             print(f"{path}: nothing to relabel")
             continue
+        if "runs" in data and (twice := duplicate_keys(data["runs"])):
+            raise SystemExit(f"{path}: not written: the renaming gives two runs one name, e.g. {twice[0]} (a file "
+                             "relabelled twice, or runs made under the new defaults: see --made_before)")
         note = ("relabelled the data of the runs above to labels without the path they were read from: "
                 + ", ".join(f"'{a}' -> '{b}'" for a, b in sorted(renamed.items()))) if args.data_paths else (
                 f"relabelled the {args.family} runs above, measured while its defaults were "

@@ -67,28 +67,33 @@ EOF
 
 olmo2_probes() {
     local PAPERS="loosening=1e-06,loosening_target=identity,loosening_scale=absolute" C="$CONVERGENCE $TEXT"
-    local THEN="idinit:query_scale=1.0,$PAPERS" Q0="idinit:$PAPERS" SWAPS="" OPTIONS="" roles
-    for roles in attention_out,mlp_out attention_out_norm,mlp_out_norm attention_out,mlp_out,attention_out_norm,mlp_out_norm \
-                 attention_in mlp_in,mlp_gate embedding,head attention_in,attention_out,mlp_out attention_in,embedding,head \
-                 attention_in,embedding attention_in,mlp_in,mlp_gate,attention_out,mlp_out; do
-        SWAPS="$SWAPS $THEN+depth-init[$roles]"
+    local THEN="idinit:query_scale=1.0,$PAPERS" Q0="idinit:$PAPERS" roles option
+    local -a probes=()  # an array: the names hold [...], which the shell must not expand
+    for roles in attention_out,mlp_out attention_out_norm,mlp_out_norm \
+                 attention_out,mlp_out,attention_out_norm,mlp_out_norm attention_in mlp_in,mlp_gate embedding,head \
+                 attention_in,attention_out,mlp_out attention_in,embedding,head attention_in,embedding \
+                 attention_in,mlp_in,mlp_gate,attention_out,mlp_out; do
+        probes+=("$THEN+depth-init[$roles]")
     done
     for roles in attention_out_norm,mlp_out_norm attention_in mlp_in,mlp_gate embedding,head attention_out,mlp_out; do
-        SWAPS="$SWAPS depth-init+$THEN[$roles]"
+        probes+=("depth-init+$THEN[$roles]")
     done
+    probes+=("$Q0+depth-init[embedding,head]")
     for option in gate=default token_table=small normed_out=idiz heads=default branch_norm=default,normed_out=idiz \
                   embeddings=idi; do
-        OPTIONS="$OPTIONS $Q0,$option"
+        probes+=("$Q0,$option")
     done
-    OPTIONS="$OPTIONS idinit:epsilon=1e-3,$PAPERS"  # options in the option table's order, as relabel.py names them
-    $C --families olmo2 --depths 16 --seeds 0 --methods $SWAPS "$Q0+depth-init[embedding,head]" $OPTIONS \
-        --deep_methods $SWAPS "$Q0+depth-init[embedding,head]" $OPTIONS
+    probes+=("idinit:epsilon=1e-3,$PAPERS")  # options in the option table's order, as relabel.py names them
+    $C --families olmo2 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
     $C --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit "$Q0" "$THEN" \
         --deep_methods idinit "$Q0" "$THEN" idinit:query_scale=1.0
     $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
-        --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS"
-    $PY "$ROOT/benchmarks/dynamics.py" --family olmo2 --depth 16 --width 64 --block_size 64 --batch_size 8 --steps 300 \
-        --every 25 --methods "$THEN" "$Q0" idinit depth-init --output_dir "$ROOT/benchmarks/results/issue19"
+        idinit:query_scale=0 --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" idinit:query_scale=0
+    # dynamics.py does not resume: it runs once (its file's method names are those of its time, meta.note)
+    test -f "$ROOT/benchmarks/results/issue19/dynamics_olmo2.json" ||
+        $PY "$ROOT/benchmarks/dynamics.py" --family olmo2 --depth 16 --width 64 --block_size 64 --batch_size 8 \
+            --steps 300 --every 25 --methods "$THEN" "$Q0" idinit depth-init \
+            --output_dir "$ROOT/benchmarks/results/issue19"
 }
 
 for stage in $STAGES; do

@@ -341,31 +341,42 @@ def test_padding_row_stays_zero():
         assert table.padding_idx is not None and not table.weight[table.padding_idx].any()
 
 
-SWAPPED = (Role.ATTENTION_OUT, Role.MLP_OUT, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM)
-
-
-@pytest.mark.parametrize("family", ["olmo2", "gpt2", "llama"])
-def test_swap_probe_takes_the_donors_weights_in_its_roles_and_the_bases_elsewhere(family):
+@pytest.mark.parametrize("family, swapped", [
+    ("olmo2", (Role.ATTENTION_OUT, Role.MLP_OUT, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM)),
+    ("gpt2", (Role.ATTENTION_IN, Role.MLP_OUT)),  # GPT-2's biases move too
+    ("llama", (Role.ATTENTION_IN, Role.MLP_GATE, Role.HEAD)),
+])
+def test_swap_probe_takes_the_donors_weights_in_its_roles_and_the_bases_elsewhere(family, swapped):
     """``idinit+depth-init[roles]``: every parameter of the named roles is depth-init's of the same seed, bit for bit,
     and every other parameter IDInit's (the probe copies, it does not draw)."""
     from common import build
 
-    names = ",".join(role.value for role in SWAPPED)
+    names = ",".join(role.value for role in swapped)
     probe, base, donor = (build(family, method, DEPTH, 32, 32, 8, SEED)
                           for method in (f"idinit+depth-init[{names}]", "idinit", "depth-init"))
-    swapped = {id(param) for _, _, param in baselines.role_parameters(probe, *SWAPPED)}
-    swapped |= {id(bias) for module, slot in baselines.role_slots(probe, *SWAPPED)
-                for bias in baselines.slot_biases(module, slot)}
+    moved = {id(param) for _, _, param in baselines.role_parameters(probe, *swapped)} | {
+        id(bias) for module, slot in baselines.role_slots(probe, *swapped) for bias in baselines.slot_biases(module, slot)}
     base, donor = dict(base.named_parameters()), dict(donor.named_parameters())
-    assert swapped
+    assert moved
     for name, param in probe.named_parameters():
-        assert torch.equal(param, (donor if id(param) in swapped else base)[name]), name
+        assert torch.equal(param, (donor if id(param) in moved else base)[name]), name
 
 
 @pytest.mark.parametrize("name, message", [("idinit+depth-init[mlp]", "'mlp' is not a role"),
-                                           ("idinit+nope[mlp_out]", "unknown method 'nope'")])
-def test_swap_probe_refuses_unknown_roles_and_methods(name, message):
+                                           ("idinit+nope[mlp_out]", "unknown method 'nope'"),
+                                           ("neox+unit-table", "adds to an IDInit variant"),
+                                           ("idinit+depth-init[mlp_out]+unit-table", "adds to an IDInit variant")])
+def test_probes_refuse_unknown_roles_and_methods(name, message):
     from common import method_spec
 
     with pytest.raises(ValueError, match=message):
         method_spec(name)
+
+
+@pytest.mark.parametrize("family, role", [("llama", "attention_out_norm"), ("gpt2", "head")])  # absent; tied
+def test_swap_probe_refuses_a_role_with_nothing_to_copy(family, role):
+    """Else the probe would run as its base method under another name."""
+    from common import build
+
+    with pytest.raises(ValueError, match=f"no untied parameter of role '{role}'"):
+        build(family, f"idinit+depth-init[{role}]", DEPTH, 32, 32, 8, SEED)

@@ -395,10 +395,10 @@ def test_relabel_made_before_leaves_the_runs_made_under_the_new_defaults(tmp_pat
     sys.path.insert(0, str(BENCHMARKS))
     import relabel
 
-    runs = [{"family": "gemma2", "method": "idinit"},
-            {"family": "gemma2", "method": "idinit", "finished": "2026-12-02T03:00:00+0000"},
-            {"family": "gemma2", "method": "idinit", "finished": "2026-12-02T05:00:00+0000"},
-            {"family": "gemma2", "method": "idinit:normed_out=idiz"}]
+    runs = [{"family": "gemma2", "seed": 0, "method": "idinit"},
+            {"family": "gemma2", "seed": 1, "method": "idinit", "finished": "2026-12-02T03:00:00+0000"},
+            {"family": "gemma2", "seed": 2, "method": "idinit", "finished": "2026-12-02T05:00:00+0000"},
+            {"family": "gemma2", "seed": 3, "method": "idinit:normed_out=idiz"}]
     results = tmp_path / "convergence.json"
     results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
     relabel.main(["--family", "gemma2", "--new", "normed_out=idiz", "--made_before", "2026-12-02T03:48:34+0000",
@@ -407,3 +407,19 @@ def test_relabel_made_before_leaves_the_runs_made_under_the_new_defaults(tmp_pat
     assert [r["method"] for r in data["runs"]] == ["idinit:normed_out=default", "idinit:normed_out=default",
                                                    "idinit", "idinit"]
     assert "finished before 2026-12-02T03:48:34+0000" in data["meta"]["sessions"][-1]["note"]
+
+
+def test_relabel_refuses_a_renaming_that_merges_two_runs(tmp_path):
+    """The same relabel run twice would rename the new defaults' runs once more, onto the old ones: nothing is
+    written, and the error says why."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
+    run = {"family": "olmo2", "data": "text", "depth": 4, "seed": 0, "settings": {"steps": 3}}
+    results = tmp_path / "convergence.json"
+    text = json.dumps({"meta": {"sessions": []}, "runs": [{**run, "method": "idinit:query_scale=1.0"},
+                                                          {**run, "method": "idinit"}]})  # after a first relabel
+    results.write_text(text)
+    with pytest.raises(SystemExit, match="two runs one name"):
+        relabel.main(["--family", "olmo2", "--new", "query_scale=0", str(results)])
+    assert results.read_text() == text

@@ -131,8 +131,8 @@ LOOSENED_FAMILIES = ("gpt2", "llama", "vaultgemma", "modernbert", "olmo2", "gemm
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_replica_loosening_is_a_default_only_where_it_was_measured(name):
-    """Every other family (the mixtures and branch-norm layouts built from Llama's table included) keeps the paper's
-    loosening until it is measured on its own."""
+    """Every other family (the mixtures built from Llama's table included) keeps the paper's loosening until it is
+    measured on its own; the two sandwich layouts that take Gemma 2's defaults take it with them."""
     defaults = dict(family(name).option_defaults)
     loosening = {key: defaults[key] for key, _ in LOOSENED_REPLICAS if key in defaults}
     assert loosening == (dict(LOOSENED_REPLICAS) if name in LOOSENED_FAMILIES else {})

@@ -33,9 +33,11 @@ def test_a_family_default_applies_only_where_the_config_is_silent(model_type, em
         assert read_options(config).embeddings == chosen
 
 
-@pytest.mark.parametrize("model_type, query_scale", [("gpt2", 0.0), ("vit", 0.0), ("bert", 1.0), ("olmo2", 0.0), ("llama", 1.0)])
+@pytest.mark.parametrize("model_type, query_scale",
+                         [("gpt2", 0.0), ("vit", 0.0), ("bert", 1.0), ("olmo2", 0.0), ("llama", 1.0)])
 def test_query_scale_family_defaults(model_type, query_scale):
-    """Q = 0 for GPT-2 and ViT, Q = I (the paper's reading) for BERT (docs/defaults.md, issue 12)."""
+    """Q = 0 for GPT-2, ViT (issue 12) and OLMo 2 (issue 19), Q = I (the paper's reading) for BERT and Llama
+    (docs/defaults.md); a value in the config wins."""
     assert read_options(AutoConfig.for_model(model_type, init_method="idinit")).query_scale == query_scale
     config = AutoConfig.for_model(model_type, init_method="idinit", idinit_query_scale=0.5)
     assert read_options(config).query_scale == 0.5

@@ -53,14 +53,16 @@ def test_replicas_start_apart_under_the_family_loosening():
 def test_query_scale_one_gives_the_papers_identity_query():
     """The family's Q = 0 is a default, not a rule: ``idinit_query_scale=1`` writes the paper's Q = I."""
     layer = build(idinit_query_scale=1.0).model.layers[0]
-    assert torch.equal(weight(layer.self_attn.q_proj), torch.eye(D))
+    assert torch.equal(weight(layer.self_attn.q_proj), eye(D))
 
 
 def test_a_zero_query_makes_attention_uniform_at_init():
     """Q = 0 through the QK-norm is a zero query: every logit 0, every token attends evenly to its prefix."""
     model = build()
+    model.set_attn_implementation("eager")  # SDPA returns no attention weights
     batch = inputs("olmo2", batch=1, tokens=8)
     attentions = model(**batch, output_attentions=True).attentions
+    assert len(attentions) == model.config.num_hidden_layers
     uniform = torch.tril(torch.ones(8, 8)) / torch.arange(1, 9).unsqueeze(1)
     for layer in attentions:
         torch.testing.assert_close(layer[0], uniform.expand_as(layer[0]), atol=1e-6, rtol=0)
@@ -104,8 +106,9 @@ KEY_SIDE = {"self_attn.k_proj.weight", "self_attn.k_norm.weight", "self_attn.q_n
 
 @pytest.mark.parametrize("query_scale, without_gradient", [(0.0, KEY_SIDE), (1.0, set())])
 def test_every_weight_of_a_block_gets_a_gradient_at_init(query_scale, without_gradient):
-    """The gain holds the ε, so the gradient reaches every weight of the branch, scaled by ε, and the gain itself
-    gets a full-size one (IDIZε on the linear layer as well would leave ε² there)."""
+    """The gain holds the ε, so the gradient reaches every weight of the branch (but, under a zero query, the key side:
+    KEY_SIDE), scaled by ε, and the gain itself gets a full-size one (IDIZε on the linear layer as well would leave ε²
+    there)."""
     model = build(idinit_query_scale=query_scale)
     batch = inputs("olmo2", batch=2, tokens=16)
     model(**batch, labels=batch["input_ids"]).loss.backward()
