@@ -354,8 +354,9 @@ def test_swap_probe_takes_the_donors_weights_in_its_roles_and_the_bases_elsewher
     names = ",".join(role.value for role in swapped)
     probe, base, donor = (build(family, method, DEPTH, 32, 32, 8, SEED)
                           for method in (f"idinit+depth-init[{names}]", "idinit", "depth-init"))
-    moved = {id(param) for _, _, param in baselines.role_parameters(probe, *swapped)} | {
-        id(bias) for module, slot in baselines.role_slots(probe, *swapped) for bias in baselines.slot_biases(module, slot)}
+    moved = {id(param) for _, _, param in baselines.role_parameters(probe, *swapped)}
+    moved |= {id(bias) for module, slot in baselines.role_slots(probe, *swapped)
+              for bias in baselines.slot_biases(module, slot)}
     base, donor = dict(base.named_parameters()), dict(donor.named_parameters())
     assert moved
     for name, param in probe.named_parameters():

@@ -423,3 +423,19 @@ def test_relabel_refuses_a_renaming_that_merges_two_runs(tmp_path):
     with pytest.raises(SystemExit, match="two runs one name"):
         relabel.main(["--family", "olmo2", "--new", "query_scale=0", str(results)])
     assert results.read_text() == text
+
+
+def test_where_idinit_loses_names_a_lead_on_validation_that_the_test_split_reverses():
+    """The README's table reports the test split: a validation lead that the test split reverses is said too."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import report
+
+    def row(method, val, test):
+        return {"family": "gemma2", "data": "d", "depth": 16, "method": method, "val_loss": val, "test_loss": test,
+                "steps_ratio": 0.5, "reached_in": "3/3"}
+
+    table = [row("default", 3.0, 2.0), row("idinit", 2.38, 1.43), row("neox", 2.44, 1.36)]
+    assert report.where_idinit_loses(table, []) == [
+        "- gemma2 (d), 16 layers: lowest final validation loss, but on the test split 1.430, above neox (1.360, by "
+        "0.070)."]
+    assert report.where_idinit_loses([row("default", 3.0, 2.0), row("idinit", 2.38, 1.30)], []) == []
