@@ -85,6 +85,9 @@ olmo2_probes() {
     done
     probes+=("idinit:epsilon=1e-3,$PAPERS")  # options in the option table's order, as relabel.py names them
     $C --families olmo2 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
+    $C --families olmo2 --depths 16 --seeds 0 --methods idinit:gate=default idinit:token_table=small \
+        idinit:loosening=1.0 idinit:gqa=group --deep_methods idinit:gate=default idinit:token_table=small \
+        idinit:loosening=1.0 idinit:gqa=group
     $C --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit "$Q0" "$THEN" \
         --deep_methods idinit "$Q0" "$THEN" idinit:query_scale=1.0
     $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
