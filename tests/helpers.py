@@ -153,6 +153,15 @@ def assert_loosened_identity(weight, tol=1e-5):
     assert taus.unique().numel() > 1  # loosened: replicated rows are not tied
 
 
+def assert_replicas_loosened_apart(weight, tol, name=""):
+    """GPT-2's family loosening (``LOOSENED_REPLICAS``, issue 19) on a tall IDIτ weight (rows x width): the noise
+    around its stacked identities has std 0.5/√width within ``tol`` (relative), and the replicated rows start apart."""
+    rows, width = weight.shape
+    noise = weight - torch.eye(width).repeat(-(-rows // width), 1)[:rows]
+    assert abs(float(noise.std()) / (0.5 / width**0.5) - 1) < tol, name
+    assert idinit_hf.replica_spread(weight) > 0.4, name
+
+
 def assert_default_random(weight, std=0.02):
     assert 0.5 * std < float(weight.detach().std()) < 1.5 * std
 
