@@ -154,6 +154,15 @@ def plot_depth(runs, table, depth: int, path: Path) -> None:
     plt.close(fig)
 
 
+def below_idinit(group: dict, loss: str) -> list[str]:
+    """The default and the practitioners' inits of ``group`` (method → table row) that end below IDInit on ``loss``
+    (``val_loss`` or ``test_loss``), lowest first."""
+    mine = group["idinit"].get(loss)
+    return [] if mine is None else sorted(
+        (m for m in group if (m in BASELINES or m == "default") and group[m].get(loss) is not None
+         and group[m][loss] < mine), key=lambda m: group[m][loss])
+
+
 def where_idinit_loses(table, runs) -> list[str]:
     """The groups where IDInit does not have the lowest final validation loss among the default and every
     practitioner's init, or has it but not the lowest test loss (the README's table reports the test split), or does
@@ -163,13 +172,8 @@ def where_idinit_loses(table, runs) -> list[str]:
         group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
         if "idinit" not in group:
             continue
-        mine = group["idinit"]["val_loss"]
-        ahead = sorted((m for m in group if (m in BASELINES or m == "default") and group[m]["val_loss"] < mine),
-                       key=lambda m: group[m]["val_loss"])
-        mine_test = group["idinit"].get("test_loss")
-        ahead_on_test = [] if mine_test is None else sorted(
-            (m for m in group if (m in BASELINES or m == "default") and group[m].get("test_loss") is not None
-             and group[m]["test_loss"] < mine_test), key=lambda m: group[m]["test_loss"])
+        mine, mine_test = group["idinit"]["val_loss"], group["idinit"].get("test_loss")
+        ahead, ahead_on_test = below_idinit(group, "val_loss"), below_idinit(group, "test_loss")
         if ahead:
             lines.append(f"- {family} ({short(data)}), {depth} layers: final validation loss {mine:.3f}, above "
                          + ", ".join(f"{m} ({group[m]['val_loss']:.3f}, by {mine - group[m]['val_loss']:.3f})"
