@@ -111,11 +111,13 @@ def relabel_runs(runs: list[dict], family: str, old: dict, new: dict, before: da
 
 
 def duplicate_keys(runs: list[dict]) -> list[tuple]:
-    """The keys (those of ``runs.run_key``) that more than one run holds: a renaming that merged two measurements."""
+    """The keys (``runs.run_key``: what a rerun skips on) that more than one run holds: a renaming that merged two
+    measurements."""
+    from runs import run_key
+
     seen, twice = set(), []
     for run in runs:
-        key = (*(run.get(field) for field in ("family", "data", "depth", "seed", "method")),
-               json.dumps(run.get("settings"), sort_keys=True))
+        key = run_key(run)
         if key in seen:
             twice.append(key[:5])
         seen.add(key)

@@ -340,8 +340,8 @@ def test_relabel_data_paths_rewrites_the_labels_and_notes_it(tmp_path):
     import relabel
 
     results = tmp_path / "convergence.json"
-    runs = [{"family": "vit", "data": "Fashion-MNIST from ../shared/data/images/fashion-mnist", "method": "idinit"},
-            {"family": "gpt2", "data": "pydoc_data.topics, 0.47M bytes", "method": "idinit"}]
+    runs = [{**_run("vit", 4, "idinit", 0), "data": "Fashion-MNIST from ../shared/data/images/fashion-mnist"},
+            {**_run("gpt2", 4, "idinit", 0), "data": "pydoc_data.topics, 0.47M bytes"}]
     results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
     relabel.main(["--data_paths", str(results)])
     data = json.loads(results.read_text())
@@ -395,10 +395,11 @@ def test_relabel_made_before_leaves_the_runs_made_under_the_new_defaults(tmp_pat
     sys.path.insert(0, str(BENCHMARKS))
     import relabel
 
-    runs = [{"family": "gemma2", "seed": 0, "method": "idinit"},
-            {"family": "gemma2", "seed": 1, "method": "idinit", "finished": "2026-12-02T03:00:00+0000"},
-            {"family": "gemma2", "seed": 2, "method": "idinit", "finished": "2026-12-02T05:00:00+0000"},
-            {"family": "gemma2", "seed": 3, "method": "idinit:normed_out=idiz"}]
+    run = {"family": "gemma2", "data": "text", "depth": 4, "settings": {"steps": 3}}
+    runs = [{**run, "seed": 0, "method": "idinit"},
+            {**run, "seed": 1, "method": "idinit", "finished": "2026-12-02T03:00:00+0000"},
+            {**run, "seed": 2, "method": "idinit", "finished": "2026-12-02T05:00:00+0000"},
+            {**run, "seed": 3, "method": "idinit:normed_out=idiz"}]
     results = tmp_path / "convergence.json"
     results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
     relabel.main(["--family", "gemma2", "--new", "normed_out=idiz", "--made_before", "2026-12-02T03:48:34+0000",
