@@ -12,8 +12,11 @@ stability: ``notes``; budget: a note in ``meta.sessions``, and the step savings 
 atomically. Name in ``--old`` every family default that differs from the option table's (e.g. GPT-2's Q = 0), so
 that a run's own value equal to the table's default (``query_scale=1``) is still named. ``--made_before TIME``
 relabels only the runs finished before TIME (and those that record no time): when a file already holds runs made
-under the new defaults, with the new names. A renaming that would give two runs of a file one name (the same
-command run twice, or runs made under the new defaults not excluded) writes nothing and exits with an error.
+under the new defaults, with the new names. A run that records the options it was built with (``options``, written
+by ``runs.measure`` since that field exists) needs neither: its IDInit part is named from that record, whatever
+``--old`` and ``--made_before`` say (a swap probe's donor, which is not recorded, still goes by them). A renaming
+that would give two runs of a file one name (the same command run twice, or runs made under the new defaults not
+excluded) writes nothing and exits with an error.
 
     python benchmarks/relabel.py --data_paths benchmarks/results/convergence.json benchmarks/results/budget.json
 
@@ -47,24 +50,36 @@ def effective(method: str, old: dict[str, str]) -> dict[str, str]:
     return {**old, **parse_pairs(pairs)}
 
 
-def new_name(method: str, old: dict[str, str], new: dict[str, str]) -> str:
+def new_name(method: str, old: dict[str, str] | None, new: dict[str, str], recorded: dict | None = None) -> str:
     """The name of ``method``'s weights under the new defaults (options compared as the option table parses them);
-    a swap probe ``A+B[roles]`` (``common.SWAP``) renames its two methods, an add-on probe ``A+unit-table`` its A."""
+    a swap probe ``A+B[roles]`` (``common.SWAP``) renames its two methods, an add-on probe ``A+unit-table`` its A.
+
+    ``recorded``: the options the run's IDInit model was built with (``runs.built_options``; a probe's base
+    method's), which name it exactly; ``old`` (the defaults of the time) is then not needed for that part.
+    ``old=None`` keeps the unrecorded parts' names (a run made under the new defaults)."""
     if (swap := SWAP.fullmatch(method)) is not None:
-        return f"{new_name(swap['base'], old, new)}+{new_name(swap['donor'], old, new)}[{swap['roles']}]"
+        return f"{new_name(swap['base'], old, new, recorded)}+{new_name(swap['donor'], old, new)}[{swap['roles']}]"
     base, plus, add_on = method.rpartition("+")
     if plus and add_on in ADD_ONS:
-        return f"{new_name(base, old, new)}+{add_on}"
+        return f"{new_name(base, old, new, recorded)}+{add_on}"
     if method != "idinit" and not method.startswith("idinit:"):
         return method
-    options = effective(method, old)
-    # an option neither the run nor the old defaults name had the option table's default: it is named too when
-    # the new defaults change it (GPT-2's loosening, issue 19)
+    if recorded is None and old is None:
+        return method
+    own = parse_pairs(method.partition(":")[2])
     defaults = {f"idinit_{spec.field}": spec.default for spec in OPTION_SPECS}
-    parsed = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in options.items()))}
+    if recorded is not None:
+        # an option added after the run was made had its table default then (a new option keeps old behaviour)
+        parsed = {**defaults, **{f"idinit_{k}": v for k, v in recorded.items()}}
+    else:
+        # an option neither the run nor the old defaults name had the option table's default: it is named too when
+        # the new defaults change it (GPT-2's loosening, issue 19)
+        options = effective(method, old)
+        own = options
+        parsed = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in options.items()))}
     baseline = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in new.items()))}
     differ = [k for k in ORDER if parsed[f"idinit_{k}"] != baseline[f"idinit_{k}"]]
-    text = {k: options.get(k, str(defaults[f"idinit_{k}"])) for k in differ}
+    text = {k: own.get(k, str(parsed[f"idinit_{k}"])) for k in differ}
     return "idinit" + (":" + ",".join(f"{k}={text[k]}" for k in differ) if differ else "")
 
 
@@ -97,13 +112,16 @@ def made_before(run: dict, time: datetime | None) -> bool:
 
 
 def relabel_runs(runs: list[dict], family: str, old: dict, new: dict, before: datetime | None = None) -> dict[str, str]:
-    """Rename the runs of ``family`` (those finished ``before``, if given) in place; return {old name: new name} for
-    the names that changed."""
+    """Rename the runs of ``family`` in place: by the options they record, else by ``old`` (only those finished
+    ``before``, if given); return {old name: new name} for the names that changed."""
     renamed = {}
     for run in runs:
-        if run.get("family") != family or not made_before(run, before):
+        if run.get("family") != family:
             continue
-        name = new_name(run["method"], old, new)
+        recorded = run.get("options")
+        if recorded is None and not made_before(run, before):
+            continue
+        name = new_name(run["method"], old if made_before(run, before) else None, new, recorded)
         if name != run["method"]:
             renamed[run["method"]] = name
             run["method"] = name

@@ -9,6 +9,7 @@ steps included).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import torch
 from common import Batches, RunSettings, Splits, build, evaluate, is_image, train_run
+
+from idinit_hf.families import read_options
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,12 +64,22 @@ def planned(family: str, method: str, depth: int, seed: int, splits: Splits, set
             "settings": {**vars(settings), "batch_size": batch_size_for(family, settings)}}
 
 
+def built_options(model: torch.nn.Module) -> dict | None:
+    """The IDInit options ``model`` was built with (its family's defaults of the day included), or None for a
+    model built without IDInit: what a method name meant when the run was made (``relabel.py`` reads it)."""
+    options = read_options(model.config) if hasattr(model, "config") else None
+    return dataclasses.asdict(options) if options is not None else None
+
+
 def measure(family: str, method: str, depth: int, seed: int, splits: Splits, settings: RunSettings) -> dict:
     """Build ``method``'s model, train it (:func:`common.train_run`), evaluate it on the test split; the record
-    carries the curve, train losses, test loss and accuracy, the machine, commit and wall time."""
+    carries the curve, train losses, test loss and accuracy, the IDInit options the model was built with (a swap
+    probe's: its base method's), the machine, commit and wall time."""
     started = time.perf_counter()
     run = planned(family, method, depth, seed, splits, settings)
     model = build(family, method, depth, settings.width, settings.block_size, splits.image_size, seed)
+    if (options := built_options(model)) is not None:
+        run["options"] = options
     batches = Batches(splits, family, run["settings"]["batch_size"], settings.block_size, seed)
     run.update(train_run(model, batches, settings))
     run["test_loss"], run["test_acc"] = evaluate(model, batches.evaluation("test", settings.eval_batches))

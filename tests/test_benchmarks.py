@@ -410,6 +410,42 @@ def test_relabel_made_before_leaves_the_runs_made_under_the_new_defaults(tmp_pat
     assert "finished before 2026-12-02T03:48:34+0000" in data["meta"]["sessions"][-1]["note"]
 
 
+def test_relabel_names_a_run_by_the_options_it_records(tmp_path):
+    """A run that records its options (runs.measure) is named from them: right without --old, and whether it was
+    made before or after the change. An unrecorded run still goes by --old and --made_before."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import relabel
+
+    from idinit_hf.options import OPTIONS
+
+    table = {key.removeprefix("idinit_"): value for key, value in OPTIONS.items()}
+    run = {"family": "olmo2", "data": "text", "depth": 4, "settings": {"steps": 3}}
+    runs = [{**run, "seed": 0, "method": "idinit", "options": table, "finished": "2026-12-02T03:00:00+0000"},
+            {**run, "seed": 1, "method": "idinit", "options": {**table, "query_scale": 0.0},
+             "finished": "2026-12-02T05:00:00+0000"},
+            {**run, "seed": 2, "method": "idinit", "options": table, "finished": "2026-12-02T05:00:00+0000"},
+            {**run, "seed": 3, "method": "idinit", "finished": "2026-12-02T05:00:00+0000"}]
+    results = tmp_path / "convergence.json"
+    results.write_text(json.dumps({"meta": {"sessions": []}, "runs": runs}))
+    relabel.main(["--family", "olmo2", "--new", "query_scale=0", "--made_before", "2026-12-02T04:00:00+0000",
+                  str(results)])
+    assert [r["method"] for r in json.loads(results.read_text())["runs"]] == [
+        "idinit:query_scale=1.0", "idinit", "idinit:query_scale=1.0", "idinit"]
+
+
+@pytest.mark.parametrize("method, recorded", [("default", None), ("neox", None), ("idinit", 0.0),
+                                              ("idinit:query_scale=1", 1.0)])
+def test_a_run_records_the_idinit_options_its_model_was_built_with(method, recorded):
+    """runs.built_options: the family's defaults of the day plus the method's own options; None without IDInit."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from common import build
+    from runs import built_options
+
+    options = built_options(build("olmo2", method, 1, 16, 8, 8, seed=0))
+    assert (options if options is None else options["query_scale"]) == recorded
+    assert options is None or json.loads(json.dumps(options)) == options  # it goes into the results file
+
+
 def test_relabel_refuses_a_renaming_that_merges_two_runs(tmp_path):
     """The same relabel run twice would rename the new defaults' runs once more, onto the old ones: nothing is
     written, and the error says why."""
