@@ -66,20 +66,19 @@ def new_name(method: str, old: dict[str, str] | None, new: dict[str, str], recor
         return method
     if recorded is None and old is None:
         return method
-    own = parse_pairs(method.partition(":")[2])
     defaults = {f"idinit_{spec.field}": spec.default for spec in OPTION_SPECS}
     if recorded is not None:
+        named = parse_pairs(method.partition(":")[2])  # the option texts the name gives, kept where still named
         # an option added after the run was made had its table default then (a new option keeps old behaviour)
         parsed = {**defaults, **{f"idinit_{k}": v for k, v in recorded.items()}}
     else:
         # an option neither the run nor the old defaults name had the option table's default: it is named too when
         # the new defaults change it (GPT-2's loosening, issue 19)
-        options = effective(method, old)
-        own = options
-        parsed = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in options.items()))}
+        named = effective(method, old)
+        parsed = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in named.items()))}
     baseline = {**defaults, **idinit_options("idinit:" + ",".join(f"{k}={v}" for k, v in new.items()))}
     differ = [k for k in ORDER if parsed[f"idinit_{k}"] != baseline[f"idinit_{k}"]]
-    text = {k: own.get(k, str(parsed[f"idinit_{k}"])) for k in differ}
+    text = {k: named.get(k, str(parsed[f"idinit_{k}"])) for k in differ}
     return "idinit" + (":" + ",".join(f"{k}={text[k]}" for k in differ) if differ else "")
 
 
