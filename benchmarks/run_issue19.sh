@@ -16,13 +16,16 @@
 #      init"): swap probes A+B[roles] between IDInit as it then was and depth-init (seed 0, 16 layers), IDInit's
 #      options on a zero query (seed 0), the zero query and GPT-2's loosening on 3 seeds at 4 and 16 layers, the
 #      training dynamics. Names are today's: THEN is what "idinit" meant on OLMo 2 before (Q = I, the paper's loosening)
+#   f. a second corpus (docs/defaults.md, "On text no default was chosen on"): (a) on the State of the Union text for
+#      the decoders, default / IDInit / neox / depth-init on 3 seeds, the other practitioners' inits on seed 0
+#      (OLMo 2: 3 seeds)
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d e}
+STAGES=${STAGES:-a b c d e f}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -92,11 +95,29 @@ olmo2_probes() {
         --deep_methods idinit "$Q0" "$THEN" idinit:query_scale=1.0
     $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
         idinit:query_scale=0 --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" idinit:query_scale=0
+    # depth-init's random parts that helped IDInit with Q = I, in today's default
+    probes=("idinit+depth-init[attention_in]" "idinit+depth-init[attention_in,embedding,head]")
+    $C --families olmo2 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}"
     # dynamics.py does not resume: it runs once (its file's method names are those of its time, meta.note)
     test -f "$ROOT/benchmarks/results/issue19/dynamics_olmo2.json" ||
         $PY "$ROOT/benchmarks/dynamics.py" --family olmo2 --depth 16 --width 64 --block_size 64 --batch_size 8 \
             --steps 300 --every 25 --methods "$THEN" "$Q0" idinit depth-init \
             --output_dir "$ROOT/benchmarks/results/issue19"
+}
+
+second_corpus() {  # the head to head at 16 layers on text no default was chosen on; the four weaker inits on seed 0
+    local family SOTU="--text_dir ../shared/data/text/sotu --depths 16 $TEXT"
+    for family in olmo2 gemma2 llama gpt2 gpt_neox mixtral qwen2_moe; do
+        $CONVERGENCE --families $family --seeds 0 1 2 --methods default idinit neox depth-init \
+            --deep_methods default idinit neox depth-init $SOTU
+    done
+    $CONVERGENCE --families olmo2 --seeds 0 1 2 --methods zero-branch-out depth-scaled olmo2 mimetic \
+        --deep_methods zero-branch-out depth-scaled olmo2 mimetic $SOTU
+    for family in gemma2 llama gpt2 gpt_neox mixtral qwen2_moe; do
+        $CONVERGENCE --families $family --seeds 0 --methods zero-branch-out depth-scaled olmo2 mimetic \
+            --deep_methods zero-branch-out depth-scaled olmo2 mimetic $SOTU
+    done
+    $CONVERGENCE --families olmo2 gemma2 --seeds 0 --methods zero-init-residual --deep_methods zero-init-residual $SOTU
 }
 
 for stage in $STAGES; do
@@ -108,7 +129,8 @@ for stage in $STAGES; do
            $BUDGET --budgets 300 1000 3000 --widths --methods default idinit $(best_baselines) ;;
         d) $BUDGET --budgets --widths 64 128 256 --methods default idinit $(best_baselines) ;;
         e) olmo2_probes ;;
-        *) echo "unknown stage $stage (a, b, c, d, e)" >&2; exit 2 ;;
+        f) second_corpus ;;
+        *) echo "unknown stage $stage (a, b, c, d, e, f)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"
