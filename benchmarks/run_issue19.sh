@@ -96,7 +96,8 @@ olmo2_probes() {
     $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
         idinit:query_scale=0 --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" idinit:query_scale=0
     # depth-init's random parts that helped IDInit with Q = I, in today's default
-    probes=("idinit+depth-init[attention_in]" "idinit+depth-init[attention_in,embedding,head]")
+    probes=("idinit+depth-init[attention_in]" "idinit+depth-init[attention_in,embedding,head]"
+            "idinit+depth-init[attention_out,mlp_out]")
     $C --families olmo2 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}"
     # dynamics.py does not resume: it runs once (its file's method names are those of its time, meta.note)
     test -f "$ROOT/benchmarks/results/issue19/dynamics_olmo2.json" ||
@@ -118,6 +119,8 @@ second_corpus() {  # the head to head at 16 layers on text no default was chosen
             --deep_methods zero-branch-out depth-scaled olmo2 mimetic $SOTU
     done
     $CONVERGENCE --families olmo2 gemma2 --seeds 0 --methods zero-init-residual --deep_methods zero-init-residual $SOTU
+    local probe="idinit+depth-init[attention_out,mlp_out]"  # OLMo 2's probe of stage e, on this corpus too
+    $CONVERGENCE --families olmo2 --seeds 0 1 2 --methods "$probe" --deep_methods "$probe" $SOTU
 }
 
 for stage in $STAGES; do
