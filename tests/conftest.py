@@ -1,7 +1,7 @@
 """Shared test settings: offline, quiet, deterministic; and the two tiers (helpers shared by test modules live in
 ``helpers.py``).
 
-Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 55 s on 2 cores with ``-n 2``, of
+Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 51-70 s on 2 cores with ``-n 2``, of
 which each worker spends 13 s collecting: importing transformers' modeling code alone takes 5 s; the goal is 30 s);
 ``pytest -n 2`` is the full suite (measured 404–494 s; the goal is 5 minutes; most of it is the Python processes that
 the script and multi-process tests start, 5 s of imports each). ``slow`` marks what trains, starts processes, runs a
