@@ -117,10 +117,10 @@ def relabel_runs(runs: list[dict], family: str, old: dict, new: dict, before: da
     for run in runs:
         if run.get("family") != family:
             continue
-        recorded = run.get("options")
-        if recorded is None and not made_before(run, before):
+        recorded, made_under_old = run.get("options"), made_before(run, before)
+        if recorded is None and not made_under_old:
             continue
-        name = new_name(run["method"], old if made_before(run, before) else None, new, recorded)
+        name = new_name(run["method"], old if made_under_old else None, new, recorded)
         if name != run["method"]:
             renamed[run["method"]] = name
             run["method"] = name
