@@ -18,7 +18,7 @@
 #      training dynamics. Names are today's: THEN is what "idinit" meant on OLMo 2 before (Q = I, the paper's loosening)
 #   f. a second corpus (docs/defaults.md, "On text no default was chosen on"): (a) on the State of the Union text for
 #      the decoders, default / IDInit / neox / depth-init on 3 seeds, the other practitioners' inits on seed 0
-#      (OLMo 2: 3 seeds)
+#      (OLMo 2: 3 seeds); then the encoders (BERT, ModernBERT), default / IDInit / neox / depth-init
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
@@ -121,6 +121,13 @@ second_corpus() {  # the head to head at 16 layers on text no default was chosen
     $CONVERGENCE --families olmo2 gemma2 --seeds 0 --methods zero-init-residual --deep_methods zero-init-residual $SOTU
     local probe="idinit+depth-init[attention_out,mlp_out]"  # OLMo 2's probe of stage e, on this corpus too
     $CONVERGENCE --families olmo2 --seeds 0 1 2 --methods "$probe" --deep_methods "$probe" $SOTU
+    local seed  # the encoders (800-step masked LM runs, 5-7 minutes each here), a seed at a time
+    for seed in 0 1 2; do
+        for family in bert modernbert; do
+            $CONVERGENCE --families $family --depths 16 --seeds $seed --methods default idinit neox depth-init \
+                --deep_methods default idinit neox depth-init $BERT --text_dir ../shared/data/text/sotu
+        done
+    done
 }
 
 for stage in $STAGES; do

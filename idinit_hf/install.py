@@ -17,6 +17,7 @@ keys it added (docs/design.md).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import torch
@@ -39,18 +40,35 @@ _ABSENT = object()
 _REGISTERED: dict[tuple[str, type], Any] = {}
 
 
+@cache
+def _stock_class(auto_name: str, config_class: type) -> type | None:
+    """The class transformers' own tables give ``auto_name`` for ``config_class`` (None: no such head).
+
+    Cached: the lookup scans transformers' lazy tables and costs milliseconds, hundreds of times per
+    :func:`install`. Only asked for a config class with no registration of its own (:func:`_targets`), so the cache
+    holds the tables' answer, never a registration's."""
+    try:
+        stock = getattr(transformers, auto_name)._model_mapping[config_class]
+    except KeyError:  # no such head for this model type
+        return None
+    return stock if isinstance(stock, type) else None
+
+
 def _targets():
     """(stock Auto class, config class, stock model class) for every model type of the registry and every Auto
-    class that can build it."""
+    class that can build it; a class registered with the Auto class for that config (``register``) is the stock
+    one."""
     for auto_name in AUTO_CLASSES:
         stock_auto = getattr(transformers, auto_name)
+        registered = stock_auto._model_mapping._extra_content
         for model_type in (t for family in FAMILIES for t in family.model_types):
             config_class = CONFIG_MAPPING[model_type]
-            try:
-                stock = stock_auto._model_mapping[config_class]
-            except KeyError:  # no such head for this model type
-                continue
-            if isinstance(stock, type):
+            if config_class in registered:
+                stock = registered[config_class]
+                stock = stock if isinstance(stock, type) else None
+            else:
+                stock = _stock_class(auto_name, config_class)
+            if stock is not None:
                 yield auto_name, stock_auto, config_class, stock
 
 

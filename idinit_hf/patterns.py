@@ -99,10 +99,13 @@ def locate_slots(model: nn.Module, family: Family) -> list[LocatedSlot]:
     prefix = f"{getattr(model, 'base_model_prefix', '')}."
     found = []
     holders: dict[int, str] = {}  # id of a parameter found so far → the path of the slot that holds it
+    # a slot's owner is a class (or its name): matched once per module class, not once per module
+    owned_slots: dict[type, list[Slot]] = {}
     for owner_path, owner in model.named_modules():
-        for slot in family.slots:
-            if not slot.owned_by(owner):
-                continue
+        slots = owned_slots.get(type(owner))
+        if slots is None:
+            slots = owned_slots[type(owner)] = [slot for slot in family.slots if slot.owned_by(owner)]
+        for slot in slots:
             target = _resolve(owner, slot.path)
             if not isinstance(target, nn.Module) or not any(
                 isinstance(getattr(target, p, None), nn.Parameter) for p in slot.params

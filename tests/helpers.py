@@ -5,6 +5,8 @@ comparisons of state. Models and real data come from :mod:`idinit_hf.testing` (t
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import transformers
 
@@ -14,7 +16,7 @@ from idinit_hf.testing import tiny_model as tiny
 from idinit_hf.testing import training_batches as real_batches
 
 __all__ = [
-    "NAMES", "REPRESENTATIVES", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
+    "NAMES", "REPRESENTATIVES", "later_model_types", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
     "tiny_config", "tiny", "inputs",
     "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
     "training_batches", "snapshot", "assert_same_tensors", "EPS", "D", "HIDDEN", "eye", "attention_out_pattern",
@@ -47,6 +49,16 @@ REPRESENTATIVES = (
     "resnet",      # convolutions, batch norm (buffers), relu after the add, downsampling shortcuts
     "convnext",    # layer scale, identity at init under the library default, nested no-split modules
 )
+
+
+@functools.cache
+def later_model_types() -> frozenset[str]:
+    """The model types the registry covers that are not the first of their family (``llama`` is Llama's first,
+    ``qwen3`` a later one): the quick tier runs a sweep over a family's model types on the first only
+    (``tests/conftest.py``), the full suite on every one."""
+    return frozenset(t for name in NAMES for t in family(name).model_types[1:])
+
+
 #: The first representative of each pretraining objective (CLM, MLM, image classification, seq2seq): for the
 #: costliest runs (200 training steps, the benchmark smoke tests), where what varies is the data and the loss.
 ONE_PER_OBJECTIVE = tuple({family(name).objective: name for name in reversed(REPRESENTATIVES)}.values())[::-1]
