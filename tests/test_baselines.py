@@ -20,6 +20,7 @@ from torch import nn
 
 import idinit_hf
 from idinit_hf import testing
+from idinit_hf.diagnostics import _input_embeddings as input_embeddings
 from idinit_hf.diagnostics import role_slots as library_role_slots
 from idinit_hf.roles import QUERY, Role
 
@@ -86,7 +87,7 @@ def weights(net: nn.Module):
                 for m in block.modules()}
     gate_blocks = {layer_of.get(id(located.module)) for located in library_role_slots(net, Role.MLP_GATE)}
     name_of = {id(p): n for n, p in net.named_parameters()}
-    table = input_table(net)
+    table = input_embeddings(net)  # None in a convolutional network
     for located in library_role_slots(net, *Role):
         slot, module, layer = located.slot, located.module, layer_of.get(id(located.module))
         biases = tuple(b for n in slot.biases if isinstance(b := getattr(module, n, None), nn.Parameter))
@@ -106,14 +107,6 @@ def weights(net: nn.Module):
                         else (matrix[..., 0::2, :], matrix[..., 1::2, :]))
             yield Weight(Role.MLP_GATE, layer, f"{name}:gate", gate, biases, False)
             yield Weight(slot.role, layer, f"{name}:up", up, biases, True)
-
-
-def input_table(net: nn.Module) -> nn.Module | None:
-    """The model's token table, None where it has none (a convolutional network's transformers raises)."""
-    try:
-        return net.get_input_embeddings()
-    except NotImplementedError:
-        return None
 
 
 def separate_query_key_value(net: nn.Module) -> bool:

@@ -1,8 +1,7 @@
 """The benchmark scripts run end to end on tiny settings and write what the README block is generated from."""
 
 import json
-import os
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -15,12 +14,8 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 #: The smoke runs take one family per objective (what the benchmarks' data and metrics depend on); the
 #: benchmarks' own runs take every family.
 SMOKE_FAMILIES = ONE_PER_OBJECTIVE
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TRANSFORMERS_VERBOSITY": "error"}
-
-
-def run(script, *args):
-    return subprocess.run([sys.executable, script, *args], cwd=BENCHMARKS, env=ENV, capture_output=True, text=True,
-                          timeout=300)
+#: The environment of the processes a benchmark starts (init_speed.py measures each build in a fresh one).
+CHILD_ENV = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 
 def test_quick_mode_runs_every_method_and_family_and_a_rerun_skips_them(tmp_path, capsys):
@@ -116,7 +111,8 @@ def test_budget_merge_refuses_another_base_point(tmp_path):
 
 def run_stability(monkeypatch, *args: str) -> None:
     """benchmarks/stability.py's main() with these arguments, in this process (its three runs would spend most of
-    their seconds importing torch and transformers; the other smoke tests start the scripts as subprocesses)."""
+    their seconds importing torch and transformers). Every smoke test here runs its script in this process; only
+    init_speed.py starts processes of its own, one per measurement."""
     sys.path.insert(0, str(BENCHMARKS))
     import stability
 
@@ -187,13 +183,21 @@ def test_merge_replaces_a_run_and_drops_a_group_measured_with_other_settings():
     assert {r["method"]: r["reached_in"] for r in summarize(added) if r["family"] == "gpt2"}["idinit"] == "1/1"
 
 
-def test_init_speed_smoke(tmp_path):
-    result = run("init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output", str(tmp_path / "speed.json"))
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_init_speed_smoke(tmp_path, monkeypatch, capsys):
+    """Each measurement in a fresh process, as the benchmark makes them; the script's main() in this one."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import init_speed
+
+    monkeypatch.setattr(sys, "argv", ["init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output",
+                                      str(tmp_path / "speed.json")])
+    for key, value in CHILD_ENV.items():  # the children's: offline, one thread, quiet
+        monkeypatch.setenv(key, value)
+    init_speed.main()
     data = json.loads((tmp_path / "speed.json").read_text())
     assert [r["method"] for r in data["rows"]] == ["zero-fill", "write-limit", "default", "idinit"]
     assert all(r["seconds"] > 0 and r["params"] == data["rows"][0]["params"] for r in data["rows"])
-    assert "| tiny | float32 |" in result.stdout and "within 1.5× of the write limit" in result.stdout
+    out = capsys.readouterr().out
+    assert "| tiny | float32 |" in out and "within 1.5× of the write limit" in out
 
 
 def test_diagnostics_smoke(tmp_path, monkeypatch):
@@ -213,11 +217,13 @@ def test_diagnostics_smoke(tmp_path, monkeypatch):
 PAPERS_LOOSENING = "idinit:loosening=1e-06,loosening_target=identity,loosening_scale=absolute"
 
 
-def test_dynamics_smoke_records_the_replica_spread(tmp_path):
-    result = run("dynamics.py", "--family", "gpt2", "--depth", "2", "--width", "32", "--block_size", "16",
-                 "--steps", "4", "--every", "2", "--eval_batches", "1", "--probe_size", "2", "--output_dir",
-                 str(tmp_path), "--methods", "default", "idinit", PAPERS_LOOSENING)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_dynamics_smoke_records_the_replica_spread(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCHMARKS))
+    monkeypatch.setattr(sys, "argv", ["dynamics.py", "--family", "gpt2", "--depth", "2", "--width", "32",
+                                      "--block_size", "16", "--steps", "4", "--every", "2", "--eval_batches", "1",
+                                      "--probe_size", "2", "--output_dir", str(tmp_path), "--methods", "default",
+                                      "idinit", PAPERS_LOOSENING])
+    runpy.run_path(str(BENCHMARKS / "dynamics.py"), run_name="__main__")  # a script, not a main(): run as one
     runs = json.loads((tmp_path / "dynamics_gpt2.json").read_text())["runs"]
     at_init = {method: run["records"][0]["replica_spread"] for method, run in runs.items()}
     assert all(len(spreads) == 2 for spreads in at_init.values())  # one up-projection per block
@@ -226,7 +232,7 @@ def test_dynamics_smoke_records_the_replica_spread(tmp_path):
     assert (tmp_path / "dynamics_gpt2.png").exists()
 
 
-def test_report_rewrites_only_the_marked_block(tmp_path):
+def test_report_rewrites_only_the_marked_block(tmp_path, monkeypatch):
     """report.py on synthetic results: the README block is replaced, the text around it kept, docs/results.md
     written, and the goals judged from the numbers."""
     sys.path.insert(0, str(BENCHMARKS))
@@ -254,8 +260,10 @@ def test_report_rewrites_only_the_marked_block(tmp_path):
     root = tmp_path / "checkout"
     (root / "docs").mkdir(parents=True)
     (root / "README.md").write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\noutro\n")
-    result = run("report.py", "--results_dir", str(results), "--root", str(root))
-    assert result.returncode == 0, result.stderr[-2000:]
+    import report
+
+    monkeypatch.setattr(sys, "argv", ["report.py", "--results_dir", str(results), "--root", str(root)])
+    report.main()  # in this process, as the stability smoke test
     readme = (root / "README.md").read_text()
     full = (root / "docs" / "results.md").read_text()
     assert readme.startswith("intro\n<!-- results:begin -->\n") and readme.endswith("<!-- results:end -->\noutro\n")

@@ -6,24 +6,30 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
+import runpy
 import sys
 
 import pytest
-from training.scripts_helpers import ROOT, script_env
+from training.scripts_helpers import ROOT, reset_accelerate_state
+
+import idinit_hf
 
 
 @pytest.mark.slow
-def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path):
-    """examples/trainer_clm.py: Trainer + TrainingArguments on an IDInit model, then Trainer's own resume."""
+def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path, monkeypatch, capsys):
+    """examples/trainer_clm.py: Trainer + TrainingArguments on an IDInit model, then Trainer's own resume. Both runs
+    in this process, as the training scripts' tests run theirs (each would spend most of its seconds importing)."""
     out = tmp_path / "out"
 
     def run(*flags):
-        result = subprocess.run([sys.executable, str(ROOT / "examples" / "trainer_clm.py"), "--output_dir", str(out),
-                                 "--save_steps", "2", *flags], env=script_env(), capture_output=True, text=True,
-                                timeout=300)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
+        monkeypatch.setattr(sys, "argv", ["trainer_clm.py", "--output_dir", str(out), "--save_steps", "2", *flags])
+        reset_accelerate_state()
+        try:
+            runpy.run_path(str(ROOT / "examples" / "trainer_clm.py"), run_name="__main__")
+        finally:
+            reset_accelerate_state()
+            idinit_hf.uninstall()  # the example's own last line, should it stop before it
+        return capsys.readouterr().out
 
     first = run("--max_steps", "4")
     assert "IDInit verified: True" in first and "reloads as GPT2LMHeadModel" in first
@@ -35,15 +41,15 @@ def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path):
 
 
 @pytest.mark.slow
-def test_seq2seq_example_trains_from_idinit_and_reloads_in_stock_transformers(tmp_path):
+def test_seq2seq_example_trains_from_idinit_and_reloads_in_stock_transformers(tmp_path, monkeypatch, capsys):
     """examples/seq2seq_from_scratch.py on a T5, briefly: verified IDInit, identity blocks, the loss falls, a stock
-    reload (one process: most of its seconds are importing transformers)."""
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / "seq2seq_from_scratch.py"), "--model_type",
-                             "t5", "--layers", "2", "--width", "32", "--steps", "40", "--batch_size", "8",
-                             "--lr", "3e-3", "--output_dir", str(tmp_path)], env=script_env(), capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    reload (in this process: a fresh one would spend most of its seconds importing transformers)."""
+    monkeypatch.setattr(sys, "argv", ["seq2seq_from_scratch.py", "--model_type", "t5", "--layers", "2", "--width",
+                                      "32", "--steps", "40", "--batch_size", "8", "--lr", "3e-3", "--output_dir",
+                                      str(tmp_path)])
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the example puts the checkout first
+    runpy.run_path(str(ROOT / "examples" / "seq2seq_from_scratch.py"), run_name="__main__")
+    out = capsys.readouterr().out
     assert "IDInit verified: True" in out and "bit-identical=True" in out
     first = float(re.search(r"step    1  train loss (\S+)", out).group(1))
     held_out = float(re.search(r"held-out loss (\S+)", out).group(1))
