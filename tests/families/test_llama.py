@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-import transformers
 from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, family, inputs
+from layouts import tiny_causal_lm  # the meta models the other layout scans read too (built once)
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
 
@@ -148,16 +148,6 @@ def llama_layout(model, model_type: str) -> bool:
         if not LAYER <= held <= LAYER | LAYER_OPTIONAL:
             return False
     return {name for name, _ in model.named_parameters() if not name.startswith("model.layers.")} <= OUTSIDE
-
-
-def tiny_causal_lm(model_type: str):
-    """A tiny stock causal LM of ``model_type`` on the meta device, or None where such a config cannot be built."""
-    try:
-        config = AutoConfig.for_model(model_type, **LLAMA.example)
-        with torch.device("meta"):
-            return transformers.AutoModelForCausalLM.from_config(config)
-    except Exception:  # model types whose configs need other fields (MoE, hybrid, encoder-decoder, ...)
-        return None
 
 
 @pytest.mark.slow
