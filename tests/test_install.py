@@ -81,6 +81,28 @@ def test_uninstall_puts_back_a_registration_made_before():
         transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config)
 
 
+def test_a_registration_made_between_two_installs_is_the_one_extended():
+    """install() remembers transformers' own tables, never a registration: one made after an earlier install() and
+    uninstall() is the class the next install() extends (idinit_hf/install.py, ``_stock_class``)."""
+    class Mine(transformers.GPT2LMHeadModel):
+        pass
+
+    idinit_hf.install()
+    idinit_hf.uninstall()
+    transformers.AutoModelForCausalLM.register(transformers.GPT2Config, Mine, exist_ok=True)
+    try:
+        idinit_hf.install()
+        model = built(transformers.AutoModelForCausalLM, tiny_config("gpt2", init_method="idinit"))
+        assert isinstance(model, Mine) and isinstance(model, idinit_hf.IDInitMixin) and idinit_hf.verify(model).ok
+        idinit_hf.uninstall()
+        assert type(transformers.AutoModelForCausalLM.from_config(tiny_config("gpt2"))) is Mine
+    finally:
+        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config)
+    idinit_hf.install()  # the registration gone, the stock class is the one extended again
+    model = built(transformers.AutoModelForCausalLM, tiny_config("gpt2", init_method="idinit"))
+    assert isinstance(model, transformers.GPT2LMHeadModel) and not isinstance(model, Mine) and idinit_hf.verify(model).ok
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_checkpoints_saved_under_install_stay_stock(name, tmp_path):
     idinit_hf.install()
