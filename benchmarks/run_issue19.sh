@@ -15,7 +15,8 @@
 #   e. OLMo 2 against depth-init, and Gemma 2 (docs/defaults.md, "OLMo 2 and Gemma 2 against the best practitioner's
 #      init"): swap probes A+B[roles] between IDInit as it then was and depth-init (seed 0, 16 layers), IDInit's
 #      options on a zero query (seed 0), the zero query and GPT-2's loosening on 3 seeds at 4 and 16 layers, the
-#      training dynamics. Names are today's: THEN is what "idinit" meant on OLMo 2 before (Q = I, the paper's loosening)
+#      training dynamics, the branch norms' ε floor (norm_floor.py). Names are today's: THEN is what "idinit" meant
+#      on OLMo 2 before (Q = I, the paper's loosening)
 #   f. a second corpus (docs/defaults.md, "On text no default was chosen on"): (a) on the State of the Union text for
 #      the decoders, default / IDInit / neox / depth-init on 3 seeds, the other practitioners' inits on seed 0
 #      (OLMo 2: 3 seeds); then the encoders (BERT, ModernBERT), default / IDInit / neox / depth-init
@@ -104,6 +105,9 @@ olmo2_probes() {
         $PY "$ROOT/benchmarks/dynamics.py" --family olmo2 --depth 16 --width 64 --block_size 64 --batch_size 8 \
             --steps 300 --every 25 --methods "$THEN" "$Q0" idinit depth-init \
             --output_dir "$ROOT/benchmarks/results/issue19"
+    # the branch norms' ε floor: the scales at init, and IDInit and depth-init trained with ε = 1e-10 (once, too)
+    test -f "$ROOT/benchmarks/results/issue19/norm_floor_olmo2.json" ||
+        $PY "$ROOT/benchmarks/norm_floor.py" --output_dir "$ROOT/benchmarks/results/issue19"
 }
 
 second_corpus() {  # the head to head at 16 layers on text no default was chosen on; the four weaker inits on seed 0

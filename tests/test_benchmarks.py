@@ -232,6 +232,22 @@ def test_dynamics_smoke_records_the_replica_spread(tmp_path, monkeypatch):
     assert (tmp_path / "dynamics_gpt2.png").exists()
 
 
+def test_norm_floor_smoke_measures_the_branch_norms_and_trains_without_the_floor(tmp_path):
+    """norm_floor.py on OLMo 2 (branches that end in a norm): the scales at init per block, then runs with ε = 1e-10;
+    IDInit's MLP branches start under the floor (normalized ≪ 1), NeoX's over it (normalized ≈ 1)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import norm_floor
+
+    norm_floor.main(["--depth", "2", "--seeds", "0", "--steps", "2", "--methods", "idinit", "neox",
+                     "--output_dir", str(tmp_path)])
+    data = json.loads((tmp_path / "norm_floor_olmo2.json").read_text())
+    mlp = {method: data["at_init"][method]["branches"]["post_feedforward_layernorm"] for method in ("idinit", "neox")}
+    assert all(len(blocks) == 2 for blocks in mlp.values())  # one per block
+    assert max(b["normalized"] for b in mlp["idinit"]) < 0.1 < 0.9 < min(b["normalized"] for b in mlp["neox"])
+    assert [(r["method"], r["eps"]) for r in data["runs"]] == [("idinit", 1e-10), ("neox", 1e-10)]
+    assert all(len(r["curve"]) == 2 and not r["diverged"] for r in data["runs"])  # steps 0 and 2
+
+
 def test_report_rewrites_only_the_marked_block(tmp_path, monkeypatch):
     """report.py on synthetic results: the README block is replaced, the text around it kept, docs/results.md
     written, and the goals judged from the numbers."""
