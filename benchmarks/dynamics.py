@@ -310,4 +310,5 @@ axes.flat[0].legend(fontsize=7)
 fig.suptitle(f"{args.family}, {args.depth} layers, width {args.width}, {splits.source} (mean over layers / heads)", fontsize=10)
 fig.tight_layout()
 fig.savefig(output / f"{stem}.png", dpi=90)
+plt.close(fig)  # a long session (or a test) that runs this script in-process keeps no figure
 print(f"wrote {output / stem}.json and .png")

@@ -1,7 +1,7 @@
 """Branches that end in a norm, at init and without the norm's ε floor (issue 19: OLMo 2 against torchtitan's
 depth init).
 
-    python benchmarks/norm_floor.py                                        # OLMo 2, 16 layers, 3 seeds, ~10 min
+    python benchmarks/norm_floor.py                                        # OLMo 2, 16 layers, 3 seeds, 5 min
     python benchmarks/norm_floor.py --family gemma2 --seeds 0 --methods idinit neox
 
 In OLMo 2 (``h = x + norm(f(x))``, no norm at a branch's input) an RMSNorm divides by √(mean(f²) + ε). Where a

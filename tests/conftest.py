@@ -7,9 +7,9 @@ which each worker spends 13 s collecting: importing transformers' modeling code 
 the script and multi-process tests start, 5 s of imports each). ``slow`` marks what trains, starts processes, runs a
 script or a benchmark, and, set here in :func:`pytest_collection_modifyitems`, the cases of a registry-wide
 parametrized test (a ``family`` or ``name`` parameter that is a family of the registry) for every family outside
-``helpers.REPRESENTATIVES`` (one family per layout), and those of a sweep over the model types a family covers (a
-``model_type`` parameter) for every model type but the family's first: the quick tier checks every property on
-every layout, the full suite on every family and model type. Every test function keeps at least one case in the quick tier: one parametrized over
+``helpers.REPRESENTATIVES`` (one family per layout); a sweep over the model types a family covers marks its later
+model types itself (``helpers.model_type_sweep``): the quick tier checks every property on every layout, the full
+suite on every family and model type. Every test function keeps at least one case in the quick tier: one parametrized over
 non-representatives only (as in the per-layout modules of ``tests/families/``) keeps its first.
 """
 
@@ -29,26 +29,19 @@ torch.set_num_threads(1)
 
 #: Parameters that name a family of the registry in registry-wide parametrized tests.
 FAMILY_PARAMETERS = ("family", "name")
-#: The parameter that names a model type in a family's sweep over the model types it covers.
-MODEL_TYPE_PARAMETER = "model_type"
 
 
 def family_outside_the_representatives(item: pytest.Item) -> str | None:
-    """The registry family a case is parametrized with, when it is not a representative, or the model type, when it
-    is not the first its family covers (a family's sweep over the model types it covers: ``test_llama.py``'s 17);
-    else None."""
+    """The registry family a case is parametrized with, when it is not a representative; else None."""
     # imported here, not at the top: under xdist the controller process loads this file too but collects nothing,
     # and importing idinit_hf there would delay the start of the workers by seconds
-    from helpers import NAMES, REPRESENTATIVES, later_model_types
+    from helpers import NAMES, REPRESENTATIVES
 
     params = getattr(getattr(item, "callspec", None), "params", {})
     for key in FAMILY_PARAMETERS:
         value = params.get(key)
         if isinstance(value, str) and value in NAMES and value not in REPRESENTATIVES:
             return value
-    value = params.get(MODEL_TYPE_PARAMETER)
-    if isinstance(value, str) and value in later_model_types():
-        return value
     return None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+import pytest
 import torch
 import transformers
 
@@ -16,7 +17,7 @@ from idinit_hf.testing import tiny_model as tiny
 from idinit_hf.testing import training_batches as real_batches
 
 __all__ = [
-    "NAMES", "REPRESENTATIVES", "later_model_types", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
+    "NAMES", "REPRESENTATIVES", "model_type_sweep", "ONE_PER_OBJECTIVE", "layout_axes", "TEXT", "IMAGE", "PRE_LN", "POST_LN", "DTYPES", "DEVICES", "family",
     "tiny_config", "tiny", "inputs",
     "data_shape", "digits", "text_windows", "is_image", "idinit_auto", "stock_auto", "idinit_class", "stock_class",
     "training_batches", "snapshot", "assert_same_tensors", "EPS", "D", "HIDDEN", "eye", "attention_out_pattern",
@@ -54,9 +55,21 @@ REPRESENTATIVES = (
 @functools.cache
 def later_model_types() -> frozenset[str]:
     """The model types the registry covers that are not the first of their family (``llama`` is Llama's first,
-    ``qwen3`` a later one): the quick tier runs a sweep over a family's model types on the first only
-    (``tests/conftest.py``), the full suite on every one."""
+    ``qwen3`` a later one)."""
     return frozenset(t for name in NAMES for t in family(name).model_types[1:])
+
+
+def model_type_sweep(cases):
+    """A parametrize list for a sweep over the model types families cover (bare model types, or tuples whose last
+    item is one), with the cases of every model type but its family's first marked ``slow``: the quick tier checks
+    each family's first model type, the full suite every one. Only for sweeps: a case that checks a property of
+    its own model type keeps a plain list."""
+    later = later_model_types()
+    swept = []
+    for case in cases:
+        values = case if isinstance(case, tuple) else (case,)
+        swept.append(pytest.param(*values, marks=pytest.mark.slow) if values[-1] in later else case)
+    return swept
 
 
 #: The first representative of each pretraining objective (CLM, MLM, image classification, seq2seq): for the

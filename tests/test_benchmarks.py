@@ -185,7 +185,7 @@ def test_merge_replaces_a_run_and_drops_a_group_measured_with_other_settings():
 
 def test_init_speed_smoke(tmp_path, monkeypatch, capsys):
     """Each measurement in a fresh process, as the benchmark makes them; the script's main() in this one."""
-    sys.path.insert(0, str(BENCHMARKS))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     import init_speed
 
     monkeypatch.setattr(sys, "argv", ["init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output",
@@ -218,7 +218,7 @@ PAPERS_LOOSENING = "idinit:loosening=1e-06,loosening_target=identity,loosening_s
 
 
 def test_dynamics_smoke_records_the_replica_spread(tmp_path, monkeypatch):
-    sys.path.insert(0, str(BENCHMARKS))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setattr(sys, "argv", ["dynamics.py", "--family", "gpt2", "--depth", "2", "--width", "32",
                                       "--block_size", "16", "--steps", "4", "--every", "2", "--eval_batches", "1",
                                       "--probe_size", "2", "--output_dir", str(tmp_path), "--methods", "default",
@@ -232,15 +232,19 @@ def test_dynamics_smoke_records_the_replica_spread(tmp_path, monkeypatch):
     assert (tmp_path / "dynamics_gpt2.png").exists()
 
 
-def test_norm_floor_smoke_measures_the_branch_norms_and_trains_without_the_floor(tmp_path):
+def test_norm_floor_smoke_measures_the_branch_norms_and_trains_without_the_floor(tmp_path, monkeypatch):
     """norm_floor.py on OLMo 2 (branches that end in a norm): the scales at init per block, then runs with ε = 1e-10;
     IDInit's MLP branches start under the floor (normalized ≪ 1), NeoX's over it (normalized ≈ 1)."""
-    sys.path.insert(0, str(BENCHMARKS))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
     import norm_floor
 
+    stock_config = common.model_config
     norm_floor.main(["--depth", "2", "--seeds", "0", "--steps", "2", "--methods", "idinit", "neox",
                      "--output_dir", str(tmp_path)])
+    assert common.model_config is stock_config  # the ε override is undone
     data = json.loads((tmp_path / "norm_floor_olmo2.json").read_text())
+    assert {method: data["at_init"][method]["eps"] for method in ("idinit", "neox")} == {"idinit": 1e-5, "neox": 1e-5}
     mlp = {method: data["at_init"][method]["branches"]["post_feedforward_layernorm"] for method in ("idinit", "neox")}
     assert all(len(blocks) == 2 for blocks in mlp.values())  # one per block
     assert max(b["normalized"] for b in mlp["idinit"]) < 0.1 < 0.9 < min(b["normalized"] for b in mlp["neox"])

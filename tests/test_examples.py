@@ -20,6 +20,7 @@ def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path, monkeypatch
     """examples/trainer_clm.py: Trainer + TrainingArguments on an IDInit model, then Trainer's own resume. Both runs
     in this process, as the training scripts' tests run theirs (each would spend most of its seconds importing)."""
     out = tmp_path / "out"
+    monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)  # as the scripts' tests run theirs (script_env)
 
     def run(*flags):
         monkeypatch.setattr(sys, "argv", ["trainer_clm.py", "--output_dir", str(out), "--save_steps", "2", *flags])

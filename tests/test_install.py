@@ -77,8 +77,9 @@ def test_uninstall_puts_back_a_registration_made_before():
         idinit_hf.install()
         idinit_hf.uninstall()
         assert type(transformers.AutoModelForCausalLM.from_config(tiny_config("gpt2"))) is Mine
-    finally:
-        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config)
+    finally:  # uninstall first: it would put Mine back, as what install() found registered
+        idinit_hf.uninstall()
+        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config, None)
 
 
 def test_a_registration_made_between_two_installs_is_the_one_extended():
@@ -96,8 +97,9 @@ def test_a_registration_made_between_two_installs_is_the_one_extended():
         assert isinstance(model, Mine) and isinstance(model, idinit_hf.IDInitMixin) and idinit_hf.verify(model).ok
         idinit_hf.uninstall()
         assert type(transformers.AutoModelForCausalLM.from_config(tiny_config("gpt2"))) is Mine
-    finally:
-        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config)
+    finally:  # uninstall first: it would put Mine back, as what install() found registered
+        idinit_hf.uninstall()
+        transformers.AutoModelForCausalLM._model_mapping._extra_content.pop(transformers.GPT2Config, None)
     idinit_hf.install()  # the registration gone, the stock class is the one extended again
     model = built(transformers.AutoModelForCausalLM, tiny_config("gpt2", init_method="idinit"))
     assert isinstance(model, transformers.GPT2LMHeadModel) and not isinstance(model, Mine) and idinit_hf.verify(model).ok

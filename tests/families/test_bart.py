@@ -17,6 +17,7 @@ from helpers import (
     attention_out_pattern,
     inputs,
     mlp_out_pattern,
+    model_type_sweep,
 )
 from seq2seq_layouts import (
     SEQ2SEQ_TYPES,
@@ -166,7 +167,7 @@ def test_the_other_heads_build_and_verify(head):
 
 # ---- identity at init, per model type: x ↦ x (pre-LN), x ↦ LN(x) (post-LN) ---------------------------------------
 
-@pytest.mark.parametrize("family, model_type", TYPES, ids=[t for _, t in TYPES])
+@pytest.mark.parametrize("family, model_type", model_type_sweep(TYPES), ids=[t for _, t in TYPES])
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(family, model_type):
     model = build(model_type, family)
     report = idinit_hf.verify(model)
@@ -194,7 +195,7 @@ def test_a_post_ln_block_normalizes_what_was_not_normalized():
     assert torch.allclose(y, torch.nn.functional.layer_norm(x, (D,)), atol=1e-4)
 
 
-@pytest.mark.parametrize("family, model_type", TYPES, ids=[t for _, t in TYPES])
+@pytest.mark.parametrize("family, model_type", model_type_sweep(TYPES), ids=[t for _, t in TYPES])
 def test_default_init_is_stock_and_an_idinit_checkpoint_reloads_in_stock_transformers(family, model_type, tmp_path):
     assert_stock_default_and_stock_reload(family, model_type, tmp_path)
 

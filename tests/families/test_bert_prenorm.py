@@ -3,7 +3,7 @@ so every block is the identity at init rather than x → LN(x)."""
 
 import pytest
 import torch
-from helpers import HIDDEN, D, attention_out_pattern, eye, mlp_out_pattern
+from helpers import HIDDEN, D, attention_out_pattern, eye, mlp_out_pattern, model_type_sweep
 
 import idinit_hf
 from idinit_hf.families.bert_prenorm import BERT_PRENORM
@@ -23,7 +23,7 @@ def build(model_type):
     return idinit_hf.AutoModelForMaskedLM.from_config(BERT_PRENORM.example_config(model_type, init_method="idinit"))
 
 
-@pytest.mark.parametrize("model_type", BERT_PRENORM.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(BERT_PRENORM.model_types))
 def test_the_norms_are_found_where_the_model_puts_them(model_type):
     model = build(model_type)
     inside, final = NORMS[model_type]

@@ -10,7 +10,7 @@ from functools import cache
 import pytest
 import torch
 import transformers
-from helpers import family, inputs
+from helpers import family, inputs, model_type_sweep
 from transformers.models.auto import modeling_auto
 
 import idinit_hf
@@ -29,7 +29,7 @@ def build(name: str, model_type: str, **config):
     return idinit_hf.AutoModelForCausalLM.from_config(config)
 
 
-@pytest.mark.parametrize("name, model_type", COVERED)
+@pytest.mark.parametrize("name, model_type", model_type_sweep(COVERED))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(name, model_type):
     model = build(name, model_type)
     report = idinit_hf.verify(model)

@@ -4,7 +4,16 @@ with registers (the same blocks, register tokens besides) are the model types wi
 
 import pytest
 import torch
-from helpers import EPS, assert_loosened_identity, attention_out_pattern, eye, family, inputs, mlp_out_pattern
+from helpers import (
+    EPS,
+    assert_loosened_identity,
+    attention_out_pattern,
+    eye,
+    family,
+    inputs,
+    mlp_out_pattern,
+    model_type_sweep,
+)
 
 import idinit_hf
 from idinit_hf.families import DINOV2
@@ -21,7 +30,7 @@ def blocks(model):
     return [m for m in model.modules() if DINOV2.is_block(m)]
 
 
-@pytest.mark.parametrize("model_type", DINOV2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(DINOV2.model_types))
 def test_attention_mlp_and_layer_scales(model_type):
     for layer in blocks(build(model_type)):
         attention = layer.attention
@@ -52,7 +61,7 @@ def test_class_token_and_positions_are_idi_and_registers_keep_the_librarys_zeros
 
 
 @pytest.mark.parametrize("options", [{}, {"use_swiglu_ffn": True}])
-@pytest.mark.parametrize("model_type", DINOV2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(DINOV2.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type, options):
     model = build(model_type, **options)
     report = idinit_hf.verify(model)

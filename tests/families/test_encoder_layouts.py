@@ -11,7 +11,7 @@ from functools import cache
 import pytest
 import torch
 import transformers
-from helpers import assert_same_tensors, family, inputs, snapshot, stock_class, tiny_config
+from helpers import assert_same_tensors, family, inputs, model_type_sweep, snapshot, stock_class, tiny_config
 from transformers.models.auto import modeling_auto
 
 import idinit_hf
@@ -38,7 +38,7 @@ def build(name: str, model_type: str, **overrides):
     return idinit_hf.AutoModelForMaskedLM.from_config(config_of(name, model_type, init_method="idinit", **overrides))
 
 
-@pytest.mark.parametrize("name, model_type", COVERED)
+@pytest.mark.parametrize("name, model_type", model_type_sweep(COVERED))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(name, model_type):
     model = build(name, model_type)
     report = idinit_hf.verify(model)
@@ -57,7 +57,7 @@ def test_each_covered_model_type_is_exact_and_an_identity_at_init(name, model_ty
     assert identity.max_identity_error() <= (1e-4 if family(name).norm_position == "pre" else 1e-3)
 
 
-@pytest.mark.parametrize("name, model_type", COVERED)
+@pytest.mark.parametrize("name, model_type", model_type_sweep(COVERED))
 def test_each_covered_model_type_reloads_in_stock_keeps_the_stock_default_and_builds_the_same_on_meta(
         name, model_type, tmp_path):
     cls = getattr(idinit_hf, f"IDInit{modeling_auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES[model_type]}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_replicas_loosened_apart, family, inputs
+from helpers import assert_replicas_loosened_apart, family, inputs, model_type_sweep
 from layouts import gain_offset, sandwich_types
 
 import idinit_hf
@@ -25,7 +25,7 @@ def weight(module) -> torch.Tensor:
     return module.weight.detach()
 
 
-@pytest.mark.parametrize("model_type", GEMMA2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(GEMMA2.model_types))
 def test_post_branch_norms_hold_epsilon_minus_one_and_the_others_zero(model_type):
     model = build(model_type)
     for layer in model.model.layers:
@@ -64,7 +64,7 @@ def test_the_linear_layers_ending_a_branch_follow_normed_out_and_the_head_is_tie
     assert torch.equal(weight(build().model.layers[0].self_attn.o_proj), EPS * (torch.eye(D) - torch.eye(D).roll(1, 1)))
 
 
-@pytest.mark.parametrize("model_type", GEMMA2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(GEMMA2.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
     model = build(model_type)
     report = idinit_hf.verify(model)
@@ -92,7 +92,7 @@ def test_the_family_is_registered():
     assert family("gemma2") is GEMMA2 and "gemma3_text" in idinit_hf.supported_model_types()
 
 
-@pytest.mark.parametrize("model_type", GEMMA2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(GEMMA2.model_types))
 def test_replicas_start_apart_under_the_family_loosening(model_type):
     """The family's default (issue 19, LOOSENED_REPLICAS): N(0, (0.5/√d)²) on every entry of the tall gate and up
     IDIτ around their stacked identities, so the replicated rows start apart."""

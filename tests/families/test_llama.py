@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, family, inputs
+from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, family, inputs, model_type_sweep
 from layouts import tiny_causal_lm  # the meta models the other layout scans read too (built once)
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
@@ -158,7 +158,7 @@ def test_every_llama_layout_model_type_is_covered():
                                              sorted(set(LLAMA.model_types) - found))
 
 
-@pytest.mark.parametrize("model_type", LLAMA.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(LLAMA.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
     model = build(model_type)
     report = idinit_hf.verify(model)

@@ -10,7 +10,7 @@ from functools import cache
 import pytest
 import torch
 import transformers
-from helpers import family, inputs
+from helpers import family, inputs, model_type_sweep
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
 
@@ -36,7 +36,7 @@ def slotted_parameters(model) -> set[str]:
             for name, _ in slot_parameters(located.module, located.slot, with_bias=True)}
 
 
-@pytest.mark.parametrize("name, model_type", COVERED)
+@pytest.mark.parametrize("name, model_type", model_type_sweep(COVERED))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(name, model_type):
     torch.manual_seed(0)
     model = build(name, model_type)

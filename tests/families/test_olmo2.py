@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, eye, family, inputs
+from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, eye, family, inputs, model_type_sweep
 from layouts import branches_end_in, types_whose_layers_hold
 
 import idinit_hf
@@ -117,7 +117,7 @@ def test_every_weight_of_a_block_gets_a_gradient_at_init(query_scale, without_gr
     assert gain > 1e3 * float(layer.self_attn.o_proj.weight.grad.abs().max())
 
 
-@pytest.mark.parametrize("model_type", OLMO2.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(OLMO2.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
     model = build(model_type)
     report = idinit_hf.verify(model)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from helpers import assert_loosened_identity, family, inputs, mlp_out_pattern
+from helpers import assert_loosened_identity, family, inputs, mlp_out_pattern, model_type_sweep
 from seq2seq_layouts import (
     SEQ2SEQ_TYPES,
     assert_stock_default_and_stock_reload,
@@ -208,7 +208,7 @@ def test_every_t5_layout_model_type_is_covered():
     assert found == set(T5.model_types), (sorted(found - set(T5.model_types)), sorted(set(T5.model_types) - found))
 
 
-@pytest.mark.parametrize("model_type", T5.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(T5.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
     model = build(model_type)
     report = idinit_hf.verify(model)
@@ -227,6 +227,6 @@ def test_the_family_is_registered():
     assert idinit_hf.models.stock_class_names("AutoModelForSeq2SeqLM")["t5"] == "T5ForConditionalGeneration"
 
 
-@pytest.mark.parametrize("model_type", T5.model_types)
+@pytest.mark.parametrize("model_type", model_type_sweep(T5.model_types))
 def test_default_init_is_stock_and_an_idinit_checkpoint_reloads_in_stock_transformers(model_type, tmp_path):
     assert_stock_default_and_stock_reload(T5, model_type, tmp_path)
