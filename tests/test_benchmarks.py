@@ -188,16 +188,34 @@ def test_init_speed_smoke(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import init_speed
 
-    monkeypatch.setattr(sys, "argv", ["init_speed.py", "--sizes", "tiny", "--repeats", "1", "--output",
-                                      str(tmp_path / "speed.json")])
+    # two of the four methods, one of each kind of child (the meta-device write limit, a real build): every child
+    # spends seconds importing transformers, and zero-fill / default differ from these only by a flag
+    monkeypatch.setattr(sys, "argv", ["init_speed.py", "--sizes", "tiny", "--repeats", "1", "--methods", "idinit",
+                                      "write-limit", "--output", str(tmp_path / "speed.json")])
     for key, value in CHILD_ENV.items():  # the children's: offline, one thread, quiet
         monkeypatch.setenv(key, value)
     init_speed.main()
     data = json.loads((tmp_path / "speed.json").read_text())
-    assert [r["method"] for r in data["rows"]] == ["zero-fill", "write-limit", "default", "idinit"]
+    assert [r["method"] for r in data["rows"]] == ["write-limit", "idinit"]  # the table's order
     assert all(r["seconds"] > 0 and r["params"] == data["rows"][0]["params"] for r in data["rows"])
     out = capsys.readouterr().out
-    assert "| tiny | float32 |" in out and "within 1.5× of the write limit" in out
+    idinit_row = next(line for line in out.splitlines() if line.startswith("| tiny | float32 |") and "| idinit |" in line)
+    assert idinit_row.split(" | ")[5] == "–"  # no default measured: no ratio to it
+    assert "within 1.5× of the write limit" in out and "faster than the default" not in out
+
+
+def test_init_speed_table_and_goals_of_all_four_methods(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import init_speed
+
+    rows = [{"size": "gpt2-medium", "dtype": "float32", "method": m, "params": 355e6, "seconds": t, "build_mb": b,
+             "peak_rss_mb": 1.0} for m, t, b in (("zero-fill", 1.0, 1000.0), ("write-limit", 1.2, 1000.0),
+                                                 ("default", 6.0, 1400.0), ("idinit", 1.5, 1300.0))]
+    data = {"rows": rows}
+    table = init_speed.format_table(data)
+    assert "| gpt2-medium | float32 | 355M | idinit | 1.50 | 0.25 | 1.25 | 1300 |" in table
+    goals = init_speed.goals(data)[0]
+    assert "within 1.5× of the write limit: **yes** (1.25×)" in goals and "faster than the default: **yes** (4.00×)" in goals
 
 
 def test_diagnostics_smoke(tmp_path, monkeypatch):
