@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> None:
         return stock_config(*positional, **options, rms_norm_eps=args.eps)
 
     at_init, runs = {}, []
+    probe = Batches(splits, args.family, settings.batch_size, settings.block_size, 0).evaluation("validation", 1)[0]
     for method in args.methods:
         model = build(args.family, method, args.depth, settings.width, settings.block_size, 0, 0)
-        probe = Batches(splits, args.family, settings.batch_size, settings.block_size, 0).evaluation("validation", 1)[0]
         scales = branch_scales(model, probe)
         at_init[method] = {"eps": model.config.rms_norm_eps, "branches": scales}
         print(f"{method} at init (ε = {model.config.rms_norm_eps:g}): " + "; ".join(

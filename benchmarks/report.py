@@ -375,7 +375,7 @@ def one_line_speed(speed) -> str:
     ratios, speedups = [], []
     for size, dtype in init_speed._groups(speed):
         group = init_speed._rows(speed, size, dtype)
-        limit = group.get("write-limit", group["zero-fill"])["seconds"]
+        limit = init_speed._limit(group)["seconds"]
         ratios.append(group["idinit"]["seconds"] / limit)
         if group["idinit"]["params"] >= 300e6:
             speedups.append(group["default"]["seconds"] / group["idinit"]["seconds"])

@@ -41,17 +41,16 @@ _REGISTERED: dict[tuple[str, type], Any] = {}
 
 
 @cache
-def _stock_class(auto_name: str, config_class: type) -> type | None:
+def _stock_class(auto_name: str, config_class: type) -> Any:
     """The class transformers' own tables give ``auto_name`` for ``config_class`` (None: no such head).
 
     Cached: the lookup scans transformers' lazy tables and costs milliseconds, hundreds of times per
     :func:`install`. Only asked for a config class with no registration of its own (:func:`_targets`), so the cache
     holds the tables' answer, never a registration's."""
     try:
-        stock = getattr(transformers, auto_name)._model_mapping[config_class]
+        return getattr(transformers, auto_name)._model_mapping[config_class]
     except KeyError:  # no such head for this model type
         return None
-    return stock if isinstance(stock, type) else None
 
 
 def _targets():
@@ -63,12 +62,8 @@ def _targets():
         registered = stock_auto._model_mapping._extra_content
         for model_type in (t for family in FAMILIES for t in family.model_types):
             config_class = CONFIG_MAPPING[model_type]
-            if config_class in registered:
-                stock = registered[config_class]
-                stock = stock if isinstance(stock, type) else None
-            else:
-                stock = _stock_class(auto_name, config_class)
-            if stock is not None:
+            stock = registered[config_class] if config_class in registered else _stock_class(auto_name, config_class)
+            if isinstance(stock, type):
                 yield auto_name, stock_auto, config_class, stock
 
 

@@ -4,12 +4,13 @@
 Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 42–56 s on 2 cores with ``-n 2``, of
 which each worker spends 13 s collecting: importing transformers' modeling code alone takes 5 s; the goal is 30 s);
 ``pytest -n 2`` is the full suite (measured 349–400 s; the goal is 5 minutes; most of it is the Python processes that
-the launch, fault and command-line tests start, 5-7 s of imports each, and 200 CPU-autocast steps in bf16 / fp16). ``slow`` marks what trains, starts processes, runs a
-script or a benchmark, and, set here in :func:`pytest_collection_modifyitems`, the cases of a registry-wide
-parametrized test (a ``family`` or ``name`` parameter that is a family of the registry) for every family outside
-``helpers.REPRESENTATIVES`` (one family per layout); a sweep over the model types a family covers marks its later
-model types itself (``helpers.model_type_sweep``): the quick tier checks every property on every layout, the full
-suite on every family and model type. Every test function keeps at least one case in the quick tier: one parametrized over
+the launch, fault and command-line tests start, 5-7 s of imports each, and 200 CPU-autocast steps in bf16 / fp16).
+``slow`` marks what trains, starts processes, runs a script or a benchmark, and, set here in
+:func:`pytest_collection_modifyitems`, the cases of a registry-wide parametrized test (a ``family`` or ``name``
+parameter that is a family of the registry) for every family outside ``helpers.REPRESENTATIVES`` (one family per
+layout); a sweep over the model types a family covers marks its later model types itself
+(``helpers.model_type_sweep``): the quick tier checks every property on every layout, the full suite on every family
+and model type. Every test function keeps at least one case in the quick tier: one parametrized over
 non-representatives only (as in the per-layout modules of ``tests/families/``) keeps its first.
 """
 
