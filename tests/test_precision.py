@@ -1,5 +1,5 @@
 """IDInit in low precision on the CPU: exact patterns in bfloat16 / float16, what happens to ε = 1e-6 in
-float16 (a subnormal), and 200 mixed-precision training steps of the three families without NaN or inf.
+float16 (a subnormal), and 100 mixed-precision training steps of one family per objective without NaN or inf.
 
 The same checks on a GPU are in ``scripts/check_gpu.sh``; findings are in ``docs/reliability.md``.
 """
@@ -15,7 +15,7 @@ from idinit_hf.roles import Role
 
 LOW = [torch.bfloat16, torch.float16]
 FP16_EPSILON = torch.tensor(1e-6, dtype=torch.float16)  # 1.0133e-06, the nearest float16 subnormal
-STEPS = 200
+STEPS = 100  # was 200; at 100 every case learns (below LEARNS) on seeds 0-4, and a stall (ratio ≈ 1) still fails
 
 
 # --- patterns built directly in low precision --------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_mlp_branch_with_replicas_apart_is_of_size_epsilon():
     assert 1e-9 < float(out.abs().max()) < 1e-5
 
 
-# --- 200 mixed-precision training steps --------------------------------------------------------------------
+# --- mixed-precision training steps ------------------------------------------------------------------------
 
 
 def train_mixed(family: str, dtype: torch.dtype, seed: int = 0) -> tuple[list[float], torch.nn.Module, float]:
@@ -125,9 +125,9 @@ def train_mixed(family: str, dtype: torch.dtype, seed: int = 0) -> tuple[list[fl
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", LOW, ids=str)
-@pytest.mark.parametrize("family", ONE_PER_OBJECTIVE)  # 200 steps: one family per objective
-def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype):
-    """From IDInit, 200 bf16-autocast / fp16-autocast+GradScaler steps: every loss and final weight finite,
+@pytest.mark.parametrize("family", ONE_PER_OBJECTIVE)  # STEPS steps: one family per objective
+def test_mixed_precision_steps_stay_finite_and_learn(family, dtype):
+    """From IDInit, STEPS bf16-autocast / fp16-autocast+GradScaler steps: every loss and final weight finite,
     the loss scale never collapsed (no run of overflowing gradients), and the loss went down."""
     losses, model, scale = train_mixed(family, dtype)
     assert all(torch.isfinite(torch.tensor(losses))), losses
@@ -136,7 +136,7 @@ def test_200_mixed_precision_steps_stay_finite_and_learn(family, dtype):
     assert learned(losses) < LEARNS, losses
 
 
-LEARNS = 0.9  # mean of the last 20 losses / mean of the first 20: holds on seeds 0-4 (python tests/test_precision.py)
+LEARNS = 0.9  # mean of the last 20 losses / mean of the first 20: 0.40-0.79 on seeds 0-4 (python tests/test_precision.py)
 
 
 def learned(losses: list[float]) -> float:
