@@ -20,7 +20,7 @@ from torch import nn
 from transformers import initialization as hf_init
 
 from . import init as idinit
-from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Rule, Slot, gate_rule, rule_for
+from .roles import GAIN_ROLES, KEY_VALUE, QUERY, Role, Rule, Slot, gate_rule, rule_for
 
 if TYPE_CHECKING:  # the role tables import nothing from here
     from .families.family import Family
@@ -200,16 +200,18 @@ def as_matrix(param: torch.Tensor, slot: Slot) -> torch.Tensor:
     return param
 
 
-def loosening_std(options: Any, fan_in: int, *, tau_entries_only: bool = False) -> float:
+def loosening_std(options: Any, fan_in: int, *, tau_entries_only: bool = False, head: bool = False) -> float:
     """The std of the loosening noise (§2) on a weight whose rows have ``fan_in`` entries: ``idinit_loosening``,
     or with ``idinit_loosening_scale="fan_in"`` the std that moves each replicated row by ≈ loosening·τ at any
     width: loosening·τ/√fan_in when the noise is on every entry of the row (``idinit_loosening_target="all"``),
     loosening·τ when it is on the row's one τ entry (a replicated row of IDIτ / IDICτ holds one; the writers that
-    perturb only τ entries whatever the target pass ``tau_entries_only``)."""
+    perturb only τ entries whatever the target pass ``tau_entries_only``). A ``head`` (``Role.HEAD``) reads
+    ``idinit_head_loosening`` instead where that is set."""
     every_entry = options.loosening_target == "all" and not tau_entries_only
+    size = options.head_loosening if head and options.head_loosening is not None else options.loosening
     if options.loosening_scale == "fan_in":
-        return options.loosening * options.tau / (math.sqrt(max(fan_in, 1)) if every_entry else 1.0)
-    return options.loosening
+        return size * options.tau / (math.sqrt(max(fan_in, 1)) if every_entry else 1.0)
+    return size
 
 
 def _replicated(matrix: torch.Tensor) -> bool:
@@ -275,8 +277,9 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     fan_in = param[0].numel() if is_conv else as_matrix(param, slot).shape[-1]
-    std = loosening_std(options, fan_in)
-    tau_std = loosening_std(options, fan_in, tau_entries_only=True)  # loosen_centred_ / loosen_heads_
+    head = slot.role is Role.HEAD
+    std = loosening_std(options, fan_in, head=head)
+    tau_std = loosening_std(options, fan_in, tau_entries_only=True, head=head)  # loosen_centred_ / loosen_heads_
     loosen = dict(std=std, generator=generator, target=options.loosening_target, wide=options.wide)
     if slot.stacked and param.dim() == 2:
         _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)
