@@ -20,13 +20,17 @@
 #   f. a second corpus (docs/defaults.md, "On text no default was chosen on"): (a) on the State of the Union text for
 #      the decoders, default / IDInit / neox / depth-init on 3 seeds, the other practitioners' inits on seed 0
 #      (OLMo 2: 3 seeds); then the encoders (BERT, ModernBERT), default / IDInit / neox / depth-init
+#   g. the loosening's size (docs/defaults.md, "OLMo 2's loosening"): 1, 2 (and 4 on OLMo 2) on OLMo 2, Llama, GPT-2
+#      and Gemma 2 at 16 layers, 3 seeds; OLMo 2's swap probes (the 2.0 build's MLP or head into the 0.5 one) and a
+#      random head; the new OLMo 2 default at 4 and 16 layers and on the State of the Union text. Names are today's:
+#      OLMo 2's 0.5 is "idinit:loosening=0.5,head_loosening=None", its 2.0 everywhere "idinit:head_loosening=None"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d e f}
+STAGES=${STAGES:-a b c d e f g}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -134,6 +138,23 @@ second_corpus() {  # the head to head at 16 layers on text no default was chosen
     done
 }
 
+loosening_size() {  # stage g
+    local text="--steps 300 --eval_every 25 --eval_batches 4 --batch_size 8 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+    local sizes="idinit:loosening=1.0,head_loosening=None idinit:head_loosening=None"
+    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods $sizes idinit:loosening=4.0,head_loosening=None \
+        idinit:loosening=0.5,head_loosening=None idinit:head_loosening=None,heads=small \
+        "idinit:loosening=0.5,head_loosening=None+idinit:head_loosening=None[mlp_in,mlp_gate]" \
+        "idinit:loosening=0.5,head_loosening=None+idinit:head_loosening=None[head]" --deep_methods idinit $text
+    for family in llama gpt2 gemma2; do
+        $CONVERGENCE --families $family --depths 16 --seeds 0 1 2 --methods idinit:loosening=1.0 idinit:loosening=2.0 \
+            --deep_methods idinit $text
+    done
+    $CONVERGENCE --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit idinit:head_loosening=None \
+        idinit:loosening=0.5,head_loosening=None --deep_methods idinit $text
+    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods idinit idinit:head_loosening=None \
+        idinit:loosening=0.5,head_loosening=None --deep_methods idinit $text --text_dir ../shared/data/text/sotu
+}
+
 for stage in $STAGES; do
     echo "=== stage $stage: $(date -Is)"
     case $stage in
@@ -144,7 +165,8 @@ for stage in $STAGES; do
         d) $BUDGET --budgets --widths 64 128 256 --methods default idinit $(best_baselines) ;;
         e) olmo2_probes ;;
         f) second_corpus ;;
-        *) echo "unknown stage $stage (a, b, c, d, e, f)" >&2; exit 2 ;;
+        g) loosening_size ;;
+        *) echo "unknown stage $stage (a, b, c, d, e, f, g)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"
