@@ -152,7 +152,13 @@ def plot(runs, family, path):
     fig, axes = plt.subplots(len(datas), len(depths), figsize=(6 * len(depths), 4.2 * len(datas)), squeeze=False)
     for (i, data), (j, depth) in ((a, b) for a in enumerate(datas) for b in enumerate(depths)):
         axis = axes[i][j]
-        present = {r["method"] for r in runs if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
+        # the head to head only (default, IDInit, the practitioners' inits): variants and probes are in the JSON and
+        # the table, and with tens of them the legend covered the curves
+        present = {r["method"] for r in runs
+                   if (r["family"], r["data"], r["depth"]) == (family, data, depth) and r["method"] in CORE_METHODS}
+        if not present:
+            axis.set_visible(False)  # a depth measured on another dataset only
+            continue
         for method in sorted(present, key=method_order):
             group = [r for r in runs if (r["family"], r["data"], r["depth"], r["method"]) == (family, data, depth, method)]
             if not group:

@@ -22,8 +22,9 @@
 #      (OLMo 2: 3 seeds); then the encoders (BERT, ModernBERT), default / IDInit / neox / depth-init
 #   g. the loosening's size (docs/defaults.md, "OLMo 2's loosening"): 1, 2 (and 4 on OLMo 2) on OLMo 2, Llama, GPT-2
 #      and Gemma 2 at 16 layers, 3 seeds; OLMo 2's swap probes (the 2.0 build's MLP or head into the 0.5 one) and a
-#      random head; the new OLMo 2 default at 4 and 16 layers and on the State of the Union text. Names are today's:
-#      OLMo 2's 0.5 is "idinit:loosening=0.5,head_loosening=None", its 2.0 everywhere "idinit:head_loosening=None"
+#      random head; the new OLMo 2 default at 4 and 16 layers and on the State of the Union text; the MLP probes on
+#      Llama, and 2.0 on ModernBERT. Names are today's: OLMo 2's former 0.5 everywhere is
+#      "idinit:loosening=0.5,head_loosening_factor=1.0", 2.0 everywhere "idinit:head_loosening_factor=1.0"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
@@ -74,8 +75,11 @@ EOF
 }
 
 olmo2_probes() {
+    # OLMo 2's names are today's: its head's loosening is a quarter of the rest since stage g, so the runs made
+    # before name the head's factor 1 (the paper's loosening, or GPT-2's 0.5 of the default of then: WAS)
     local PAPERS="loosening=1e-06,loosening_target=identity,loosening_scale=absolute" C="$CONVERGENCE $TEXT"
-    local THEN="idinit:query_scale=1.0,$PAPERS" Q0="idinit:$PAPERS" roles option
+    local OLMO_PAPERS="$PAPERS,head_loosening_factor=1.0" WAS="idinit:loosening=0.5,head_loosening_factor=1.0"
+    local THEN="idinit:query_scale=1.0,$OLMO_PAPERS" Q0="idinit:$OLMO_PAPERS" roles option
     local -a probes=()  # an array: the names hold [...], which the shell must not expand
     for roles in attention_out,mlp_out attention_out_norm,mlp_out_norm \
                  attention_out,mlp_out,attention_out_norm,mlp_out_norm attention_in mlp_in,mlp_gate embedding,head \
@@ -91,18 +95,18 @@ olmo2_probes() {
                   embeddings=idi; do
         probes+=("$Q0,$option")
     done
-    probes+=("idinit:epsilon=1e-3,$PAPERS")  # options in the option table's order, as relabel.py names them
+    probes+=("idinit:epsilon=1e-3,$OLMO_PAPERS")  # options in the option table's order, as relabel.py names them
     $C --families olmo2 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
-    $C --families olmo2 --depths 16 --seeds 0 --methods idinit:gate=default idinit:token_table=small \
-        idinit:loosening=1.0 idinit:gqa=group --deep_methods idinit:gate=default idinit:token_table=small \
-        idinit:loosening=1.0 idinit:gqa=group
-    $C --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit "$Q0" "$THEN" \
-        --deep_methods idinit "$Q0" "$THEN" idinit:query_scale=1.0
+    probes=("$WAS,gate=default" "$WAS,token_table=small" "idinit:loosening=1.0,head_loosening_factor=1.0"
+            "$WAS,gqa=group")
+    $C --families olmo2 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
+    $C --families olmo2 --depths 4 16 --seeds 0 1 2 --methods "$WAS" "$Q0" "$THEN" \
+        --deep_methods "$WAS" "$Q0" "$THEN" idinit:query_scale=1.0,loosening=0.5,head_loosening_factor=1.0
     $C --families gemma2 --depths 4 16 --seeds 0 1 2 --methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" \
         idinit:query_scale=0 --deep_methods idinit "idinit:$PAPERS" "idinit:query_scale=0,$PAPERS" idinit:query_scale=0
-    # depth-init's random parts that helped IDInit with Q = I, in today's default
-    probes=("idinit+depth-init[attention_in]" "idinit+depth-init[attention_in,embedding,head]"
-            "idinit+depth-init[attention_out,mlp_out]")
+    # depth-init's random parts that helped IDInit with Q = I, in the default of then
+    probes=("$WAS+depth-init[attention_in]" "$WAS+depth-init[attention_in,embedding,head]"
+            "$WAS+depth-init[attention_out,mlp_out]")
     $C --families olmo2 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}"
     # dynamics.py does not resume: it runs once (its file's method names are those of its time, meta.note)
     test -f "$ROOT/benchmarks/results/issue19/dynamics_olmo2.json" ||
@@ -127,7 +131,8 @@ second_corpus() {  # the head to head at 16 layers on text no default was chosen
             --deep_methods zero-branch-out depth-scaled olmo2 mimetic $SOTU
     done
     $CONVERGENCE --families olmo2 gemma2 --seeds 0 --methods zero-init-residual --deep_methods zero-init-residual $SOTU
-    local probe="idinit+depth-init[attention_out,mlp_out]"  # OLMo 2's probe of stage e, on this corpus too
+    # OLMo 2's probe of stage e (in the default of then), on this corpus too
+    local probe="idinit:loosening=0.5,head_loosening_factor=1.0+depth-init[attention_out,mlp_out]"
     $CONVERGENCE --families olmo2 --seeds 0 1 2 --methods "$probe" --deep_methods "$probe" $SOTU
     local seed  # the encoders (800-step masked LM runs, 5-7 minutes each here), a seed at a time
     for seed in 0 1 2; do
@@ -138,21 +143,21 @@ second_corpus() {  # the head to head at 16 layers on text no default was chosen
     done
 }
 
-loosening_size() {  # stage g
-    local text="--steps 300 --eval_every 25 --eval_batches 4 --batch_size 8 --block_size 64 --width 64 --lr 0.001 --warmup 50"
-    local sizes="idinit:loosening=1.0,head_loosening=None idinit:head_loosening=None"
-    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods $sizes idinit:loosening=4.0,head_loosening=None \
-        idinit:loosening=0.5,head_loosening=None idinit:head_loosening=None,heads=small \
-        "idinit:loosening=0.5,head_loosening=None+idinit:head_loosening=None[mlp_in,mlp_gate]" \
-        "idinit:loosening=0.5,head_loosening=None+idinit:head_loosening=None[head]" --deep_methods idinit $text
-    for family in llama gpt2 gemma2; do
-        $CONVERGENCE --families $family --depths 16 --seeds 0 1 2 --methods idinit:loosening=1.0 idinit:loosening=2.0 \
-            --deep_methods idinit $text
-    done
-    $CONVERGENCE --families olmo2 --depths 4 16 --seeds 0 1 2 --methods idinit idinit:head_loosening=None \
-        idinit:loosening=0.5,head_loosening=None --deep_methods idinit $text
-    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods idinit idinit:head_loosening=None \
-        idinit:loosening=0.5,head_loosening=None --deep_methods idinit $text --text_dir ../shared/data/text/sotu
+loosening_size() {  # stage g; on OLMo 2 (names of today): WAS = GPT-2's 0.5 everywhere, ALL2 = 2.0 everywhere
+    local WAS="idinit:loosening=0.5,head_loosening_factor=1.0" ALL2="idinit:head_loosening_factor=1.0"
+    local -a olmo=(idinit "$WAS" "$ALL2" "idinit:loosening=1.0,head_loosening_factor=1.0"
+                   "idinit:loosening=4.0,head_loosening_factor=1.0" "$ALL2,heads=small"
+                   "$WAS+$ALL2[mlp_in,mlp_gate]" "$WAS+$ALL2[head]")
+    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods "${olmo[@]}" $TEXT
+    $CONVERGENCE --families olmo2 --depths 4 --seeds 0 1 2 --methods idinit "$WAS" "$ALL2" $TEXT
+    $CONVERGENCE --families olmo2 --depths 16 --seeds 0 1 2 --methods idinit "$WAS" "$ALL2" $TEXT \
+        --text_dir ../shared/data/text/sotu
+    local -a other=(idinit:loosening=1.0 idinit:loosening=2.0)
+    $CONVERGENCE --families llama gpt2 gemma2 --depths 16 --seeds 0 1 2 --methods "${other[@]}" $TEXT
+    $CONVERGENCE --families llama --depths 16 --seeds 0 1 2 --methods "idinit+idinit:loosening=2.0[mlp_in,mlp_gate]" \
+        "idinit+idinit:loosening=1.0[mlp_in,mlp_gate]" $TEXT
+    $CONVERGENCE --families modernbert --depths 16 --seeds 0 1 2 --methods idinit:loosening=2.0 \
+        "idinit+idinit:loosening=2.0[mlp_in]" $BERT
 }
 
 for stage in $STAGES; do

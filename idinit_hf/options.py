@@ -71,14 +71,6 @@ def _parse_seed(text: str) -> int | None:
     return None if text.strip().lower() == "none" else int(text)
 
 
-def _optional_nonnegative(value: Any, choices: tuple[str, ...]) -> float | None:
-    return None if value is None else _number(positive=False)(value, choices)
-
-
-def _parse_optional_number(text: str) -> float | None:
-    return None if text.strip().lower() == "none" else float(text)
-
-
 @dataclass(frozen=True)
 class OptionKind:
     """A kind of option value: how a config value is checked and normalized, and how command-line text is read."""
@@ -94,8 +86,6 @@ KINDS: dict[str, OptionKind] = {
     "positive": OptionKind("a finite number > 0", _number(positive=True), float, float),
     "nonnegative": OptionKind("a finite number >= 0", _number(positive=False), float, float),
     "seed": OptionKind("None or an integer >= 0", _seed, _parse_seed, Any),
-    "optional_nonnegative": OptionKind("None or a finite number >= 0", _optional_nonnegative, _parse_optional_number,
-                                       Any),
     "choice": OptionKind("{choices}", _choice, str, str),
 }
 
@@ -153,10 +143,10 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "idinit_loosening is the noise's std, or its size relative to a row of the identity (every "
                "replicated row moves by about loosening·τ, whatever the width: std = loosening·τ/√fan_in on every "
                "entry, loosening·τ on the τ entries)."),
-    OptionSpec("head_loosening", None, "optional_nonnegative",
-               doc="idinit_loosening for a tall IDIτ head (an untied LM head of idinit_heads='idi'), read the same way "
-                   "(idinit_loosening_scale, idinit_loosening_target); None = idinit_loosening. A head's replicas are "
-                   "token scores, not hidden units: how far apart they start is a separate choice (OLMo 2, issue 19)."),
+    OptionSpec("head_loosening_factor", 1.0, "nonnegative",
+               doc="the loosening of a tall IDIτ in the heads role (idinit_heads='idi': an untied LM head, a classifier "
+                   "wider than its input, an image-modelling decoder) is idinit_loosening times this; a tied table "
+                   "follows idinit_loosening. A head's replicas are scores, not hidden units (OLMo 2, issue 19)."),
     OptionSpec("seed", None, "seed", doc="seed of the loosening noise; None = torch.initial_seed()."),
     OptionSpec("wide", "partial", "choice", WIDE_RULES, "IDIτ when out < in: [τI | 0] or [τI | τI …]."),
     OptionSpec("zero_pattern", "subtract", "choice", ZERO_PATTERNS,

@@ -200,15 +200,15 @@ def as_matrix(param: torch.Tensor, slot: Slot) -> torch.Tensor:
     return param
 
 
-def loosening_std(options: Any, fan_in: int, *, tau_entries_only: bool = False, head: bool = False) -> float:
+def loosening_std(options: Any, fan_in: int, *, tau_entries_only: bool = False, is_head: bool = False) -> float:
     """The std of the loosening noise (§2) on a weight whose rows have ``fan_in`` entries: ``idinit_loosening``,
     or with ``idinit_loosening_scale="fan_in"`` the std that moves each replicated row by ≈ loosening·τ at any
     width: loosening·τ/√fan_in when the noise is on every entry of the row (``idinit_loosening_target="all"``),
     loosening·τ when it is on the row's one τ entry (a replicated row of IDIτ / IDICτ holds one; the writers that
-    perturb only τ entries whatever the target pass ``tau_entries_only``). A ``head`` (``Role.HEAD``) reads
-    ``idinit_head_loosening`` instead where that is set."""
+    perturb only τ entries whatever the target pass ``tau_entries_only``). A head (``Role.HEAD``, ``is_head``) takes
+    ``idinit_loosening · idinit_head_loosening_factor``: 0 stays 0, the paper's 1e-6 stays tiny."""
     every_entry = options.loosening_target == "all" and not tau_entries_only
-    size = options.head_loosening if head and options.head_loosening is not None else options.loosening
+    size = options.loosening * (options.head_loosening_factor if is_head else 1.0)
     if options.loosening_scale == "fan_in":
         return size * options.tau / (math.sqrt(max(fan_in, 1)) if every_entry else 1.0)
     return size
@@ -277,9 +277,9 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     """IDIτ / IDICτ, then the loosening noise where rows are replicas (seeded per parameter)."""
     generator = torch.Generator().manual_seed(seed)
     fan_in = param[0].numel() if is_conv else as_matrix(param, slot).shape[-1]
-    head = slot.role is Role.HEAD
-    std = loosening_std(options, fan_in, head=head)
-    tau_std = loosening_std(options, fan_in, tau_entries_only=True, head=head)  # loosen_centred_ / loosen_heads_
+    is_head = slot.role is Role.HEAD
+    std = loosening_std(options, fan_in, is_head=is_head)
+    tau_std = loosening_std(options, fan_in, tau_entries_only=True, is_head=is_head)  # loosen_centred_ / loosen_heads_
     loosen = dict(std=std, generator=generator, target=options.loosening_target, wide=options.wide)
     if slot.stacked and param.dim() == 2:
         _write_stacked(as_matrix(param, slot), slot, options, generator, init_std)

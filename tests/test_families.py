@@ -138,3 +138,5 @@ def test_the_replica_loosening_is_a_default_only_where_it_was_measured(name):
     loosening = {key: defaults[key] for key, _ in LOOSENED_REPLICAS if key in defaults}
     expected = {**dict(LOOSENED_REPLICAS), "loosening": LOOSENED_FAMILIES[name]} if name in LOOSENED_FAMILIES else {}
     assert loosening == expected
+    # a head a quarter as loose as OLMo 2's MLP (GPT-2's 0.5); every other family's head follows its loosening
+    assert defaults.get("head_loosening_factor", 1.0) == (0.25 if name == "olmo2" else 1.0)

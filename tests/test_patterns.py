@@ -151,18 +151,18 @@ def test_fan_in_loosening_is_the_absolute_std_divided_by_root_fan_in(width):
     assert not torch.equal(relative, up_projection(idinit_loosening=0.5, idinit_loosening_scale="absolute"))
 
 
-@pytest.mark.parametrize("head_loosening, scale", [(0.0, "fan_in"), (0.25, "fan_in"), (1e-3, "absolute")])
-def test_head_loosening_sizes_the_heads_noise_and_nothing_else(head_loosening, scale):
-    """``idinit_head_loosening`` replaces ``idinit_loosening`` on a tall IDIτ head only (read with the same scale and
-    target): Llama's untied head gets its own noise, the gate and up keep theirs, bit for bit."""
+@pytest.mark.parametrize("factor, scale", [(0.0, "fan_in"), (0.25, "fan_in"), (4.0, "absolute")])
+def test_head_loosening_factor_sizes_the_heads_noise_and_nothing_else(factor, scale):
+    """``idinit_head_loosening_factor`` multiplies ``idinit_loosening`` on a tall IDIτ head only (read with the same
+    scale and target): Llama's untied head gets loosening·factor, the gate and up keep theirs, bit for bit."""
     def build(**options):
         return tiny("llama", init_method="idinit", idinit_loosening=0.5, idinit_loosening_scale=scale,
                     idinit_loosening_target="all", idinit_seed=1, **options)
-    own, followed = build(idinit_head_loosening=head_loosening), build(idinit_head_loosening=None)
+    own, followed = build(idinit_head_loosening_factor=factor), build(idinit_head_loosening_factor=1.0)
     own_head, fan_in = own.lm_head.weight.detach(), own.lm_head.weight.shape[1]
     plain = torch.eye(fan_in).repeat(-(-own_head.shape[0] // fan_in), 1)[: own_head.shape[0]]
-    std = head_loosening / fan_in**0.5 if scale == "fan_in" else head_loosening
-    if head_loosening == 0:
+    std = 0.5 * factor / fan_in**0.5 if scale == "fan_in" else 0.5 * factor
+    if factor == 0:
         assert torch.equal(own_head, plain)
     else:
         assert abs(float((own_head - plain).std()) / std - 1) < 0.2

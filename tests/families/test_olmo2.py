@@ -38,15 +38,29 @@ def test_the_post_branch_norms_get_a_gain_of_epsilon_and_the_input_sides_the_ide
 
 
 def test_replicas_start_apart_under_the_family_loosening():
-    """The family's default (issue 19, OLMO2_LOOSENING): N(0, (2/√d)²) on every entry of the gate and up and
-    N(0, (0.5/√d)²) on the untied IDIτ head, around their stacked identities; the square and wide projections keep
-    their patterns."""
+    """The family's default (issue 19, OLMO2_LOOSENING): N(0, (2/√d)²) on every entry of the gate and up and a
+    quarter of that, N(0, (0.5/√d)²), on the untied IDIτ head, around their stacked identities; the square and wide
+    projections keep their patterns."""
     model = build()
     layer = model.model.layers[0]
     tall = {"gate": (layer.mlp.gate_proj, 2.0), "up": (layer.mlp.up_proj, 2.0), "head": (model.lm_head, 0.5)}
     for name, (module, loosening) in tall.items():
         assert_replicas_loosened_apart(weight(module), tol=0.2, name=name, loosening=loosening)  # 640 to 4096 draws
     assert torch.equal(weight(layer.self_attn.v_proj), eye(D)[: D // 2])
+
+
+def test_no_loosening_means_none_on_the_head_too():
+    """The head's factor scales idinit_loosening, so ``idinit_loosening=0`` leaves every tall IDIτ exact."""
+    model = build(idinit_loosening=0.0)
+    vocab = model.config.vocab_size
+    assert torch.equal(weight(model.lm_head), torch.eye(D).repeat(-(-vocab // D), 1)[:vocab])
+    assert torch.equal(weight(model.model.layers[0].mlp.up_proj), torch.eye(D).repeat(3, 1)[:HIDDEN])
+
+
+def test_a_head_factor_of_one_gives_the_head_the_mlps_loosening():
+    """The family's factor is a default, not a rule: ``idinit_head_loosening_factor=1`` loosens the head as the gate
+    and up (2/√d), the measured alternative (docs/defaults.md, "OLMo 2's loosening")."""
+    assert_replicas_loosened_apart(weight(build(idinit_head_loosening_factor=1.0).lm_head), tol=0.2, loosening=2.0)
 
 
 def test_query_scale_one_gives_the_papers_identity_query():

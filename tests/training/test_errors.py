@@ -50,7 +50,6 @@ BAD_VALUE = {
     "positive": ("0", "'0' is not a finite number > 0"),  # the kinds of idinit_hf.options.KINDS
     "nonnegative": ("nan", "'nan' is not a finite number >= 0"),
     "seed": ("1.5", "'1.5' is not None or an integer >= 0"),
-    "optional_nonnegative": ("-1", "'-1' is not None or a finite number >= 0"),
     "_steps_or_epoch": ("0", "must be a positive integer, got 0"),
     "_positive_float": ("0", "must be a positive number, got 0"),
     "float": ("abc", "invalid float value: 'abc'"),

@@ -16,8 +16,7 @@ from idinit_hf.training.modeling import base_config, build_model
 from idinit_hf.training.tasks import TASKS
 
 #: a valid value other than the default for each kind, as command-line text and as the config holds it
-NON_DEFAULT = {"positive": ("0.5", 0.5), "nonnegative": ("0.001", 1e-3), "seed": ("7", 7),
-               "optional_nonnegative": ("0.25", 0.25)}
+NON_DEFAULT = {"positive": ("0.5", 0.5), "nonnegative": ("0.001", 1e-3), "seed": ("7", 7)}
 
 
 def non_default(spec) -> tuple[str, object]:
