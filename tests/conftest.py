@@ -3,8 +3,8 @@
 
 Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 42–56 s on 2 cores with ``-n 2``, of
 which each worker spends 13 s collecting: importing transformers' modeling code alone takes 5 s; the goal is 30 s);
-``pytest -n 2`` is the full suite (measured 349–408 s; the goal is 5 minutes; most of it is the Python processes that
-the launch, fault and command-line tests start, 5-7 s of imports each, and 200 CPU-autocast steps in bf16 / fp16).
+``pytest -n 2`` is the full suite (measured 349–436 s; the goal is 5 minutes; most of it is the Python processes that
+the launch, fault and command-line tests start, 5-7 s of imports each, and 100 CPU-autocast steps in bf16 / fp16).
 ``slow`` marks what trains, starts processes, runs a script or a benchmark, and, set here in
 :func:`pytest_collection_modifyitems`, the cases of a registry-wide parametrized test (a ``family`` or ``name``
 parameter that is a family of the registry) for every family outside ``helpers.REPRESENTATIVES`` (one family per
