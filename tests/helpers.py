@@ -73,7 +73,8 @@ def model_type_sweep(cases):
 
 
 #: The first representative of each pretraining objective (CLM, MLM, image classification, seq2seq): for the
-#: costliest runs (100 mixed-precision training steps, the benchmark smoke tests), where what varies is the data and the loss.
+#: costliest runs (100 mixed-precision training steps, the benchmark smoke tests), where what varies is the data
+#: and the loss.
 ONE_PER_OBJECTIVE = tuple({family(name).objective: name for name in reversed(REPRESENTATIVES)}.values())[::-1]
 TEXT = [name for name in NAMES if family(name).modality == "text"]
 IMAGE = [name for name in NAMES if family(name).modality == "image"]
@@ -178,12 +179,17 @@ def assert_loosened_identity(weight, tol=1e-5):
     assert taus.unique().numel() > 1  # loosened: replicated rows are not tied
 
 
+def stacked_identity(rows: int, width: int) -> torch.Tensor:
+    """IDIτ (τ = 1) of a tall ``rows x width`` weight: row m is e_(m mod width), the identities stacked."""
+    return torch.eye(width).repeat(-(-rows // width), 1)[:rows]
+
+
 def assert_replicas_loosened_apart(weight, tol, name="", loosening=0.5):
     """GPT-2's family loosening (``LOOSENED_REPLICAS``, issue 19; OLMo 2's ``loosening=2.0``) on a tall IDIτ weight
     (rows x width): the noise around its stacked identities has std loosening/√width within ``tol`` (relative), and
     the replicated rows start apart."""
     rows, width = weight.shape
-    noise = weight - torch.eye(width).repeat(-(-rows // width), 1)[:rows]
+    noise = weight - stacked_identity(rows, width)
     assert abs(float(noise.std()) / (loosening / width**0.5) - 1) < tol, name
     assert idinit_hf.replica_spread(weight) > 0.4, name
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from helpers import NAMES, family, tiny
+from helpers import NAMES, family, stacked_identity, tiny
 from transformers import GPT2Config
 
 import idinit_hf
@@ -160,7 +160,7 @@ def test_head_loosening_factor_sizes_the_heads_noise_and_nothing_else(factor, sc
                     idinit_loosening_target="all", idinit_seed=1, **options)
     own, followed = build(idinit_head_loosening_factor=factor), build(idinit_head_loosening_factor=1.0)
     own_head, fan_in = own.lm_head.weight.detach(), own.lm_head.weight.shape[1]
-    plain = torch.eye(fan_in).repeat(-(-own_head.shape[0] // fan_in), 1)[: own_head.shape[0]]
+    plain = stacked_identity(own_head.shape[0], fan_in)
     std = 0.5 * factor / fan_in**0.5 if scale == "fan_in" else 0.5 * factor
     if factor == 0:
         assert torch.equal(own_head, plain)

@@ -16,6 +16,7 @@ FlexOlmo has the same norms around a mixture of experts (a table of its own, wit
 from dataclasses import replace
 
 from ..roles import Role, Slot
+from .family import LOOSENED_REPLICAS
 from .llama import LLAMA, LLAMA_LAYOUT_DEFAULTS
 
 
@@ -32,7 +33,7 @@ NORMED_DOWN_PROJ = replace(_llama("down_proj"), normed=True)
 #: of 0.5 on the gated MLP's gate and up, whose noise is then twice an identity row's norm; the untied IDIτ head at a
 #: quarter of that, GPT-2's 0.5 (issue 19: of 0.5, 1, 2 and 4, 2 is the best, and it pays in the MLP).
 OLMO2_LOOSENING: tuple[tuple[str, object], ...] = (
-    ("loosening", 2.0), ("loosening_scale", "fan_in"), ("loosening_target", "all"), ("head_loosening_factor", 0.25))
+    *dict(LOOSENED_REPLICAS, loosening=2.0).items(), ("head_loosening_factor", 0.25))
 
 #: The Llama family (its block, example, sizes and dropout) with this table.
 OLMO2 = replace(

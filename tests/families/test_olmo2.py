@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, eye, family, inputs, model_type_sweep
+from helpers import (
+    PAPERS_LOOSENING,
+    assert_replicas_loosened_apart,
+    eye,
+    family,
+    inputs,
+    model_type_sweep,
+    stacked_identity,
+)
 from layouts import branches_end_in, types_whose_layers_hold
 
 import idinit_hf
@@ -52,9 +60,8 @@ def test_replicas_start_apart_under_the_family_loosening():
 def test_no_loosening_means_none_on_the_head_too():
     """The head's factor scales idinit_loosening, so ``idinit_loosening=0`` leaves every tall IDIτ exact."""
     model = build(idinit_loosening=0.0)
-    vocab = model.config.vocab_size
-    assert torch.equal(weight(model.lm_head), torch.eye(D).repeat(-(-vocab // D), 1)[:vocab])
-    assert torch.equal(weight(model.model.layers[0].mlp.up_proj), torch.eye(D).repeat(3, 1)[:HIDDEN])
+    assert torch.equal(weight(model.lm_head), stacked_identity(model.config.vocab_size, D))
+    assert torch.equal(weight(model.model.layers[0].mlp.up_proj), stacked_identity(HIDDEN, D))
 
 
 def test_a_head_factor_of_one_gives_the_head_the_mlps_loosening():
