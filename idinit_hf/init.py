@@ -359,19 +359,23 @@ def small_init_std(width: int) -> float:
 
 
 @torch.no_grad()
-def small_init_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""SmallInit on a ``rows x width`` table: every entry ``N(0, 2/(5·width))`` (:func:`small_init_std`).
+def small_init_(tensor: torch.Tensor, *, d: int | None = None, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+    r"""SmallInit on a ``rows x width`` table: every entry ``N(0, 2/(5d))`` (:func:`small_init_std`), ``d`` the
+    table's ``width`` unless given.
 
     Not an identity rule: the paper leaves the embedding tables open (``docs/method.md``), and this is the scale
     practitioners give a token table whose rows are also the LM head's (``docs/defaults.md``, issue 19). A row of
     ``width`` such entries has norm ≈ √(2/5) ≈ 0.63 at every width, so the logits of a tied head have a spread
-    that does not shrink with the width. Drawn in float32 from ``generator`` (on its device) in chunks of at most
-    2**20 values, then cast, so every device and rank gets the same values.
+    that does not shrink with the width. GPT-NeoX draws every input weight with the model width ``d``, whatever
+    the fan-in: a stem (``d`` rows) then maps an input of norm r to one of norm ≈ √(2/5)·r (:func:`small_init_conv_`).
+    Drawn in float32 from ``generator`` (on its device) in chunks of at most 2**20 values, then cast, so every
+    device and rank gets the same values.
     """
     _check_matrix(tensor, "small_init_")
     if tensor.is_meta or tensor.numel() == 0:
         return tensor
-    std = small_init_std(tensor.shape[1])
+    std = small_init_std(tensor.shape[1] if d is None else d)
     rows_per_chunk = max(1, _NOISE_CHUNK // tensor.shape[1])
     for start in range(0, tensor.shape[0], rows_per_chunk):
         rows = tensor[start : start + rows_per_chunk]
@@ -380,9 +384,11 @@ def small_init_(tensor: torch.Tensor, *, generator: torch.Generator | None = Non
 
 
 @torch.no_grad()
-def small_init_conv_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    """:func:`small_init_` on a convolution kernel's ``c_out x (c_in·k·…)`` flattening (fan-in c_in·k·…)."""
-    return _on_matrix(tensor, lambda matrix: small_init_(matrix, generator=generator), "small_init_conv_")
+def small_init_conv_(tensor: torch.Tensor, *, d: int | None = None, generator: torch.Generator | None = None
+                     ) -> torch.Tensor:
+    """:func:`small_init_` on a convolution kernel's ``c_out x (c_in·k·…)`` flattening: ``N(0, 2/(5d))``, ``d`` the
+    fan-in c_in·k·… unless given (a stem's is its ``c_out``, the model width: GPT-NeoX's small_init)."""
+    return _on_matrix(tensor, lambda matrix: small_init_(matrix, d=d, generator=generator), "small_init_conv_")
 
 
 def fused_blocks(tensor: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:

@@ -161,9 +161,10 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("token_table", "embeddings", "choice", ("embeddings", "small"),
                "the token table (and an LM head tied to it): the rule of idinit_embeddings, or SmallInit "
                "N(0, 2/(5d)) (GPT-NeoX's small_init: tied logits of spread ≈ 0.6 at any width d)."),
-    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic"),
+    OptionSpec("patch_embedding", "idic", "choice", ("default", "idic", "small"),
                "the stem convolution of an image model: ViT's patch embedding, ConvNeXt's patchify stem, a ResNet / "
-               "RegNet stem."),
+               "RegNet stem; small: SmallInit N(0, 2/(5d)), d the stem's output width (GPT-NeoX's small_init: a patch of "
+               "norm r embeds to norm ≈ 0.63·r at any patch size)."),
     OptionSpec("pooler", "idi", "choice", ("default", "idi", "zero"), "BERT / ViT pooler dense layer."),
     OptionSpec("heads", "default", "choice", ("default", "idi", "zero", "small"),
                "untied heads and head transforms (classifier, untied LM head, MLM transform, NSP, MIM decoder); "

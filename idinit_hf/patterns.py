@@ -261,8 +261,12 @@ def write_pattern(
                             qkv=qkv, init_std=init_std, groups=groups)
         elif rule is Rule.SMALL:
             generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
-            if is_conv:  # fan-in c_in·k·…: the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
-                idinit.small_init_conv_(param, generator=generator)
+            if is_conv:  # on the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
+                # a stem draws with the model width (its c_out), as GPT-NeoX does: its output keeps ≈ √(2/5) of a
+                # patch's norm whatever the patch size (issue 19: with the fan-in of a 2 x 2 patch, std 0.32, the
+                # 8 x 8 digits trained worse); a convolution head's model width is its fan-in
+                d = param.shape[0] if slot.role is Role.PATCH_EMBEDDING else None
+                idinit.small_init_conv_(param, d=d, generator=generator)
             else:
                 idinit.small_init_(as_matrix(param, slot), generator=generator)
         else:

@@ -282,6 +282,17 @@ def test_small_init_conv_draws_over_the_fan_in(channels_last):
     assert torch.equal(kernel.reshape(32, 36), flat)
 
 
+@pytest.mark.parametrize("fan_in", [4, 16, 768])
+def test_small_init_of_a_stem_drawn_with_its_output_width_keeps_the_input_norm_times_sqrt_two_fifths(fan_in):
+    """d = c_out (GPT-NeoX's model width) instead of the fan-in: std √(2/(5·c_out)), and a c_out x fan_in stem maps
+    inputs of norm r to norm ≈ √(2/5)·r at every fan-in (with the fan-in's d, to ≈ √(2/5 · c_out/fan_in)·r)."""
+    stem = init.small_init_conv_(torch.empty(768, 1, fan_in, 1), d=768, generator=torch.Generator().manual_seed(4))
+    assert abs(float(stem.std()) / math.sqrt(2 / (5 * 768)) - 1) < 0.05
+    inputs = torch.randn(256, fan_in, generator=torch.Generator().manual_seed(5))
+    ratio = (inputs @ stem.reshape(768, fan_in).T).norm(dim=1) / inputs.norm(dim=1)
+    assert abs(float(ratio.mean()) - math.sqrt(2 / 5)) < 0.05
+
+
 def test_small_init_is_a_noop_on_meta_and_rejects_other_ranks():
     w = torch.empty(3, 4, device="meta")
     assert init.small_init_(w) is w

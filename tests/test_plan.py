@@ -81,6 +81,24 @@ def test_patch_embedding_option_default():
     assert_default_random(model.embeddings.patch_embeddings.projection.weight)
 
 
+@pytest.mark.parametrize("name", ["vit", "convnext", "resnet"])
+def test_patch_embedding_option_small(name):
+    """idinit_patch_embedding="small": the stem kernel holds SmallInit N(0, 2/(5d)), d its output width (the model
+    width, not its c_in·k·k fan-in), and a zero bias, drawn from the per-parameter seed (verify rebuilds it bit for
+    bit; another seed draws others)."""
+    config = dict(init_method="idinit", idinit_patch_embedding="small", idinit_seed=4)
+    model = testing.tiny_model(name, width=64, **config)
+    slot = next(layer for layer in idinit_hf.verify(model).layers if layer.role is idinit_hf.Role.PATCH_EMBEDDING)
+    kernel = model.get_parameter(slot.name).detach()
+    assert slot.rule is idinit_hf.Rule.SMALL and slot.matches
+    assert abs(float(kernel.std()) / math.sqrt(2 / (5 * kernel.shape[0])) - 1) < 0.15
+    bias = model.get_submodule(slot.name.rpartition(".")[0]).bias
+    assert bias is None or torch.equal(bias.detach(), torch.zeros_like(bias))
+    assert idinit_hf.verify(model).ok
+    other = testing.tiny_model(name, width=64, **{**config, "idinit_seed": 5})
+    assert not torch.equal(other.get_parameter(slot.name).detach(), kernel)
+
+
 def test_tau_and_epsilon_options():
     model = idinit_hf.IDInitBertModel(family("bert").example_config(init_method="idinit", idinit_tau=0.5, idinit_epsilon=1e-3))
     layer = model.encoder.layer[0]

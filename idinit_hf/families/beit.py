@@ -16,7 +16,7 @@ Without a position table (BEiT's default, ``use_absolute_position_embeddings=Fal
 becomes, through the IDICτ patch embedding, a token whose entries are all equal, and BEiT's LayerNorm (eps 1e-12)
 has a Jacobian of ~1e6 there: every block is still the identity in the forward pass, but its Jacobian at such a token
 is ``I + O(ε·1e6)``, not ``I`` (``tests/families/test_beit.py``). The example config has a position table, which
-makes every token distinct; ``idinit_patch_embedding="default"`` avoids it without one.
+makes every token distinct; ``idinit_patch_embedding="small"`` or ``"default"`` (a random stem) avoids it without one.
 """
 
 from transformers.models.beit import modeling_beit as beit

@@ -47,15 +47,16 @@ def test_every_block_is_exact_and_an_identity_at_init(options):
     assert identity.max_identity_error() < 1e-5 and identity.max_branch() < 1e-5
 
 
-def test_without_a_position_table_a_flat_patch_makes_the_block_jacobian_depart_from_the_identity():
-    """A blank 2 x 2 patch through the IDICτ patch embedding is a token of equal entries; BEiT's LayerNorm (eps 1e-12)
+@pytest.mark.parametrize("random_stem", ["small", "default"])
+def test_without_a_position_table_a_flat_patch_makes_the_block_jacobian_depart_from_the_identity(random_stem):
+    """A blank 2 x 2 patch through an IDICτ patch embedding is a token of equal entries; BEiT's LayerNorm (eps 1e-12)
     has a Jacobian of ~1e6 there, so ε-sized branch weights give an O(1) departure. The forward pass is still the
-    identity. The library's patch embedding (random) does not make such tokens."""
+    identity. A random patch embedding (SmallInit, or the library's) does not make such tokens."""
     model = build(use_absolute_position_embeddings=False)
     assert idinit_hf.identity_report(model, inputs("beit")).max_identity_error() < 1e-5
     spread = max(abs(b.sigma_min - 1) for b in idinit_hf.jacobian_spectrum(model, inputs("beit"), max_tokens=8))
     assert spread > 1e-3
-    fixed = build(use_absolute_position_embeddings=False, idinit_patch_embedding="default")
+    fixed = build(use_absolute_position_embeddings=False, idinit_patch_embedding=random_stem)
     assert max(abs(b.sigma_min - 1) for b in idinit_hf.jacobian_spectrum(fixed, inputs("beit"), max_tokens=8)) < 1e-3
 
 

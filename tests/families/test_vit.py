@@ -47,6 +47,18 @@ def test_vit_patch_embedding_is_idic(vit_model):
     assert torch.equal(projection.bias, torch.zeros(D))
 
 
+def test_vit_patch_embedding_is_small_init_when_asked():
+    """idinit_patch_embedding="small": N(0, 2/(5d)) with d = 16 output channels (GPT-NeoX's, not the 1·2·2 fan-in's
+    std), a zero bias, the draws verify rebuilds."""
+    config = family("vit").example_config(init_method="idinit", idinit_patch_embedding="small")
+    model = idinit_hf.IDInitViTModel(config)
+    projection = model.embeddings.patch_embeddings.projection
+    assert abs(float(projection.weight.detach().std()) / (2 / (5 * D)) ** 0.5 - 1) < 0.25  # 16 x 4 draws
+    assert torch.equal(projection.bias.detach(), torch.zeros(D))
+    layer = next(layer for layer in idinit_hf.verify(model).layers if layer.name.endswith("projection.weight"))
+    assert layer.rule is idinit_hf.Rule.SMALL and layer.matches
+
+
 def test_vit_class_token_and_positions_are_idi_by_default(vit_model):
     """ViT's family default idinit_embeddings="idi" (issue 12): class token e_0, position p → e_(p mod d)."""
     embeddings = layers_of(vit_model, vit.ViTEmbeddings)[0]
