@@ -129,7 +129,7 @@ def test_a_stacked_weight_gets_each_blocks_own_rule(gate):
         return tensors["weight"]
 
     weight = written()
-    identity = torch.eye(4).repeat(2, 1)[:6]
+    identity = stacked_identity(6, 4)
     assert torch.equal(weight[6:].round(decimals=4), identity) and not torch.equal(weight[6:], identity)
     if gate == "idi":
         assert torch.equal(weight[:6].round(decimals=4), identity)

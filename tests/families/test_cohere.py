@@ -3,7 +3,7 @@ optional per-head q/k norms at the library's 1."""
 
 import pytest
 import torch
-from helpers import family, inputs
+from helpers import family, inputs, stacked_identity
 
 import idinit_hf
 
@@ -19,7 +19,7 @@ def build(model_type="cohere", **config):
 def test_the_gate_follows_the_gate_option(gate):
     mlp = build(idinit_gate=gate).model.layers[0].mlp
     up, gate_weight = mlp.up_proj.weight.detach(), mlp.gate_proj.weight.detach()
-    assert torch.equal(up.round(decimals=3), torch.eye(D).repeat(3, 1)[:HIDDEN])
+    assert torch.equal(up.round(decimals=3), stacked_identity(HIDDEN, D))
     if gate == "idi":
         assert torch.equal(gate_weight.round(decimals=3), up.round(decimals=3))
     else:

@@ -4,7 +4,14 @@ identity with the parallel residual (the default) and with the sequential one.""
 
 import pytest
 import torch
-from helpers import assert_loosened_identity, attention_out_pattern, family, inputs, mlp_out_pattern
+from helpers import (
+    assert_loosened_identity,
+    attention_out_pattern,
+    family,
+    inputs,
+    mlp_out_pattern,
+    stacked_identity,
+)
 
 import idinit_hf
 
@@ -47,7 +54,7 @@ def test_the_block_is_an_identity_with_either_residual(parallel):
 def test_the_measured_defaults_are_an_idi_lm_head_and_zero_queries_and_the_config_wins():
     """docs/defaults.md (issue 20): GPT-NeoX starts with an IDIτ untied LM head and Q = 0; a config value wins."""
     model = build()
-    assert torch.equal(model.lm_head.weight.detach().round(decimals=3), torch.eye(D).repeat(16, 1))  # 256 x 16
+    assert torch.equal(model.lm_head.weight.detach().round(decimals=3), stacked_identity(256, D))
     query = model.gpt_neox.layers[0].attention.query_key_value.weight.detach().view(HEADS, 3, HEAD_DIM, D)[:, 0]
     assert not torch.any(query)
     stock_choices = build(idinit_heads="default", idinit_query_scale=1.0)

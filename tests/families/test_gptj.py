@@ -4,7 +4,7 @@ parallel from one LayerNorm (both branches live, the sum an identity); the untie
 
 import pytest
 import torch
-from helpers import attention_out_pattern, family, inputs, mlp_out_pattern
+from helpers import attention_out_pattern, family, inputs, mlp_out_pattern, stacked_identity
 
 import idinit_hf
 
@@ -33,6 +33,6 @@ def test_both_parallel_branches_are_live_and_the_block_an_identity():
 @pytest.mark.parametrize("heads", ["idi", "zero"])
 def test_the_untied_lm_head_and_its_bias_follow_the_heads_option(heads):
     model = build(idinit_heads=heads)
-    want = torch.eye(D).repeat(16, 1) if heads == "idi" else torch.zeros(256, D)  # IDIτ 256 x 16, loosened
+    want = stacked_identity(256, D) if heads == "idi" else torch.zeros(256, D)  # IDIτ 256 x 16, loosened
     assert torch.equal(model.lm_head.weight.detach().round(decimals=3), want)
     assert not torch.any(model.lm_head.bias) and idinit_hf.verify(model).ok

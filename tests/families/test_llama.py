@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import PAPERS_LOOSENING, assert_replicas_loosened_apart, family, inputs, model_type_sweep
+from helpers import (
+    PAPERS_LOOSENING,
+    assert_replicas_loosened_apart,
+    family,
+    inputs,
+    model_type_sweep,
+    stacked_identity,
+)
 from layouts import tiny_causal_lm  # the meta models the other layout scans read too (built once)
 from transformers import AutoConfig
 from transformers.models.auto import modeling_auto
@@ -39,7 +46,7 @@ def test_query_and_mlp_in_are_identities_and_outputs_are_idiz():
         assert torch.equal(layer.self_attn.q_proj.weight.detach(), torch.eye(D))
         assert torch.equal(layer.self_attn.o_proj.weight.detach(), EPS * (torch.eye(D) - torch.eye(D).roll(1, 1)))
         up = layer.mlp.up_proj.weight.detach()  # 40 x 16: two identities and the first 8 rows of a third
-        assert torch.equal(up.round(decimals=3), torch.eye(D).repeat(3, 1)[:HIDDEN])
+        assert torch.equal(up.round(decimals=3), stacked_identity(HIDDEN, D))
         assert torch.equal(layer.mlp.gate_proj.weight.detach().round(decimals=3), up.round(decimals=3))
         down = layer.mlp.down_proj.weight.detach()
         want = torch.zeros(D, HIDDEN)  # IDIZε 16 x 40: [εI | −εI | 0]; up's rows 32-39 are not read at init

@@ -3,7 +3,7 @@ where the library writes w = 1 (a gain of 2); Jais 2's plain LayerNorms keep the
 
 import pytest
 import torch
-from helpers import family, mlp_out_pattern
+from helpers import family, mlp_out_pattern, stacked_identity
 
 import idinit_hf
 
@@ -35,7 +35,7 @@ def test_every_norm_has_the_gain_the_convention_asks_for(model_type, init_method
 def test_the_ungated_mlp_and_verify():
     model = build(init_method="idinit")
     mlp = model.model.layers[0].mlp
-    assert torch.equal(mlp.up_proj.weight.detach().round(decimals=3), torch.eye(D).repeat(4, 1))
+    assert torch.equal(mlp.up_proj.weight.detach().round(decimals=3), stacked_identity(4 * D, D))
     assert torch.equal(mlp.down_proj.weight.detach(), mlp_out_pattern(D, 4 * D))
     report = idinit_hf.verify(model)
     assert report.ok and len(report.by_role(idinit_hf.Role.NORM_1P)) == 2 * (2 * 2 + 1)  # weight and bias of each

@@ -41,7 +41,7 @@ def test_the_post_branch_norms_get_a_gain_of_epsilon_and_the_input_sides_the_ide
         assert torch.equal(weight(layer.self_attn.q_proj), torch.zeros(D, D))  # the family's Q = 0
         assert torch.equal(weight(layer.self_attn.k_proj), torch.eye(D)[: D // 2])  # 2 key/value heads of 4
         assert torch.equal(weight(layer.self_attn.q_norm), torch.ones(D))  # over all heads: the library's 1
-        assert torch.equal(weight(layer.mlp.up_proj).round(decimals=3), torch.eye(D).repeat(3, 1)[:HIDDEN])
+        assert torch.equal(weight(layer.mlp.up_proj).round(decimals=3), stacked_identity(HIDDEN, D))
     assert torch.equal(weight(model.model.norm), torch.ones(D))  # the final norm is not a branch's
 
 

@@ -3,7 +3,7 @@ width and the model width (project_in: an embedding, project_out: a head), and w
 (OPT-350m) the post-LN block whose branches still start ≈ 0."""
 
 import torch
-from helpers import attention_out_pattern, family, inputs, mlp_out_pattern
+from helpers import attention_out_pattern, family, inputs, mlp_out_pattern, stacked_identity
 
 import idinit_hf
 
@@ -19,7 +19,7 @@ def test_fc1_fc2_in_the_decoder_layer_and_the_attention_output():
     layer = build().model.decoder.layers[0]
     assert torch.equal(layer.self_attn.q_proj.weight.detach(), torch.eye(D))
     assert torch.equal(layer.self_attn.out_proj.weight.detach(), attention_out_pattern(D))
-    assert torch.equal(layer.fc1.weight.detach().round(decimals=3), torch.eye(D).repeat(4, 1))
+    assert torch.equal(layer.fc1.weight.detach().round(decimals=3), stacked_identity(4 * D, D))
     assert torch.equal(layer.fc2.weight.detach(), mlp_out_pattern(D, HIDDEN))
     assert not torch.any(layer.fc1.bias) and not torch.any(layer.self_attn.q_proj.bias)
 

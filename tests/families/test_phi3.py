@@ -3,7 +3,7 @@ the way Phi3Attention splits it, the fused gate_up_proj with an identity of its 
 
 import pytest
 import torch
-from helpers import EPS, attention_out_pattern, family
+from helpers import EPS, attention_out_pattern, family, stacked_identity
 
 import idinit_hf
 
@@ -29,7 +29,7 @@ def test_qkv_proj_holds_the_query_then_the_grouped_key_and_value(gqa, key_heads_
 def test_gate_and_up_halves_each_hold_a_loosened_identity_lined_up_row_for_row():
     mlp = build().model.layers[0].mlp
     gate, up = mlp.gate_up_proj.weight.detach().chunk(2)  # Phi3MLP.forward: gate = first half
-    identity = torch.eye(D).repeat(3, 1)[:HIDDEN]  # 40 x 16: row i reads input i mod 16
+    identity = stacked_identity(HIDDEN, D)  # 40 x 16: row i reads input i mod 16
     for half in (gate, up):
         assert torch.equal(half.round(decimals=3), identity)  # IDIτ up to the loosening noise
         assert torch.equal(half[identity == 0], torch.zeros(int((identity == 0).sum())))
@@ -39,7 +39,7 @@ def test_gate_and_up_halves_each_hold_a_loosened_identity_lined_up_row_for_row()
 def test_the_gate_half_follows_the_gate_option():
     """``idinit_gate="default"`` leaves the gate half to the library (random), the up half is still IDIτ."""
     gate, up = build(idinit_gate="default").model.layers[0].mlp.gate_up_proj.weight.detach().chunk(2)
-    identity = torch.eye(D).repeat(3, 1)[:HIDDEN]
+    identity = stacked_identity(HIDDEN, D)
     assert torch.equal(up.round(decimals=3), identity)
     assert 0.01 < float(gate.std()) < 0.04  # the library's N(0, 0.02)
 

@@ -12,6 +12,7 @@ from helpers import (
     eye,
     family,
     mlp_out_pattern,
+    stacked_identity,
 )
 
 import idinit_hf
@@ -24,7 +25,7 @@ from idinit_hf.training.modeling import context_length
 def assert_idi_table(embedding: torch.nn.Embedding) -> None:
     """IDIτ of a V x d table (row m → e_(m mod d), loosened where rows replicate), its padding row 0."""
     weight = embedding.weight.detach()
-    want = eye(D).repeat(-(-len(weight) // D), 1)[: len(weight)]
+    want = stacked_identity(len(weight), D)
     if embedding.padding_idx is not None:
         want[embedding.padding_idx] = 0
     assert torch.equal(weight.round(decimals=4), want)
