@@ -25,13 +25,16 @@
 #      random head; the new OLMo 2 default at 4 and 16 layers and on the State of the Union text; the MLP probes on
 #      Llama, and 2.0 on ModernBERT. Names are today's: OLMo 2's former 0.5 everywhere is
 #      "idinit:loosening=0.5,head_loosening_factor=1.0", 2.0 everywhere "idinit:head_loosening_factor=1.0"
+#   h. ViT's stem on the digits (docs/defaults.md, "ViT's stem on the digits"): swap probes with GPT-NeoX's init at 128
+#      and at 32 images per step, NeoX's stem and idinit_patch_embedding="small" on 3 seeds; Llama's loosening at 1.0
+#      in the head-to-head's settings and at 1000 / 3000 steps
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d e f g}
+STAGES=${STAGES:-a b c d e f g h}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -160,6 +163,38 @@ loosening_size() {  # stage g; on OLMo 2 (names of today): WAS = GPT-2's 0.5 eve
         "idinit+idinit:loosening=2.0[mlp_in]" $BERT
 }
 
+vit_stem_and_long_loosening() {  # stage h (docs/defaults.md, "ViT's stem on the digits", Llama's "At 3000 steps")
+    local IMAGES="--steps 300 --eval_every 25 --eval_batches 4 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+    local FASHION="--image_dir ../shared/data/images/fashion-mnist" SMALL=idinit:patch_embedding=small roles
+    local -a probes=() probes32=(neox $SMALL)
+    for roles in attention_in embedding patch_embedding attention_out,mlp_out mlp_in head; do
+        probes+=("idinit+neox[$roles]" "neox+idinit[$roles]")
+        probes32+=("$SMALL+neox[$roles]" "neox+$SMALL[$roles]")
+    done
+    # 128 images per step (--batch_size 32; the head-to-head trains 32): the probes, then NeoX's stem and SmallInit's
+    # (the fan-in reading of `small` in vit_stem/fan_in/ is no longer built by any name)
+    local B128="$CONVERGENCE --families vit --batch_size 32 $IMAGES --output_dir $ROOT/benchmarks/results/issue19/vit_stem/batch128"
+    $B128 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
+    $B128 --depths 4 16 --seeds 0 1 2 --methods "idinit+neox[patch_embedding]" $SMALL \
+        --deep_methods "idinit+neox[patch_embedding]" $SMALL
+    $B128 --depths 4 16 --seeds 0 1 2 --methods "idinit+neox[patch_embedding]" $SMALL \
+        --deep_methods "idinit+neox[patch_embedding]" $SMALL $FASHION
+    # the head-to-head's batch: the probes on SmallInit's stem, the attention probes on 3 seeds, then `small` itself
+    local B32="$CONVERGENCE --families vit --batch_size 8 $IMAGES --output_dir $ROOT/benchmarks/results/issue19/vit_stem/batch32"
+    $B32 --depths 16 --seeds 0 --methods "${probes32[@]}" --deep_methods "${probes32[@]}"
+    local -a attention=("$SMALL,query_scale=1" idinit:query_scale=1 "$SMALL+neox[attention_in]" "idinit+neox[attention_in]")
+    $B32 --depths 16 --seeds 0 1 2 --methods "${attention[@]}" --deep_methods "${attention[@]}"
+    $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods $SMALL --deep_methods $SMALL $TEXT
+    $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods $SMALL --deep_methods $SMALL $TEXT $FASHION
+    # Llama's loosening at 1.0: the head-to-head's settings, and ten times the budget
+    $CONVERGENCE --families llama --depths 4 8 --seeds 0 1 2 --methods idinit:loosening=1.0 \
+        --deep_methods idinit:loosening=1.0 $TEXT
+    $CONVERGENCE --families llama --depths 16 --seeds 0 1 2 --methods idinit:loosening=1.0 \
+        --deep_methods idinit:loosening=1.0 $TEXT --text_dir ../shared/data/text/sotu
+    $PY "$ROOT/benchmarks/budget.py" --families llama --text_dir ../shared/data/text/sotu --seeds 0 1 --budgets 1000 3000 \
+        --widths --methods idinit:loosening=1.0
+}
+
 for stage in $STAGES; do
     echo "=== stage $stage: $(date -Is)"
     case $stage in
@@ -171,7 +206,8 @@ for stage in $STAGES; do
         e) olmo2_probes ;;
         f) second_corpus ;;
         g) loosening_size ;;
-        *) echo "unknown stage $stage (a, b, c, d, e, f, g)" >&2; exit 2 ;;
+        h) vit_stem_and_long_loosening ;;
+        *) echo "unknown stage $stage (a, b, c, d, e, f, g, h)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"

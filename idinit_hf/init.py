@@ -365,14 +365,16 @@ def small_init_(tensor: torch.Tensor, *, d: int | None = None, generator: torch.
     table's ``width`` unless given.
 
     Not an identity rule: the paper leaves the embedding tables open (``docs/method.md``), and this is the scale
-    practitioners give a token table whose rows are also the LM head's (``docs/defaults.md``, issue 19). A row of
-    ``width`` such entries has norm ≈ √(2/5) ≈ 0.63 at every width, so the logits of a tied head have a spread
-    that does not shrink with the width. GPT-NeoX draws every input weight with the model width ``d``, whatever
+    practitioners give a token table whose rows are also the LM head's (``docs/defaults.md``, issue 19). With
+    ``d = width`` a row has norm ≈ √(2/5) ≈ 0.63 at every width, so the logits of a tied head have a spread that
+    does not shrink with the width. GPT-NeoX draws every input weight with the model width ``d``, whatever
     the fan-in: a stem (``d`` rows) then maps an input of norm r to one of norm ≈ √(2/5)·r (:func:`small_init_conv_`).
     Drawn in float32 from ``generator`` (on its device) in chunks of at most 2**20 values, then cast, so every
     device and rank gets the same values.
     """
     _check_matrix(tensor, "small_init_")
+    if d is not None and d < 1:
+        raise ValueError(f"small_init_: d={d} must be a width of at least 1")
     if tensor.is_meta or tensor.numel() == 0:
         return tensor
     std = small_init_std(tensor.shape[1] if d is None else d)

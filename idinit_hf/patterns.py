@@ -261,14 +261,15 @@ def write_pattern(
                             qkv=qkv, init_std=init_std, groups=groups)
         elif rule is Rule.SMALL:
             generator = torch.Generator().manual_seed(param_seed(seed, f"{name}.{param_name}"))
+            # a stem draws with the model width (its output rows), as GPT-NeoX does: its output keeps ≈ √(2/5) of a
+            # patch's norm whatever the patch size (issue 19: with the fan-in of a 2 x 2 patch, std 0.32, the 8 x 8
+            # digits trained worse); a head's or a table's model width is its fan-in (the default of small_init_)
+            stem = slot.role is Role.PATCH_EMBEDDING
             if is_conv:  # on the kernel's c_out x (c_in·k·…) flattening, as IDICτ sees it
-                # a stem draws with the model width (its c_out), as GPT-NeoX does: its output keeps ≈ √(2/5) of a
-                # patch's norm whatever the patch size (issue 19: with the fan-in of a 2 x 2 patch, std 0.32, the
-                # 8 x 8 digits trained worse); a convolution head's model width is its fan-in
-                d = param.shape[0] if slot.role is Role.PATCH_EMBEDDING else None
-                idinit.small_init_conv_(param, d=d, generator=generator)
+                idinit.small_init_conv_(param, d=param.shape[0] if stem else None, generator=generator)
             else:
-                idinit.small_init_(as_matrix(param, slot), generator=generator)
+                matrix = as_matrix(param, slot)
+                idinit.small_init_(matrix, d=matrix.shape[0] if stem else None, generator=generator)
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:

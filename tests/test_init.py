@@ -293,11 +293,13 @@ def test_small_init_of_a_stem_drawn_with_its_output_width_keeps_the_input_norm_t
     assert abs(float(ratio.mean()) - math.sqrt(2 / 5)) < 0.05
 
 
-def test_small_init_is_a_noop_on_meta_and_rejects_other_ranks():
+def test_small_init_is_a_noop_on_meta_and_rejects_other_ranks_and_widths():
     w = torch.empty(3, 4, device="meta")
     assert init.small_init_(w) is w
     with pytest.raises(ValueError, match="small_init_ expects a 2-D"):
         init.small_init_(torch.empty(2, 2, 2))
+    with pytest.raises(ValueError, match="d=0 must be a width of at least 1"):
+        init.small_init_(torch.empty(2, 2), d=0)
 
 
 # ---- devices and bad input ----------------------------------------------------------------------------------------

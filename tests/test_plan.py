@@ -91,7 +91,8 @@ def test_patch_embedding_option_small(name):
     slot = next(layer for layer in idinit_hf.verify(model).layers if layer.role is idinit_hf.Role.PATCH_EMBEDDING)
     kernel = model.get_parameter(slot.name).detach()
     assert slot.rule is idinit_hf.Rule.SMALL and slot.matches
-    assert abs(float(kernel.std()) / math.sqrt(2 / (5 * kernel.shape[0])) - 1) < 0.15
+    std, by_width, by_fan_in = float(kernel.std()), math.sqrt(2 / (5 * kernel.shape[0])), math.sqrt(2 / (5 * kernel[0].numel()))
+    assert abs(std / by_width - 1) < 0.15 and abs(std - by_width) < abs(std - by_fan_in)  # resnet: 64 vs 49
     bias = model.get_submodule(slot.name.rpartition(".")[0]).bias
     assert bias is None or torch.equal(bias.detach(), torch.zeros_like(bias))
     assert idinit_hf.verify(model).ok
