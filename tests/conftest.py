@@ -1,9 +1,9 @@
 """Shared test settings: offline, quiet, deterministic; and the two tiers (helpers shared by test modules live in
 ``helpers.py``).
 
-Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 20 s on 2 idle cores with ``-n 2``,
+Tiers: ``pytest -m "not slow"`` is the quick tier (every test function; measured 20–22 s on 2 idle cores with ``-n 2``,
 of which each worker spends 5 s collecting, most of it importing transformers' modeling code; the goal is 30 s);
-``pytest -n 2`` is the full suite (measured 189 s on 2 idle cores; the goal is 5 minutes; most of it is the Python
+``pytest -n 2`` is the full suite (measured 179–189 s on 2 idle cores; the goal is 5 minutes; most of it is the Python
 processes that the launch, fault and command-line tests start, and 100 CPU-autocast steps in bf16 / fp16). Both take
 about twice as long while benchmarks share the cores (42–56 s and 349–436 s were measured so in earlier sittings).
 ``slow`` marks what trains, starts processes, runs a script or a benchmark, and, set here in
