@@ -172,8 +172,10 @@ def plot(runs, family, path):
         axis.set_ylabel("validation loss (mean over seeds)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    if any(axis.get_visible() for row in axes for axis in row):
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    # else a file of variants and probes only (no head-to-head method to draw): no empty picture, they are in the table
     plt.close(fig)
 
 

@@ -165,7 +165,7 @@ loosening_size() {  # stage g; on OLMo 2 (names of today): WAS = GPT-2's 0.5 eve
 
 vit_stem_and_long_loosening() {  # stage h (docs/defaults.md, "ViT's stem on the digits", Llama's "At 3000 steps")
     local IMAGES="--steps 300 --eval_every 25 --eval_batches 4 --block_size 64 --width 64 --lr 0.001 --warmup 50"
-    local FASHION="--image_dir ../shared/data/images/fashion-mnist" SMALL=idinit:patch_embedding=small roles
+    local FASHION="--image_dir ../shared/data/images/fashion-mnist" SMALL=idinit:patch_embedding=small roles data
     local -a probes=() probes32=(neox $SMALL)
     for roles in attention_in embedding patch_embedding attention_out,mlp_out mlp_in head; do
         probes+=("idinit+neox[$roles]" "neox+idinit[$roles]")
@@ -175,17 +175,18 @@ vit_stem_and_long_loosening() {  # stage h (docs/defaults.md, "ViT's stem on the
     # (the fan-in reading of `small` in vit_stem/fan_in/ is no longer built by any name)
     local B128="$CONVERGENCE --families vit --batch_size 32 $IMAGES --output_dir $ROOT/benchmarks/results/issue19/vit_stem/batch128"
     $B128 --depths 16 --seeds 0 --methods "${probes[@]}" --deep_methods "${probes[@]}"
-    $B128 --depths 4 16 --seeds 0 1 2 --methods "idinit+neox[patch_embedding]" $SMALL \
-        --deep_methods "idinit+neox[patch_embedding]" $SMALL
-    $B128 --depths 4 16 --seeds 0 1 2 --methods "idinit+neox[patch_embedding]" $SMALL \
-        --deep_methods "idinit+neox[patch_embedding]" $SMALL $FASHION
+    for data in "" "$FASHION"; do  # the digits, then Fashion-MNIST
+        $B128 --depths 4 16 --seeds 0 1 2 --methods "idinit+neox[patch_embedding]" $SMALL \
+            --deep_methods "idinit+neox[patch_embedding]" $SMALL $data
+    done
     # the head-to-head's batch: the probes on SmallInit's stem, the attention probes on 3 seeds, then `small` itself
     local B32="$CONVERGENCE --families vit --batch_size 8 $IMAGES --output_dir $ROOT/benchmarks/results/issue19/vit_stem/batch32"
     $B32 --depths 16 --seeds 0 --methods "${probes32[@]}" --deep_methods "${probes32[@]}"
     local -a attention=("$SMALL,query_scale=1" idinit:query_scale=1 "$SMALL+neox[attention_in]" "idinit+neox[attention_in]")
     $B32 --depths 16 --seeds 0 1 2 --methods "${attention[@]}" --deep_methods "${attention[@]}"
-    $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods $SMALL --deep_methods $SMALL $TEXT
-    $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods $SMALL --deep_methods $SMALL $TEXT $FASHION
+    for data in "" "$FASHION"; do
+        $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods $SMALL --deep_methods $SMALL $TEXT $data
+    done
     # Llama's loosening at 1.0: the head-to-head's settings, and ten times the budget
     $CONVERGENCE --families llama --depths 4 8 --seeds 0 1 2 --methods idinit:loosening=1.0 \
         --deep_methods idinit:loosening=1.0 $TEXT

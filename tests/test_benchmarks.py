@@ -171,6 +171,18 @@ def _run(family, depth, method, seed, steps=4, loss=1.0):
             "diverged": False}
 
 
+def test_a_plot_is_drawn_for_the_head_to_head_and_none_for_probes_alone(tmp_path):
+    """The per-family picture shows default, IDInit and the practitioners' inits; a file of variants and probes only
+    (an issue's screen) gets no picture rather than an empty one."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import convergence
+
+    convergence.plot([_run("gpt2", 2, "idinit", 0), _run("gpt2", 2, "idinit:tau=0.5", 0)], "gpt2", tmp_path / "a.png")
+    convergence.plot([_run("gpt2", 2, "idinit:tau=0.5", 0), _run("gpt2", 2, "idinit+neox[head]", 0)], "gpt2",
+                     tmp_path / "b.png")
+    assert (tmp_path / "a.png").stat().st_size > 0 and not (tmp_path / "b.png").exists()
+
+
 def test_merge_replaces_a_run_and_drops_a_group_measured_with_other_settings():
     sys.path.insert(0, str(BENCHMARKS))
     from convergence import merge, summarize

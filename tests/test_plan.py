@@ -88,14 +88,15 @@ def test_patch_embedding_option_small(name):
     bit; another seed draws others)."""
     config = dict(init_method="idinit", idinit_patch_embedding="small", idinit_seed=4)
     model = testing.tiny_model(name, width=64, **config)
-    layer = next(layer for layer in idinit_hf.verify(model).layers if layer.role is idinit_hf.Role.PATCH_EMBEDDING)
+    report = idinit_hf.verify(model)
+    layer = next(layer for layer in report.layers if layer.role is idinit_hf.Role.PATCH_EMBEDDING)
     kernel = model.get_parameter(layer.name).detach()
     assert layer.rule is idinit_hf.Rule.SMALL and layer.matches
     std, by_width, by_fan_in = float(kernel.std()), math.sqrt(2 / (5 * kernel.shape[0])), math.sqrt(2 / (5 * kernel[0].numel()))
     assert abs(std / by_width - 1) < 0.15 and abs(std - by_width) < abs(std - by_fan_in)  # resnet: 64 vs 49
     bias = model.get_submodule(layer.name.rpartition(".")[0]).bias
     assert bias is None or torch.equal(bias.detach(), torch.zeros_like(bias))
-    assert idinit_hf.verify(model).ok
+    assert report.ok
     other = testing.tiny_model(name, width=64, **{**config, "idinit_seed": 5})
     assert not torch.equal(other.get_parameter(layer.name).detach(), kernel)
 
