@@ -133,10 +133,12 @@ def family_of(model: nn.Module) -> Family:
     return family
 
 
-def role_slots(model: nn.Module, *roles: Role) -> list[tuple[nn.Module, Slot]]:
+def role_slots(model: nn.Module, *roles: Role, path: str | None = None) -> list[tuple[nn.Module, Slot]]:
     """(module, slot) for every slot of the family's table with one of ``roles`` present in ``model``, in module
-    order (the library's :func:`idinit_hf.diagnostics.role_slots`: the same table its own init pass walks)."""
-    return [(located.module, located.slot) for located in located_slots(model, *roles)]
+    order (the library's :func:`idinit_hf.diagnostics.role_slots`: the same table its own init pass walks); with
+    ``path``, only the slots at that path of their owner (``v_proj``: the value projections of ``attention_in``)."""
+    return [(located.module, located.slot) for located in located_slots(model, *roles)
+            if path is None or located.slot.path == path]
 
 
 def blocks(model: nn.Module) -> list[nn.Module]:
@@ -160,11 +162,13 @@ def _tied_to_input(model: nn.Module, param: nn.Parameter) -> bool:
     return isinstance(table, nn.Embedding) and param is table.weight
 
 
-def role_parameters(model: nn.Module, *roles: Role) -> Iterator[tuple[nn.Module, Slot, nn.Parameter]]:
+def role_parameters(model: nn.Module, *roles: Role, path: str | None = None
+                    ) -> Iterator[tuple[nn.Module, Slot, nn.Parameter]]:
     """(module, slot, parameter) of every weight of ``roles`` (the slot's ``params``: ``weight``, or ViT's class
     token and position table), in module order; a head tied to the token table is skipped (it is the table), and so
-    is a bias a slot names as its parameter (ESM's and RoBERTa's ``lm_head.bias``: biases are 0 in every recipe)."""
-    for module, slot in role_slots(model, *roles):
+    is a bias a slot names as its parameter (ESM's and RoBERTa's ``lm_head.bias``: biases are 0 in every recipe).
+    ``path``: only the slots at that path of their owner (:func:`role_slots`)."""
+    for module, slot in role_slots(model, *roles, path=path):
         for name in slot.params:
             if name in slot.biases:
                 continue

@@ -252,25 +252,30 @@ CORE_METHODS = ("default", "idinit", *BASELINES)
 #: Swap probes (issue 19): ``A+B[role,role]`` is method A with method B's weights and biases in the named roles
 #: (:class:`idinit_hf.roles.Role` values), A and B drawn from the same seed: which part of B makes it beat A where it
 #: does. E.g. ``idinit+depth-init[attention_out,mlp_out]``: IDInit with torchtitan's depth-scaled branch outputs.
-#: A role moves as the family's table holds it: a fused gate|up slot is ``mlp_in`` (gate and up move together), a
-#: head tied to the token table is the table (``embedding``). A role with nothing to copy in the model is an error.
+#: ``role:path`` narrows a role to the slots at that path of their owner (the family's table): ``attention_in:v_proj``
+#: is the value projections alone. A role moves as the family's table holds it: a fused gate|up slot is ``mlp_in``
+#: (gate and up move together), a head tied to the token table is the table (``embedding``). A role with nothing to
+#: copy in the model is an error.
 SWAP = re.compile(r"(?P<base>[^+\[]+)\+(?P<donor>[^\[]+)\[(?P<roles>[^\]]+)\]")
+#: One swapped part: a role, and the path of its slots when narrowed (``role:path``), else None.
+SwapTarget = tuple[Role, str | None]
 
 
-def swap_probe(name: str) -> tuple[str, str, tuple[Role, ...]] | None:
-    """(A, B, roles) of a swap probe ``A+B[role,...]`` (:data:`SWAP`), None for any other name. Raises ValueError
-    for a swap probe whose methods or roles are unknown."""
+def swap_probe(name: str) -> tuple[str, str, tuple[SwapTarget, ...]] | None:
+    """(A, B, targets) of a swap probe ``A+B[role,role:path,...]`` (:data:`SWAP`), None for any other name. Raises
+    ValueError for a swap probe whose methods or roles are unknown."""
     match = SWAP.fullmatch(name)
     if match is None:
         return None
-    roles = []
+    targets = []
     for value in match["roles"].split(","):
-        if value not in Role._value2member_map_:
-            raise ValueError(f"method {name!r}: {value!r} is not a role; roles: {', '.join(r.value for r in Role)}")
-        roles.append(Role(value))
+        role, _, path = value.partition(":")
+        if role not in Role._value2member_map_:
+            raise ValueError(f"method {name!r}: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}")
+        targets.append((Role(role), path or None))
     for method in (match["base"], match["donor"]):
         method_spec(method)
-    return match["base"], match["donor"], tuple(roles)
+    return match["base"], match["donor"], tuple(targets)
 
 
 def method_spec(name: str) -> tuple[dict, object, tuple[str, ...]]:
@@ -312,9 +317,9 @@ def method_order(name: str) -> tuple[int, str]:
 
 def build(family: str, method: str, depth: int, width: int, block_size: int, image_size: int, seed: int) -> nn.Module:
     if (swap := swap_probe(method)) is not None:
-        base, donor, roles = swap
+        base, donor, targets = swap
         model = build(family, base, depth, width, block_size, image_size, seed)
-        swap_roles_(model, build(family, donor, depth, width, block_size, image_size, seed), roles)
+        swap_roles_(model, build(family, donor, depth, width, block_size, image_size, seed), targets)
         return model
     options, post_init, _ = method_spec(method)
     torch.manual_seed(seed)  # the random parts (embeddings, heads, default layers) depend on the seed alone
@@ -325,19 +330,22 @@ def build(family: str, method: str, depth: int, width: int, block_size: int, ima
 
 
 @torch.no_grad()
-def swap_roles_(model: nn.Module, donor: nn.Module, roles: tuple[Role, ...]) -> None:
-    """Copy ``donor``'s weights and biases of ``roles`` into ``model`` (the same architecture and config). Raises
-    ValueError for a role with no parameter to copy (absent from the family, or a head tied to the table): the probe
-    would silently be its base method."""
-    for role in roles:
-        if next(role_parameters(model, role), None) is None:
-            raise ValueError(f"swap probe: {type(model).__name__} has no untied parameter of role {role.value!r}")
-    pairs = zip(role_parameters(model, *roles), role_parameters(donor, *roles), strict=True)
-    for (_, _, param), (_, _, given) in pairs:
-        param.copy_(given)
-    for (module, slot), (given_module, _) in zip(role_slots(model, *roles), role_slots(donor, *roles), strict=True):
-        for bias, given in zip(slot_biases(module, slot), slot_biases(given_module, slot), strict=True):
-            bias.copy_(given)
+def swap_roles_(model: nn.Module, donor: nn.Module, targets: tuple[SwapTarget, ...]) -> None:
+    """Copy ``donor``'s weights and biases of ``targets`` (roles, each narrowed to a slot path or not) into ``model``
+    (the same architecture and config). Raises ValueError for a target with no parameter to copy (absent from the
+    family, a head tied to the table, a path the role has no slot at): the probe would silently be its base method."""
+    for role, path in targets:
+        if next(role_parameters(model, role, path=path), None) is None:
+            at = f" at path {path!r}" if path else ""
+            raise ValueError(f"swap probe: {type(model).__name__} has no untied parameter of role {role.value!r}{at}")
+    for role, path in targets:
+        pairs = zip(role_parameters(model, role, path=path), role_parameters(donor, role, path=path), strict=True)
+        for (_, _, param), (_, _, given) in pairs:
+            param.copy_(given)
+        slots = zip(role_slots(model, role, path=path), role_slots(donor, role, path=path), strict=True)
+        for (module, slot), (given_module, _) in slots:
+            for bias, given in zip(slot_biases(module, slot), slot_biases(given_module, slot), strict=True):
+                bias.copy_(given)
 
 
 # ---- one run ----------------------------------------------------------------------------------------------------------

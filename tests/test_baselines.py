@@ -335,25 +335,40 @@ def test_padding_row_stays_zero():
 
 
 @pytest.mark.parametrize("family, swapped", [
-    ("olmo2", (Role.ATTENTION_OUT, Role.MLP_OUT, Role.ATTENTION_OUT_NORM, Role.MLP_OUT_NORM)),
-    ("gpt2", (Role.ATTENTION_IN, Role.MLP_OUT)),  # GPT-2's biases move too
-    ("llama", (Role.ATTENTION_IN, Role.MLP_GATE, Role.HEAD)),
+    ("olmo2", "attention_out,mlp_out,attention_out_norm,mlp_out_norm"),
+    ("gpt2", "attention_in,mlp_out"),  # GPT-2's biases move too
+    ("llama", "attention_in,mlp_gate,head"),
+    ("vit", "attention_in:v_proj"),  # narrowed to a path: the value projections alone (and their biases)
+    ("vit", "attention_in:q_proj,attention_in:k_proj,patch_embedding"),
 ])
 def test_swap_probe_takes_the_donors_weights_in_its_roles_and_the_bases_elsewhere(family, swapped):
-    """``idinit+depth-init[roles]``: every parameter of the named roles is depth-init's of the same seed, bit for bit,
-    and every other parameter IDInit's (the probe copies, it does not draw)."""
+    """``idinit+depth-init[roles]``: every parameter of the named roles (or of their slots at a path) is
+    depth-init's of the same seed, bit for bit, and every other parameter IDInit's (the probe copies, it does not
+    draw)."""
     from common import build
 
-    names = ",".join(role.value for role in swapped)
     probe, base, donor = (build(family, method, DEPTH, 32, 32, 8, SEED)
-                          for method in (f"idinit+depth-init[{names}]", "idinit", "depth-init"))
-    moved = {id(param) for _, _, param in baselines.role_parameters(probe, *swapped)}
-    moved |= {id(bias) for module, slot in baselines.role_slots(probe, *swapped)
-              for bias in baselines.slot_biases(module, slot)}
+                          for method in (f"idinit+depth-init[{swapped}]", "idinit", "depth-init"))
+    moved = set()
+    for target in swapped.split(","):
+        role, _, path = target.partition(":")
+        moved |= {id(param) for _, _, param in baselines.role_parameters(probe, Role(role), path=path or None)}
+        moved |= {id(bias) for module, slot in baselines.role_slots(probe, Role(role), path=path or None)
+                  for bias in baselines.slot_biases(module, slot)}
     base, donor = dict(base.named_parameters()), dict(donor.named_parameters())
     assert moved
     for name, param in probe.named_parameters():
         assert torch.equal(param, (donor if id(param) in moved else base)[name]), name
+
+
+def test_a_narrowed_swap_moves_only_the_slots_at_its_path():
+    """``attention_in:v_proj`` moves the value projections, not the queries and keys of the same role."""
+    from common import build
+
+    probe = build("vit", "idinit+depth-init[attention_in:v_proj]", DEPTH, 32, 32, 8, SEED)
+    base = build("vit", "idinit", DEPTH, 32, 32, 8, SEED)
+    changed = {name for name, param in probe.named_parameters() if not torch.equal(param, base.get_parameter(name))}
+    assert changed and all(".v_proj." in name for name in changed)
 
 
 @pytest.mark.parametrize("name, message", [("idinit+depth-init[mlp]", "'mlp' is not a role"),
@@ -367,10 +382,12 @@ def test_probes_refuse_unknown_roles_and_methods(name, message):
         method_spec(name)
 
 
-@pytest.mark.parametrize("family, role", [("llama", "attention_out_norm"), ("gpt2", "head")])  # absent; tied
+@pytest.mark.parametrize("family, role", [("llama", "attention_out_norm"), ("gpt2", "head"),  # absent; tied
+                                          ("vit", "attention_in:c_attn")])  # a path the role has no slot at
 def test_swap_probe_refuses_a_role_with_nothing_to_copy(family, role):
     """Else the probe would run as its base method under another name."""
     from common import build
 
-    with pytest.raises(ValueError, match=f"no untied parameter of role '{role}'"):
+    name, _, path = role.partition(":")
+    with pytest.raises(ValueError, match=f"no untied parameter of role '{name}'" + (f" at path '{path}'" if path else "")):
         build(family, f"idinit+depth-init[{role}]", DEPTH, 32, 32, 8, SEED)
