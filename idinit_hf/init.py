@@ -50,6 +50,7 @@ __all__ = [
     "VALUE_PART",
     "qkv_rows",
     "idi_qkv_",
+    "small_init_query_rows_",
     "GATE_UP_LAYOUTS",
     "expert_shifts",
     "gate_up_parts",
@@ -503,6 +504,27 @@ def idi_qkv_(tensor: torch.Tensor, tau: float = 1.0, *, layout: str, heads: int,
         rows, columns, values = rows[keep], columns[keep], values[keep]
     device = tensor.device
     tensor[rows.to(device), columns.to(device)] = values.to(device=device, dtype=tensor.dtype)
+    return tensor
+
+
+@torch.no_grad()
+def small_init_query_rows_(tensor: torch.Tensor, *, layout: str, heads: int, kv_heads: int, head_dim: int,
+                           shards: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""SmallInit on the query rows of a fused Q|K|V projection, the other rows untouched: stored row ``r`` with
+    ``part[r] = Q`` (:func:`qkv_rows`) becomes row ``index[r]`` of a separate ``H·d_h x in`` query drawn by
+    :func:`small_init_` (every entry N(0, 2/(5·in))), so the fused weight holds what separate projections would
+    (``idinit_query="small"`` after :func:`idi_qkv_` with ``query_scale=0``)."""
+    _check_matrix(tensor, "small_init_query_rows_")
+    part, index = qkv_rows(layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
+    if part.numel() != tensor.shape[0]:
+        raise ValueError(f"small_init_query_rows_: {heads} query and {kv_heads} key/value heads of {head_dim} make "
+                         f"{part.numel()} rows, not the {tensor.shape[0]} of shape {tuple(tensor.shape)}")
+    if tensor.is_meta:
+        return tensor
+    query = small_init_(torch.empty(heads * head_dim, tensor.shape[1], dtype=tensor.dtype, device=tensor.device),
+                        generator=generator)
+    rows = torch.nonzero(part == QUERY_PART).flatten()
+    tensor[rows.to(tensor.device)] = query[index[rows].to(tensor.device)]
     return tensor
 
 

@@ -133,6 +133,10 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("tau", 1.0, "positive", doc="τ of IDIτ / IDICτ (§1): the value on the identity entries."),
     OptionSpec("query_scale", 1.0, "nonnegative",
                doc="scale of the query projection's IDIτ (method.md §9); 0 = Q = 0: uniform attention at init."),
+    OptionSpec("query", "idi", "choice", ("idi", "small"),
+               "the query projection (its rows of a fused Q|K|V): IDIτ × idinit_query_scale, or SmallInit "
+               "N(0, 2/(5·fan-in)) (GPT-NeoX's small_init: token-dependent attention at init, each head its own; "
+               "idinit_query_scale and idinit_unscaled_query then do not apply). Keys and values keep IDIτ."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
     OptionSpec("loosening", 1e-6, "nonnegative",
                doc="size of the loosening noise on replicated identities (§2; the std, or with idinit_loosening_scale="

@@ -308,15 +308,24 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
     matrix = as_matrix(param, slot)
     if slot.qkv is not None:  # per-head fused Q|K|V: what separate projections would hold, in the fused row order
         n_heads, kv_heads, head_dim, shards = qkv
+        small_query = options.query == "small"
         idinit.idi_qkv_(matrix, options.tau, layout=slot.qkv.layout, heads=n_heads, kv_heads=kv_heads,
-                        head_dim=head_dim, shards=shards, query_scale=options.query_scale, gqa=options.gqa)
+                        head_dim=head_dim, shards=shards, query_scale=0.0 if small_query else options.query_scale,
+                        gqa=options.gqa)
+        if small_query:
+            idinit.small_init_query_rows_(matrix, layout=slot.qkv.layout, heads=n_heads, kv_heads=kv_heads,
+                                          head_dim=head_dim, shards=shards, generator=generator)
         return
     if slot.fused:
         n_in = matrix.shape[1]
         n_blocks = matrix.shape[0] // n_in
         for index, block in enumerate(idinit.fused_blocks(matrix, [n_in] * n_blocks)):
             # Q|K|V: the query is block 0 (a fused K|V, GPT-2's cross-attention c_attn, has no query block)
-            _idi_scaled(block, options, query=slot.heads == QUERY and index == 0 and n_blocks == 3)
+            query = slot.heads == QUERY and index == 0 and n_blocks == 3
+            if query and options.query == "small":
+                idinit.small_init_(block, generator=generator)
+            else:
+                _idi_scaled(block, options, query=query)
         return
     if heads is not None and options.gqa == "group" and heads[1] > 1:
         head_dim, group = heads

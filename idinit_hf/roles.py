@@ -258,15 +258,19 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return Rule.DEFAULT
     if slot.normed:
         return Rule(getattr(options, NORMED_OUT_OPTION))
-    if slot.role in FIXED_RULES:
-        return FIXED_RULES[slot.role]
-    if slot.token_table and options.token_table != FOLLOW_ROLE:
+    if slot.token_table and options.token_table != FOLLOW_ROLE and slot.role not in FIXED_RULES:
         return Rule(options.token_table)
-    value = getattr(options, OPTION_RULES[slot.role])
-    if slot.role is Role.CROSS_ATTENTION_IN:
-        query, key_value = CROSS_ATTENTION_RULES[value]
-        return query if slot.heads == QUERY else key_value
-    return Rule(value)
+    if slot.role in FIXED_RULES:
+        rule = FIXED_RULES[slot.role]
+    elif slot.role is Role.CROSS_ATTENTION_IN:
+        rule = CROSS_ATTENTION_RULES[options.cross_attention][slot.heads != QUERY]
+    else:
+        rule = Rule(getattr(options, OPTION_RULES[slot.role]))
+    # idinit_query="small": a query projection of its own is drawn; a fused Q|K|V weight stays IDIτ and draws its
+    # query rows (patterns.py), so that its keys and values keep their identities
+    if rule is Rule.IDI and slot.heads == QUERY and options.query == "small" and not slot.fused and slot.qkv is None:
+        return Rule.SMALL
+    return rule
 
 
 def gate_rule(options: IDInitOptions) -> Rule:

@@ -135,6 +135,40 @@ def test_idi_qkv_query_scale_zero_leaves_the_query_rows_zero():
     assert torch.equal(w[part != Q].sum(dim=1), torch.full((8,), T))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout, sizes", [(case.removesuffix("_grouped"), ROWS[case][0]) for case in ROWS])
+def test_small_query_rows_are_a_separate_small_init_query_in_the_fused_order(layout, sizes, dtype):
+    """idinit_query="small" on a fused Q|K|V: stored query row r is row index[r] of small_init_ drawn on a separate
+    H·d_h x in query from the same generator; the key and value rows are untouched."""
+    n_rows = (sizes["heads"] + 2 * sizes["kv_heads"]) * sizes["head_dim"]
+    fused = init.idi_qkv_(empty((n_rows, 5), dtype), T, layout=layout, query_scale=0.0, **sizes)
+    keys_values = fused.clone()
+    out = init.small_init_query_rows_(fused, layout=layout, generator=torch.Generator().manual_seed(3), **sizes)
+    query = init.small_init_(empty((sizes["heads"] * sizes["head_dim"], 5), dtype),
+                             generator=torch.Generator().manual_seed(3))
+    part, index = init.qkv_rows(layout, **sizes)
+    assert out is fused and fused.dtype == dtype
+    assert torch.equal(fused[part == Q], query[index[part == Q]])
+    assert torch.equal(fused[part != Q], keys_values[part != Q])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_small_query_rows_keep_the_device_and_are_a_noop_on_meta(device):
+    w = torch.zeros(12, 4, device=device)
+    out = init.small_init_query_rows_(w, layout="interleaved", heads=2, kv_heads=2, head_dim=2,
+                                      generator=torch.Generator().manual_seed(0))
+    assert out is w and out.device.type == device
+    if device != "meta":
+        reference = init.small_init_query_rows_(torch.zeros(12, 4), layout="interleaved", heads=2, kv_heads=2,
+                                                head_dim=2, generator=torch.Generator().manual_seed(0))
+        assert torch.equal(out.cpu(), reference)
+
+
+def test_small_query_rows_refuse_a_shape_the_heads_do_not_make():
+    with pytest.raises(ValueError, match="small_init_query_rows_: 2 query and 1 key/value heads of 3 make 12 rows"):
+        init.small_init_query_rows_(torch.empty(8, 4), layout="blocks", heads=2, kv_heads=1, head_dim=3)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_idi_qkv_keeps_the_device_and_is_a_noop_on_meta(device):
     w = torch.zeros(12, 4, device=device)

@@ -9,6 +9,9 @@ from helpers import EPS, D, assert_default_random, eye, family
 
 import idinit_hf
 from idinit_hf import testing
+from idinit_hf.diagnostics import role_slots
+from idinit_hf.patterns import as_matrix
+from idinit_hf.roles import QUERY, Role
 
 # ---- options that change a role's rule ------------------------------------------------------------------------------
 
@@ -126,6 +129,54 @@ def test_query_scale_option_scales_the_query_projection_only(scale):
         assert torch.equal(query.weight.detach(), 2.0 * scale * eye(D))
         assert all(torch.equal(o.weight.detach(), 2.0 * eye(D)) for o in others)
     assert idinit_hf.verify(model).ok
+
+
+def query_rows(located) -> torch.Tensor | None:
+    """A boolean mask of the query rows of an attention-input slot's weight (as_matrix: out x in), None if it holds no
+    query: a separate query projection is all query rows, a fused Q|K|V its query block or rows (qkv_rows)."""
+    slot = located.slot
+    rows, n_in = as_matrix(located.module.weight, slot).shape
+    if slot.qkv is not None:
+        sizes = dict(zip(("heads", "kv_heads", "head_dim", "shards"), located.qkv, strict=True))
+        part, _ = idinit_hf.init.qkv_rows(slot.qkv.layout, **sizes)
+        return part == idinit_hf.init.QUERY_PART
+    if slot.heads != QUERY or (slot.fused and rows != 3 * n_in):
+        return None  # a key or value projection, or a fused K|V (GPT-2's cross-attention c_attn)
+    mask = torch.zeros(rows, dtype=torch.bool)
+    mask[: n_in if slot.fused else rows] = True
+    return mask
+
+
+ATTENTION_FAMILIES = [name for name in testing.names() if any(s.role is Role.ATTENTION_IN for s in family(name).slots)]
+
+
+@pytest.mark.parametrize("name", ATTENTION_FAMILIES)
+def test_query_option_small_draws_the_query_rows_and_nothing_else(name):
+    """idinit_query="small": every query row (a query projection, a fused Q|K|V's query block or rows, a
+    cross-attention's query) holds SmallInit N(0, 2/(5·fan-in)), its bias 0; every other entry of the model is the one
+    idinit_query="idi" writes, bit for bit; verify rebuilds it."""
+    config = dict(init_method="idinit", idinit_seed=4)
+    torch.manual_seed(0)  # the library's random layers (position tables, norms' defaults) draw alike in both builds
+    small = testing.tiny_model(name, width=64, idinit_query="small", **config)
+    torch.manual_seed(0)
+    base = dict(testing.tiny_model(name, width=64, **config).named_parameters())
+    changed = {}
+    for located in role_slots(small, Role.ATTENTION_IN, Role.CROSS_ATTENTION_IN):
+        if (mask := query_rows(located)) is not None:
+            changed[id(located.module.weight)] = mask
+    assert changed, "no query found"
+    for param_name, param in small.named_parameters():
+        if id(param) not in changed:
+            assert torch.equal(param, base[param_name]), param_name
+            continue
+        slot = next(x.slot for x in role_slots(small, Role.ATTENTION_IN, Role.CROSS_ATTENTION_IN)
+                    if x.module.weight is param)
+        matrix, reference = as_matrix(param.detach(), slot), as_matrix(base[param_name].detach(), slot)
+        mask = changed[id(param)]
+        query = matrix[mask]
+        assert abs(float(query.std()) / math.sqrt(2 / (5 * matrix.shape[1])) - 1) < 0.15, param_name
+        assert torch.equal(matrix[~mask], reference[~mask]), param_name
+    assert idinit_hf.verify(small).ok
 
 
 def test_query_scale_one_gives_the_papers_identity_query():
