@@ -194,6 +194,16 @@ def assert_replicas_loosened_apart(weight, tol, name="", loosening=0.5):
     assert idinit_hf.replica_spread(weight) > 0.4, name
 
 
+def assert_small_init(weight, tol=0.25):
+    """SmallInit N(0, 2/(5·fan-in)) on an ``out x in`` weight (GPT-NeoX's small_init): its std within ``tol``
+    (relative; 0.25 holds for a 16 x 16 weight), mean near 0, no identity left on the diagonal."""
+    weight = weight.detach()
+    std = (2 / (5 * weight.shape[1])) ** 0.5
+    assert abs(float(weight.std()) / std - 1) < tol
+    assert abs(float(weight.mean())) < 3 * std / weight.numel() ** 0.5
+    assert float(weight.diagonal().mean()) < 0.5
+
+
 def assert_default_random(weight, std=0.02):
     assert 0.5 * std < float(weight.detach().std()) < 1.5 * std
 

@@ -34,11 +34,12 @@ BUILDERS = {
     "vit": lambda **o: idinit_hf.AutoModelForImageClassification.from_config(family("vit").example_config(**o)),
 }
 #: The family defaults as they were when the pin was made (issue 12 then chose Q = 0 for GPT-2 and ViT, and IDIτ
-#: embeddings for ViT; issue 19 SmallInit for GPT-2's token table and ViT's classifier, and GPT-2's loosening); an option set in the config wins over a
+#: embeddings for ViT; issue 19 SmallInit for GPT-2's token table and ViT's classifier, and GPT-2's loosening, and a SmallInit query for ViT); an option set in the config wins over a
 #: family's default, so the pin compares like with like.
 PINNED_DEFAULTS = {"gpt2": {"idinit_query_scale": 1.0, "idinit_token_table": "embeddings", "idinit_loosening": 1e-6,
                              "idinit_loosening_scale": "absolute", "idinit_loosening_target": "identity"},
-                   "vit": {"idinit_query_scale": 1.0, "idinit_embeddings": "default", "idinit_heads": "default"}}
+                   "vit": {"idinit_query": "idi", "idinit_query_scale": 1.0, "idinit_embeddings": "default",
+                           "idinit_heads": "default"}}
 OPTION_SETS = {
     "defaults": {},
     "no_loosening": {"idinit_loosening": 0.0},

@@ -114,8 +114,9 @@ def test_tau_and_epsilon_options():
 @pytest.mark.parametrize("scale", [0.5, 0.0])
 def test_query_scale_option_scales_the_query_projection_only(scale):
     """idinit_query_scale multiplies Q's IDIτ (GPT-2: block 0 of the fused Q|K|V and the cross-attention q_attn;
-    a fused K|V has no query block); K, V and everything else keep their pattern."""
-    options = dict(init_method="idinit", idinit_query_scale=scale, idinit_tau=2.0)
+    a fused K|V has no query block); K, V and everything else keep their pattern. (ViT's default query is SmallInit,
+    which query_scale does not scale: idinit_query="idi" here.)"""
+    options = dict(init_method="idinit", idinit_query_scale=scale, idinit_tau=2.0, idinit_query="idi")
     model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(add_cross_attention=True, **options))
     q, k, v = model.h[0].attn.c_attn.weight.detach().split(D, dim=1)
     assert torch.equal(q, 2.0 * scale * eye(D)) and torch.equal(k, 2.0 * eye(D)) and torch.equal(v, 2.0 * eye(D))
@@ -180,8 +181,10 @@ def test_query_option_small_draws_the_query_rows_and_nothing_else(name):
 
 
 def test_query_scale_one_gives_the_papers_identity_query():
-    """GPT-2 and ViT default to Q = 0 (Family.option_defaults); BERT keeps Q = I; a value in the config wins."""
-    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_query_scale=1.0))
+    """GPT-2 defaults to Q = 0 and ViT to a SmallInit query (Family.option_defaults); BERT keeps Q = I; a value in the
+    config wins."""
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_query="idi",
+                                                                  idinit_query_scale=1.0))
     assert torch.equal(model.layers[0].attention.q_proj.weight.detach(), eye(D))
     model = idinit_hf.IDInitGPT2Model(family("gpt2").example_config(init_method="idinit", idinit_query_scale=1.0))
     assert torch.equal(model.h[0].attn.c_attn.weight.detach()[:, :D], eye(D))

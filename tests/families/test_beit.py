@@ -3,7 +3,7 @@ image modeling head; every block an identity map at init; and what a flat patch 
 
 import pytest
 import torch
-from helpers import attention_out_pattern, eye, family, inputs, mlp_out_pattern
+from helpers import assert_small_init, attention_out_pattern, eye, family, inputs, mlp_out_pattern
 from transformers.models.beit import modeling_beit as beit
 
 import idinit_hf
@@ -18,7 +18,7 @@ def build(cls=idinit_hf.IDInitBeitForImageClassification, **options):
 
 def test_attention_mlp_and_layer_scales():
     for layer in [m for m in build().modules() if isinstance(m, beit.BeitLayer)]:
-        assert torch.equal(layer.attention.q_proj.weight.detach(), torch.zeros(D, D))
+        assert_small_init(layer.attention.q_proj.weight)  # ViT's default: a SmallInit query
         assert torch.equal(layer.attention.v_proj.weight.detach(), eye(D)) and layer.attention.k_proj.bias is None
         assert torch.equal(layer.attention.o_proj.weight.detach(), attention_out_pattern(D))
         assert torch.equal(layer.mlp.fc2.weight.detach(), mlp_out_pattern(D, 4 * D))

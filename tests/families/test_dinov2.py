@@ -7,6 +7,7 @@ import torch
 from helpers import (
     EPS,
     assert_loosened_identity,
+    assert_small_init,
     attention_out_pattern,
     eye,
     family,
@@ -34,7 +35,7 @@ def blocks(model):
 def test_attention_mlp_and_layer_scales(model_type):
     for layer in blocks(build(model_type)):
         attention = layer.attention
-        assert torch.equal(attention.q_proj.weight.detach(), torch.zeros(D, D))  # ViT's Q = 0 default
+        assert_small_init(attention.q_proj.weight)  # ViT's default: a SmallInit query
         assert torch.equal(attention.k_proj.weight.detach(), eye(D))
         assert torch.equal(attention.o_proj.weight.detach(), attention_out_pattern(D))
         assert_loosened_identity(layer.mlp.fc1.weight.detach())

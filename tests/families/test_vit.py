@@ -1,5 +1,5 @@
 """The ViT family, role by role: what every layer holds after from_config (IDICτ patch embedding, class token and
-positions, Q = 0 by default)."""
+positions, a SmallInit query by default)."""
 
 import pytest
 import torch
@@ -8,6 +8,7 @@ from helpers import (
     D,
     assert_default_random,
     assert_loosened_identity,
+    assert_small_init,
     attention_out_pattern,
     eye,
     family,
@@ -27,12 +28,21 @@ def vit_model(request):
 
 
 def test_vit_attention(vit_model):
-    """ViT's query projection starts at 0 (its family default idinit_query_scale=0: uniform attention at init)."""
+    """ViT's query projection is SmallInit (its family default idinit_query="small": token-dependent attention at
+    init, issue 19), its bias 0; key and value IDIτ, output IDIZε."""
     for attention in layers_of(vit_model, vit.ViTAttention):
-        assert torch.equal(attention.q_proj.weight.detach(), torch.zeros(D, D))
+        assert_small_init(attention.q_proj.weight)
+        assert torch.equal(attention.q_proj.bias.detach(), torch.zeros(D))
         for projection in (attention.k_proj, attention.v_proj):
             assert torch.equal(projection.weight.detach(), eye(D))
         assert torch.equal(attention.o_proj.weight.detach(), attention_out_pattern(D))
+
+
+def test_vit_query_is_zero_with_query_idi():
+    """idinit_query="idi" gives back the Q = 0 of ViT's idinit_query_scale=0 (ViT's default before issue 19)."""
+    model = idinit_hf.IDInitViTModel(family("vit").example_config(init_method="idinit", idinit_query="idi"))
+    for attention in layers_of(model, vit.ViTAttention):
+        assert torch.equal(attention.q_proj.weight.detach(), torch.zeros(D, D))
 
 
 def test_vit_mlp(vit_model):
