@@ -27,14 +27,19 @@
 #      "idinit:loosening=0.5,head_loosening_factor=1.0", 2.0 everywhere "idinit:head_loosening_factor=1.0"
 #   h. ViT's stem on the digits (docs/defaults.md, "ViT's stem on the digits"): swap probes with GPT-NeoX's init at 128
 #      and at 32 images per step, NeoX's stem and idinit_patch_embedding="small" on 3 seeds; Llama's loosening at 1.0
-#      in the head-to-head's settings and at 1000 / 3000 steps
+#      in the head-to-head's settings and at 1000 / 3000 steps. The ViT names are those of their time (Q = 0 was
+#      ViT's default): today they are "idinit:query=idi…"
+#   i. ViT's query (docs/defaults.md, "ViT's query"): swap probes narrowed to one projection (attention_in:q_proj,
+#      …), idinit_query="small" in the head-to-head's settings and on text, the dynamics and the stability sweep of
+#      ViT's new default; the weaker practitioner's inits on SOTU on seeds 1 and 2, and BERT's on SOTU; Llama's
+#      default init at width 256
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d e f g h}
+STAGES=${STAGES:-a b c d e f g h i}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -196,6 +201,45 @@ vit_stem_and_long_loosening() {  # stage h (docs/defaults.md, "ViT's stem on the
         --widths --methods idinit:loosening=1.0
 }
 
+vit_query_and_fill_ins() {  # stage i (docs/defaults.md, "ViT's query: why Q = 0 trailed on images")
+    local IMAGES="--steps 300 --eval_every 25 --eval_batches 4 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+    local FASHION="--image_dir ../shared/data/images/fashion-mnist" Q0=idinit:query=idi
+    local SMALL="$Q0,patch_embedding=small" data family method
+    local B32="$CONVERGENCE --families vit --batch_size 8 $IMAGES --output_dir $ROOT/benchmarks/results/issue19/vit_stem/batch32"
+    local -a probes=("$SMALL+neox[attention_in:v_proj]" "$SMALL+neox[attention_in:q_proj,attention_in:k_proj]"
+                     "$SMALL+neox[attention_in:q_proj]" "$SMALL+neox[attention_in:k_proj]")
+    $B32 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}"
+    probes=("$Q0+neox[attention_in:q_proj]")
+    $B32 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}"
+    probes=("$Q0+neox[attention_in:q_proj]" "$SMALL+neox[attention_in:q_proj]")
+    $B32 --depths 16 --seeds 0 1 2 --methods "${probes[@]}" --deep_methods "${probes[@]}" $FASHION
+    # the option: ViT's default since this stage (idinit), with the SmallInit stem as well
+    for data in "" "$FASHION"; do
+        $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods idinit idinit:patch_embedding=small \
+            --deep_methods idinit idinit:patch_embedding=small $TEXT $data
+    done
+    for family in olmo2 llama gpt2; do
+        $CONVERGENCE --families $family --depths 16 --seeds 0 1 2 --methods idinit:query=small \
+            --deep_methods idinit:query=small $TEXT --text_dir ../shared/data/text/sotu
+    done
+    test -f "$ROOT/benchmarks/results/issue19/dynamics_vit_query.json" ||
+        $PY "$ROOT/benchmarks/dynamics.py" --family vit --depth 16 --width 64 --batch_size 8 --steps 300 --every 25 \
+            --methods "$Q0" idinit idinit:patch_embedding=small neox --tag _query --output_dir "$ROOT/benchmarks/results/issue19"
+    $PY "$ROOT/benchmarks/stability.py" --sweeps lr depth --families vit --depth_families vit --methods idinit --update
+    # the weaker practitioner's inits on SOTU on every seed (stage f ran them on seed 0), and BERT's
+    local SOTU="--text_dir ../shared/data/text/sotu --depths 16 $TEXT" WEAK="zero-branch-out depth-scaled olmo2 mimetic"
+    for family in gpt2 llama gemma2 gpt_neox qwen2_moe mixtral; do
+        $CONVERGENCE --families $family --seeds 0 1 2 --methods $WEAK --deep_methods $WEAK $SOTU
+    done
+    $CONVERGENCE --families olmo2 gemma2 --seeds 0 1 2 --methods zero-init-residual --deep_methods zero-init-residual $SOTU
+    for method in $WEAK; do
+        $CONVERGENCE --families bert --depths 16 --seeds 0 1 2 --methods $method --deep_methods $method $BERT \
+            --text_dir ../shared/data/text/sotu
+    done
+    $PY "$ROOT/benchmarks/budget.py" --families llama --text_dir ../shared/data/text/sotu --seeds 0 1 --budgets \
+        --widths 256 --methods default
+}
+
 for stage in $STAGES; do
     echo "=== stage $stage: $(date -Is)"
     case $stage in
@@ -208,7 +252,8 @@ for stage in $STAGES; do
         f) second_corpus ;;
         g) loosening_size ;;
         h) vit_stem_and_long_loosening ;;
-        *) echo "unknown stage $stage (a, b, c, d, e, f, g, h)" >&2; exit 2 ;;
+        i) vit_query_and_fill_ins ;;
+        *) echo "unknown stage $stage (a, b, c, d, e, f, g, h, i)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"

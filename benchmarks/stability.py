@@ -158,7 +158,7 @@ def main():
     # read what is there only now, at the end: a second invocation running the other sweep may have finished
     path = output / "stability.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
-    result = {}
+    result = {"notes": saved["notes"]} if "notes" in saved else {}  # relabel.py's record of renamed methods stays
     for sweep in ("lr", "depth"):
         earlier, earlier_meta = saved.get(f"{sweep}_sweep", []), saved.get(f"{sweep}_meta", saved.get("meta"))
         if sweep in rows:

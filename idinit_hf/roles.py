@@ -258,12 +258,13 @@ def rule_for(slot: Slot, options: IDInitOptions, *, tied_embeddings: bool) -> Ru
         return Rule.DEFAULT
     if slot.normed:
         return Rule(getattr(options, NORMED_OUT_OPTION))
-    if slot.token_table and options.token_table != FOLLOW_ROLE and slot.role not in FIXED_RULES:
-        return Rule(options.token_table)
     if slot.role in FIXED_RULES:
         rule = FIXED_RULES[slot.role]
+    elif slot.token_table and options.token_table != FOLLOW_ROLE:
+        return Rule(options.token_table)
     elif slot.role is Role.CROSS_ATTENTION_IN:
-        rule = CROSS_ATTENTION_RULES[options.cross_attention][slot.heads != QUERY]
+        query_rule, key_value_rule = CROSS_ATTENTION_RULES[getattr(options, OPTION_RULES[slot.role])]
+        rule = query_rule if slot.heads == QUERY else key_value_rule
     else:
         rule = Rule(getattr(options, OPTION_RULES[slot.role]))
     # idinit_query="small": a query projection of its own is drawn; a fused Q|K|V weight stays IDIτ and draws its

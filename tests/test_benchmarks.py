@@ -132,10 +132,12 @@ def test_stability_smoke(tmp_path, monkeypatch):
     assert all(r["frequency_baseline"] > 0 for r in data["lr_sweep"])
     assert (tmp_path / "stability_lr.png").exists() and (tmp_path / "stability_depth.png").exists()
     common[common.index("default"):common.index("idinit") + 1] = ["zero-branch-out"]
+    (tmp_path / "stability.json").write_text(json.dumps({**data, "notes": ["relabelled"]}))  # as relabel.py writes
     run_stability(monkeypatch, *common, "--sweeps", "lr", "--update")  # adds a method, keeps the others
     data = json.loads((tmp_path / "stability.json").read_text())
     assert sorted({r["method"] for r in data["lr_sweep"]}) == ["default", "idinit", "zero-branch-out"]
     assert len(data["lr_sweep"]) == 6 and len(data["depth_sweep"]) == 2
+    assert data["notes"] == ["relabelled"]
 
 
 @pytest.mark.parametrize("bad, message", [(["--steps", "0"], "--steps must be > 0"),
