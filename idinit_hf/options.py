@@ -136,7 +136,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("query", "idi", "choice", ("idi", "small"),
                "the query projection (its rows of a fused Q|K|V): IDIτ × idinit_query_scale, or SmallInit "
                "N(0, 2/(5·fan-in)) (GPT-NeoX's small_init: token-dependent attention at init, each head its own; "
-               "idinit_query_scale and idinit_unscaled_query then do not apply). Keys and values keep IDIτ."),
+               "idinit_query_scale then does not apply, idinit_unscaled_query still does). Keys and values keep IDIτ; "
+               "a cross-attention's query follows this too."),
     OptionSpec("epsilon", 1e-6, "nonnegative", doc="ε of IDIZε on residual-branch outputs (§3); 0 = exact zero."),
     OptionSpec("loosening", 1e-6, "nonnegative",
                doc="size of the loosening noise on replicated identities (§2; the std, or with idinit_loosening_scale="
@@ -204,12 +205,12 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "DeBERTa-v2's position projections (pos_key_proj, pos_query_proj; present when share_att_key is "
                "False): IDIτ like the key and query projections they stand beside, or the library init."),
     OptionSpec("cross_attention", "idi", "choice", tuple(CROSS_ATTENTION_RULES),
-               "cross-attention of encoder-decoders (query, key, value): as self-attention (IDIτ, the query × "
-               "query_scale), a zero query with K = V = I (uniform attention over the source at init), or the "
+               "cross-attention of encoder-decoders (query, key, value): as self-attention (IDIτ, the query as "
+               "idinit_query and idinit_query_scale say), a zero query with K = V = I (uniform attention over the source at init), or the "
                "library init; its output projection is IDIZε whatever this says."),
     OptionSpec("unscaled_query", "fold", "choice", ("fold", "identity"),
-               "the query of an attention that does not divide its logits by √d_head (T5): IDIτ × d_head^-½, the "
-               "factor T5's own init folds into the query (fold), or plain IDIτ (identity)."),
+               "the query of an attention that does not divide its logits by √d_head (T5): IDIτ (or idinit_query's "
+               "SmallInit) × d_head^-½, the factor T5's own init folds into the query (fold), or plain (identity)."),
     OptionSpec("position_bias", "default", "choice", ("default", "zero"),
                "T5's relative attention bias table: the library init, or zero (no position preference at init)."),
     OptionSpec("conv", "flatten", "choice", CONV_ORDERS,

@@ -270,6 +270,8 @@ def write_pattern(
             else:
                 matrix = as_matrix(param, slot)
                 idinit.small_init_(matrix, d=matrix.shape[0] if stem else None, generator=generator)
+                if slot.unscaled_logits and heads is not None and options.unscaled_query == "fold":
+                    matrix.mul_(heads[0] ** -0.5)  # a query whose attention does not scale its logits (T5): as IDIτ's
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:

@@ -109,7 +109,8 @@ assert FIXED_RULES.keys() | OPTION_RULES.keys() == set(Role)
 FOLLOW_ROLE = "embeddings"
 
 #: The values of ``idinit_cross_attention``: the rule of the cross-attention's query, and of its key and value.
-#: ``idi`` is self-attention's rule (the query × ``idinit_query_scale``), ``uniform`` a zero query (every target
+#: ``idi`` is self-attention's rule (the query × ``idinit_query_scale``, or SmallInit under ``idinit_query``),
+#: ``uniform`` a zero query (every target
 #: position attends uniformly to the source at init), ``default`` the library's init. The output projection is
 #: IDIZε whatever this says (an ATTENTION_OUT slot), so a decoder block stays an identity at init.
 CROSS_ATTENTION_RULES: dict[str, tuple[Rule, Rule]] = {
@@ -201,12 +202,14 @@ class Slot:
         token_table: the table of token ids (one row per vocabulary entry, the one an LM head may be tied to),
             as opposed to position and token-type tables: ``idinit_token_table`` may give it its own rule.
         heads: ``"query"`` for the attention's query projection, or a fused Q|K|V weight (its first block):
-            its IDIτ is scaled by ``idinit_query_scale``. ``"key_value"`` for the key and value projections of
+            its IDIτ is scaled by ``idinit_query_scale`` (``idinit_query="small"``: SmallInit instead).
+            ``"key_value"`` for the key and value projections of
             grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
             with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
         qkv: a fused Q|K|V projection with a per-head row order (:class:`FusedQKV`: GPT-NeoX, Falcon, Phi-3, …):
             each of its query, key and value rows gets the IDIτ row a separate projection would have
-            (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale``.
+            (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale`` (or SmallInit rows,
+            :func:`idinit_hf.init.small_init_query_rows_`).
         experts: the parameter stacks one weight per expert along dim 0 (``E x out x in``; ``E x in x out`` with
             ``transposed``, GPT-OSS): every expert gets the rule (``idinit_experts`` says how they differ).
         gate_up: the output dimension fuses a gate and an up projection (a mixture's experts, Phi-3's

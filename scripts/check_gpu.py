@@ -168,6 +168,8 @@ def check_patterns(device: str) -> tuple[str, str]:
             stock = build(family, device, dtype=dtype, init_method="default")
             if odd := [n for n, p in model.named_parameters() if p.dtype != stock.get_parameter(n).dtype]:
                 problems.append(f"{family} {dtype}: {len(odd)} parameters not in the stock class's dtype, e.g. {odd[0]}")
+            if not any(p.dtype == dtype for p in model.parameters()):
+                problems.append(f"{family} {dtype}: no parameter in {dtype}")
             if bad := role_mismatches(model, build(family, "cpu", dtype=dtype)):
                 problems.append(f"{family} {dtype}: {len(bad)} role tensors differ from the CPU build")
     return verdict(problems, "bf16 and fp16: exact rule values, equal to the CPU build")
@@ -176,15 +178,23 @@ def check_patterns(device: str) -> tuple[str, str]:
 # --- 3. float16 subnormal ε ---------------------------------------------------------------------------------
 
 
+class ForwardRefused(RuntimeError):
+    """A kernel of the stack refused the stock model's forward in this dtype (not a fault of the init)."""
+
+
 def first_branch_nonzero(family: str, device: str, dtype: torch.dtype) -> float:
-    """The fraction of nonzero outputs of the family's first residual branch, built and fed in ``dtype``."""
+    """The fraction of nonzero outputs of the family's first residual branch, built and fed in ``dtype``. Raises
+    ForwardRefused where the forward (only it: a failing build is a fault) raises a RuntimeError."""
     model = build(family, device, dtype=dtype)
     outputs: dict[str, torch.Tensor] = {}
     branch_end = (role_modules(model, Role.ATTENTION_OUT) or role_modules(model, Role.MLP_OUT))[0]
     branch_end.register_forward_hook(lambda m, a, out, keep=outputs: keep.setdefault("branch", out))
     inputs = {k: v for k, v in batch_fn(family, device)(0).items() if k != "labels"}
-    with torch.no_grad():
-        model(**{k: v.to(dtype) if v.is_floating_point() else v for k, v in inputs.items()})
+    try:
+        with torch.no_grad():
+            model(**{k: v.to(dtype) if v.is_floating_point() else v for k, v in inputs.items()})
+    except RuntimeError as error:
+        raise ForwardRefused(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
     return float((outputs["branch"] != 0).float().mean())
 
 
@@ -206,10 +216,10 @@ def check_fp16_epsilon(device: str) -> tuple[str, str]:
     for family in FAMILIES:  # the first residual branch of each family (attention, else MLP / conv), fed real data
         try:
             fractions = {dtype: first_branch_nonzero(family, device, dtype) for dtype in (torch.float32, torch.float16)}
-        except RuntimeError as error:
+        except ForwardRefused as error:
             # a kernel the stock model calls may refuse a pure-fp16 forward (transformers' grouped_mm for MoE experts
             # with 88-byte rows on the CPU): a finding about the stack, reported with the family, not an abort
-            findings.append(f"{family}: forward failed ({str(error).splitlines()[0]})")
+            findings.append(f"{family}: forward failed ({error})")
             continue
         findings.append(f"{family} first branch nonzero: fp32 {fractions[torch.float32]:.2f}, "
                         f"fp16 {fractions[torch.float16]:.2f}")

@@ -154,29 +154,29 @@ ATTENTION_FAMILIES = [name for name in testing.names() if any(s.role is Role.ATT
 @pytest.mark.parametrize("name", ATTENTION_FAMILIES)
 def test_query_option_small_draws_the_query_rows_and_nothing_else(name):
     """idinit_query="small": every query row (a query projection, a fused Q|K|V's query block or rows, a
-    cross-attention's query) holds SmallInit N(0, 2/(5·fan-in)), its bias 0; every other entry of the model is the one
-    idinit_query="idi" writes, bit for bit; verify rebuilds it."""
+    cross-attention's query) holds SmallInit N(0, 2/(5·fan-in)) (× d_head^-½ where the attention does not scale its
+    logits: T5's fold), its bias 0; every other entry of the model is the one idinit_query="idi" writes, bit for bit;
+    verify rebuilds it."""
     config = dict(init_method="idinit", idinit_seed=4)
     torch.manual_seed(0)  # the library's random layers (position tables, norms' defaults) draw alike in both builds
     small = testing.tiny_model(name, width=64, idinit_query="small", **config)
     torch.manual_seed(0)
-    base = dict(testing.tiny_model(name, width=64, **config).named_parameters())
-    changed = {}
-    for located in role_slots(small, Role.ATTENTION_IN, Role.CROSS_ATTENTION_IN):
-        if (mask := query_rows(located)) is not None:
-            changed[id(located.module.weight)] = mask
-    assert changed, "no query found"
+    base = dict(testing.tiny_model(name, width=64, idinit_query="idi", **config).named_parameters())
+    queries = {id(located.module.weight): (located, mask)
+               for located in role_slots(small, Role.ATTENTION_IN, Role.CROSS_ATTENTION_IN)
+               if (mask := query_rows(located)) is not None}
+    assert queries, "no query found"
     for param_name, param in small.named_parameters():
-        if id(param) not in changed:
+        if id(param) not in queries:
             assert torch.equal(param, base[param_name]), param_name
             continue
-        slot = next(x.slot for x in role_slots(small, Role.ATTENTION_IN, Role.CROSS_ATTENTION_IN)
-                    if x.module.weight is param)
-        matrix, reference = as_matrix(param.detach(), slot), as_matrix(base[param_name].detach(), slot)
-        mask = changed[id(param)]
-        query = matrix[mask]
-        assert abs(float(query.std()) / math.sqrt(2 / (5 * matrix.shape[1])) - 1) < 0.15, param_name
+        located, mask = queries[id(param)]
+        matrix, reference = as_matrix(param.detach(), located.slot), as_matrix(base[param_name].detach(), located.slot)
+        fold = located.heads[0] ** -0.5 if located.slot.unscaled_logits and located.heads else 1.0
+        std = math.sqrt(2 / (5 * matrix.shape[1])) * fold
+        assert abs(float(matrix[mask].std()) / std - 1) < 0.15, param_name
         assert torch.equal(matrix[~mask], reference[~mask]), param_name
+        assert not torch.equal(matrix[mask], reference[mask]), param_name
     assert idinit_hf.verify(small).ok
 
 

@@ -51,7 +51,7 @@ VIT = Family(
     # the attention mixes nothing token-dependent until Q has grown, and Q's gradient flows through the ε-size output
     # projection; a random query attends differently per token and per head from step 0. 3 seeds, validation, better
     # than Q = 0 on every seed at 4 and 16 layers on both datasets (on the test split too): digits 0.257 / 0.271
-    # (Q = 0: 0.523 / 0.689), Fashion-MNIST 0.557 / 0.651 (0.737 / 0.875; GPT-NeoX's init 0.855 at 16 layers).
+    # (Q = 0: 0.523 / 0.689), Fashion-MNIST 0.557 / 0.652 (0.736 / 0.875; GPT-NeoX's init 0.855 at 16 layers).
     # query_scale stays 0: idinit_query="idi" gives back Q = 0.
     option_defaults=(("query", "small"), ("query_scale", 0.0), ("embeddings", "idi"), ("heads", "small")),
     example=dict(num_hidden_layers=2, hidden_size=16, num_attention_heads=2, intermediate_size=64, image_size=8,
