@@ -218,6 +218,8 @@ vit_query_and_fill_ins() {  # stage i (docs/defaults.md, "ViT's query: why Q = 0
         $CONVERGENCE --families vit --depths 4 16 --seeds 0 1 2 --methods idinit idinit:patch_embedding=small \
             --deep_methods idinit idinit:patch_embedding=small $TEXT $data
     done
+    $CONVERGENCE --families dinov2 beit --depths 4 16 --seeds 0 1 2 --methods default idinit "$Q0" \
+        --deep_methods default idinit "$Q0" $TEXT $FASHION --output_dir "$ROOT/benchmarks/results/issue19/vit_query_siblings"
     for family in olmo2 llama gpt2; do
         $CONVERGENCE --families $family --depths 16 --seeds 0 1 2 --methods idinit:query=small \
             --deep_methods idinit:query=small $TEXT --text_dir ../shared/data/text/sotu
