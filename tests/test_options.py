@@ -63,7 +63,7 @@ def test_bad_epsilon_is_rejected(epsilon):
 
 @pytest.mark.parametrize(("key", "value"), [("idinit_seed", -1), ("idinit_seed", 1.5), ("idinit_loosening", -1.0),
                                             ("idinit_query_scale", -0.5), ("idinit_query_scale", math.nan),
-                                            ("idinit_heads", "random"), ("idinit_zero_pattern", 3),
+                                            ("idinit_heads", "random"), ("idinit_zero_pattern", 3), ("idinit_query", "random"),
                                             ("idinit_head_loosening_factor", -0.5),
                                             ("idinit_head_loosening_factor", None)])
 
