@@ -466,6 +466,16 @@ def qkv_rows(layout: str, *, heads: int, kv_heads: int, head_dim: int, shards: i
     return torch.cat(parts), torch.cat(index)
 
 
+def _qkv_rows_of(tensor: torch.Tensor, name: str, layout: str, heads: int, kv_heads: int, head_dim: int,
+                 shards: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`qkv_rows`, checked against the fused weight's row count (a ValueError naming ``name`` otherwise)."""
+    part, index = qkv_rows(layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
+    if part.numel() != tensor.shape[0]:
+        raise ValueError(f"{name}: {heads} query and {kv_heads} key/value heads of {head_dim} make "
+                         f"{part.numel()} rows, not the {tensor.shape[0]} of shape {tuple(tensor.shape)}")
+    return part, index
+
+
 @torch.no_grad()
 def idi_qkv_(tensor: torch.Tensor, tau: float = 1.0, *, layout: str, heads: int, kv_heads: int, head_dim: int,
              shards: int = 1, query_scale: float = 1.0, gqa: str = "repeat") -> torch.Tensor:
@@ -487,10 +497,7 @@ def idi_qkv_(tensor: torch.Tensor, tau: float = 1.0, *, layout: str, heads: int,
     _check_finite(tau, "tau", positive=True)
     _check_finite(query_scale, "query_scale", positive=False)
     _check_choice(gqa, GQA_RULES, "gqa")
-    part, index = qkv_rows(layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
-    if part.numel() != tensor.shape[0]:
-        raise ValueError(f"idi_qkv_: {heads} query and {kv_heads} key/value heads of {head_dim} make "
-                         f"{part.numel()} rows, not the {tensor.shape[0]} of shape {tuple(tensor.shape)}")
+    part, index = _qkv_rows_of(tensor, "idi_qkv_", layout, heads, kv_heads, head_dim, shards)
     if tensor.is_meta:
         return tensor
     tensor.zero_()
@@ -515,10 +522,7 @@ def small_init_query_rows_(tensor: torch.Tensor, *, layout: str, heads: int, kv_
     :func:`small_init_` (every entry N(0, 2/(5·in))), so the fused weight holds what separate projections would
     (``idinit_query="small"`` after :func:`idi_qkv_` with ``query_scale=0``)."""
     _check_matrix(tensor, "small_init_query_rows_")
-    part, index = qkv_rows(layout, heads=heads, kv_heads=kv_heads, head_dim=head_dim, shards=shards)
-    if part.numel() != tensor.shape[0]:
-        raise ValueError(f"small_init_query_rows_: {heads} query and {kv_heads} key/value heads of {head_dim} make "
-                         f"{part.numel()} rows, not the {tensor.shape[0]} of shape {tuple(tensor.shape)}")
+    part, index = _qkv_rows_of(tensor, "small_init_query_rows_", layout, heads, kv_heads, head_dim, shards)
     if tensor.is_meta:
         return tensor
     query = small_init_(torch.empty(heads * head_dim, tensor.shape[1], dtype=tensor.dtype, device=tensor.device),

@@ -110,9 +110,9 @@ FOLLOW_ROLE = "embeddings"
 
 #: The values of ``idinit_cross_attention``: the rule of the cross-attention's query, and of its key and value.
 #: ``idi`` is self-attention's rule (the query × ``idinit_query_scale``, or SmallInit under ``idinit_query``),
-#: ``uniform`` a zero query (every target
-#: position attends uniformly to the source at init), ``default`` the library's init. The output projection is
-#: IDIZε whatever this says (an ATTENTION_OUT slot), so a decoder block stays an identity at init.
+#: ``uniform`` a zero query (every target position attends uniformly to the source at init), ``default`` the
+#: library's init. The output projection is IDIZε whatever this says (an ATTENTION_OUT slot), so a decoder block
+#: stays an identity at init.
 CROSS_ATTENTION_RULES: dict[str, tuple[Rule, Rule]] = {
     "idi": (Rule.IDI, Rule.IDI),
     "uniform": (Rule.ZERO, Rule.IDI),
