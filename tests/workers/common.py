@@ -84,6 +84,23 @@ def progress(message: str) -> None:
     print(f"[rank {rank}] {message}", file=sys.stderr, flush=True)
 
 
+def leave_process_group() -> None:
+    """Wait for every rank, destroy the process group, and exit at once with status 0.
+
+    The results are written before this is called. ``os._exit`` skips the interpreter's finalization, where gloo's
+    worker threads can still hold tensors whose release needs the GIL: now and then a rank aborted there
+    ("terminate called without an active exception", SIGABRT) after its work had finished (pytorch/pytorch#179291).
+    """
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def launch(worker: str, *args: str, nproc: int = 2, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``tests/workers/<worker>`` in ``nproc`` processes with torchrun (gloo on CPU); fail with its output.
 

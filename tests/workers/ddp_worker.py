@@ -27,6 +27,7 @@ from common import (
     TORCH_SEED,
     TRAIN_BATCH,
     build,
+    leave_process_group,
     optimizer_for,
     progress,
     sha256,
@@ -70,6 +71,7 @@ def main(out_dir: str) -> None:
         torch.save(final, f"{out_dir}/ddp_final.pt")
     accelerator.wait_for_everyone()  # without it some 2-process runs abort at exit (hf-integration.md §6)
     accelerator.end_training()
+    leave_process_group()
 
 
 if __name__ == "__main__":

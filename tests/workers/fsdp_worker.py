@@ -24,7 +24,7 @@ import sys
 import torch
 import torch.distributed as dist
 from accelerate.utils.other import get_module_children_bottom_up
-from common import COLLECTIVE_TIMEOUT, FAMILIES, load_classifier, progress, seeded_build
+from common import COLLECTIVE_TIMEOUT, FAMILIES, leave_process_group, load_classifier, progress, seeded_build
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
     get_model_state_dict,
@@ -105,8 +105,7 @@ def main(out_dir: str, checkpoint: str) -> None:
     if rank == 0:
         torch.save(results, f"{out_dir}/fsdp.pt")
     progress("done; leaving the process group")
-    dist.barrier()
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 if __name__ == "__main__":

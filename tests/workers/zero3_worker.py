@@ -15,7 +15,7 @@ import sys
 import deepspeed
 import torch
 import torch.distributed as dist
-from common import COLLECTIVE_TIMEOUT, FAMILIES, load_classifier, progress, seeded_build
+from common import COLLECTIVE_TIMEOUT, FAMILIES, leave_process_group, load_classifier, progress, seeded_build
 from transformers.integrations import HfDeepSpeedConfig
 
 import idinit_hf
@@ -67,8 +67,7 @@ def main(out_dir: str, checkpoint: str) -> None:
     results["bert_from_pretrained"] = gathered(load_classifier(checkpoint))
     torch.save(results, f"{out_dir}/zero3_rank{dist.get_rank()}.pt")
     progress("done; leaving the process group")
-    dist.barrier()
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 if __name__ == "__main__":
