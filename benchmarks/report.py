@@ -111,6 +111,9 @@ def ratio_text(ratios, gaps) -> str:
 #: the depth the README's headline table and plot show
 HEADLINE_DEPTH = 16
 
+#: the issue's bar against the practitioners' inits: steps to the best one's final loss, on every seed
+BASELINE_STEPS_GOAL = 0.85
+
 
 def short(data: str) -> str:
     """A data set's name without its size or where it was read from ("Fashion-MNIST from ../x" → "Fashion-MNIST")."""
@@ -166,7 +169,9 @@ def below_idinit(group: dict, loss: str) -> list[str]:
 def where_idinit_loses(table, runs) -> list[str]:
     """The groups where IDInit does not have the lowest final validation loss among the default and every
     practitioner's init, or has it but not the lowest test loss (the README's table reports the test split), or does
-    not reach the default's final loss on every seed: said plainly, with how much."""
+    not reach the default's final loss on every seed, or (at the headline depth) does not reach the best
+    practitioner's final loss in at most ``BASELINE_STEPS_GOAL`` of its steps on every seed: said plainly, with how
+    much."""
     lines = []
     for family, data, depth in sorted({(r["family"], r["data"], r["depth"]) for r in table}):
         group = {r["method"]: r for r in table if (r["family"], r["data"], r["depth"]) == (family, data, depth)}
@@ -186,6 +191,13 @@ def where_idinit_loses(table, runs) -> list[str]:
         elif group["idinit"]["steps_ratio"] is None and "default" in group:
             lines.append(f"- {family} ({short(data)}), {depth} layers: the default's final validation loss is not reached by "
                          f"every seed ({group['idinit']['reached_in']}).")
+        elif depth == HEADLINE_DEPTH and (best := best_baseline(group)) is not None:
+            ratios, gaps = versus_baseline(runs, family, data, depth, best)
+            slow = [r for r in ratios if r is None or r > BASELINE_STEPS_GOAL]
+            if slow:  # lowest on the mean, but not as fast as the issue asks on every seed
+                lines.append(f"- {family} ({short(data)}), {depth} layers: lowest final validation loss, but {best}'s "
+                             f"final loss reached in more than {BASELINE_STEPS_GOAL:.2f} of its steps on "
+                             f"{len(slow)}/{len(ratios)} seeds: {ratio_text(ratios, gaps)}.")
     return lines
 
 
@@ -213,10 +225,6 @@ def compact_table(table, runs, depths=(HEADLINE_DEPTH,)):
         rows.append(f"| {family} | {short(data)} | {depth} | {loss.get('default', '–')} | {loss.get('idinit', '–')} | "
                     f"{f'{best}: {loss[best]}' if best else '–'} | {steps} | {versus} |")
     return "\n".join(rows)
-
-
-#: the issue's bar against the practitioners' inits: steps to the best one's final loss, on every seed
-BASELINE_STEPS_GOAL = 0.85
 
 
 def baseline_goals(table, runs):
@@ -429,7 +437,8 @@ def main():
                   f"{HEADLINE_DEPTH}.png)", "",
                   "**Where IDInit loses** (final validation loss above the default's or a practitioner's init's, or "
                   "the test split's where validation is not, or the default's not reached on every seed, at any "
-                  "depth, budget and width measured):", "",
+                  f"depth, budget and width measured; at {HEADLINE_DEPTH} layers also the best practitioner's final "
+                  f"loss not reached in {BASELINE_STEPS_GOAL:.2f} of its steps on every seed):", "",
                   *(losses or ["- nowhere in these runs."])]
         depths = sorted({r["depth"] for r in table} - {HEADLINE_DEPTH})
         if depths:

@@ -33,13 +33,17 @@
 #      …), idinit_query="small" in the head-to-head's settings and on text, the dynamics and the stability sweep of
 #      ViT's new default; the weaker practitioner's inits on SOTU on seeds 1 and 2, and BERT's on SOTU; Llama's
 #      default init at width 256
+#   j. the encoders' query (docs/defaults.md, "ModernBERT's query"): idinit_query="small" on ModernBERT (16 layers on
+#      both corpora, 4 layers on CPython text) and BERT (16 layers, both corpora), 3 seeds, with its dynamics; the
+#      weaker practitioner's inits on ModernBERT on SOTU on seeds 1 and 2; ViT's stem loosened (the digits and
+#      Fashion-MNIST, 16 layers, 3 seeds). Names are today's: ModernBERT's former Q = I is "idinit:query=idi"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-python}
-STAGES=${STAGES:-a b c d e f g h i}
+STAGES=${STAGES:-a b c d e f g h i j}
 DATA_CWD=${DATA_CWD:-$ROOT}
 export PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 cd "$DATA_CWD"
@@ -242,6 +246,28 @@ vit_query_and_fill_ins() {  # stage i (docs/defaults.md, "ViT's query: why Q = 0
         --widths 256 --methods default
 }
 
+encoders_query() {  # stage j (docs/defaults.md, "ModernBERT's query")
+    local SOTU="--text_dir ../shared/data/text/sotu" Q0=idinit:query=idi WEAK="zero-branch-out depth-scaled olmo2 mimetic"
+    $CONVERGENCE --families modernbert --depths 4 16 --seeds 0 1 2 --methods idinit --deep_methods idinit $BERT
+    $CONVERGENCE --families modernbert --depths 16 --seeds 0 1 2 --methods idinit --deep_methods idinit $BERT $SOTU
+    $CONVERGENCE --families bert --depths 16 --seeds 0 1 2 --methods idinit:query=small \
+        --deep_methods idinit:query=small $BERT
+    $CONVERGENCE --families bert --depths 16 --seeds 0 1 2 --methods idinit:query=small \
+        --deep_methods idinit:query=small $BERT $SOTU
+    test -f "$ROOT/benchmarks/results/issue19/dynamics_modernbert_query.json" ||
+        $PY "$ROOT/benchmarks/dynamics.py" --family modernbert --depth 16 --width 64 --batch_size 32 --block_size 64 \
+            --steps 300 --every 25 --lr 0.001 --warmup 50 --methods "$Q0" idinit neox --tag _query \
+            --output_dir "$ROOT/benchmarks/results/issue19"
+    $CONVERGENCE --families modernbert --depths 16 --seeds 0 1 2 --methods $WEAK --deep_methods $WEAK $BERT $SOTU
+    # ViT's stem loosened (GPT-2's loosening on the stem alone, and everywhere)
+    local LOOSE="idinit:loosening=0.5,loosening_target=all,loosening_scale=fan_in" data
+    local -a stem=("$LOOSE" "idinit+$LOOSE[patch_embedding]")
+    for data in "" "--image_dir ../shared/data/images/fashion-mnist"; do
+        $CONVERGENCE --families vit --depths 16 --seeds 0 1 2 --methods "${stem[@]}" --deep_methods "${stem[@]}" $TEXT \
+            $data --output_dir "$ROOT/benchmarks/results/issue19/vit_stem/loosened"
+    done
+}
+
 for stage in $STAGES; do
     echo "=== stage $stage: $(date -Is)"
     case $stage in
@@ -255,7 +281,8 @@ for stage in $STAGES; do
         g) loosening_size ;;
         h) vit_stem_and_long_loosening ;;
         i) vit_query_and_fill_ins ;;
-        *) echo "unknown stage $stage (a, b, c, d, e, f, g, h, i)" >&2; exit 2 ;;
+        j) encoders_query ;;
+        *) echo "unknown stage $stage (a, b, c, d, e, f, g, h, i, j)" >&2; exit 2 ;;
     esac
 done
 echo "=== done: $(date -Is)"

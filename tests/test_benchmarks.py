@@ -536,3 +536,27 @@ def test_where_idinit_loses_names_a_lead_on_validation_that_the_test_split_rever
         "- gemma2 (d), 16 layers: lowest final validation loss, but on the test split 1.430, above neox (1.360, by "
         "0.070)."]
     assert report.where_idinit_loses([row("default", 3.0, 2.0), row("idinit", 2.38, 1.30)], []) == []
+
+
+def test_where_idinit_loses_names_a_lead_that_reaches_the_best_baseline_too_slowly():
+    """At the headline depth IDInit must also reach the best practitioner's final loss in at most 0.85 of its steps
+    on every seed (issue 19): a lower final loss reached later than that is said, with the ratios."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import report
+
+    def row(method, val):
+        return {"family": "modernbert", "data": "d", "depth": 16, "method": method, "val_loss": val, "test_loss": val,
+                "steps_ratio": 0.5, "reached_in": "2/2"}
+
+    def run(method, seed, curve):
+        return {"family": "modernbert", "data": "d", "depth": 16, "method": method, "seed": seed,
+                "curve": [[step, loss, 0.0] for step, loss in zip((0, 50, 100), curve, strict=True)]}
+
+    table = [row("default", 3.0), row("idinit", 1.45), row("neox", 1.47)]
+    slow = [run("neox", 0, (6, 2, 1.47)), run("idinit", 0, (6, 2, 1.46)),  # reached at step 100: 1.00
+            run("neox", 1, (6, 2, 1.47)), run("idinit", 1, (6, 1.4, 1.4))]  # at step 50: 0.50
+    assert report.where_idinit_loses(table, slow) == [
+        "- modernbert (d), 16 layers: lowest final validation loss, but neox's final loss reached in more than 0.85 "
+        "of its steps on 1/2 seeds: 0.75 (worst seed 1.00)."]
+    assert report.where_idinit_loses(table, slow[2:]) == []  # the fast seed alone
+    assert report.where_idinit_loses([{**r, "depth": 8} for r in table], [{**r, "depth": 8} for r in slow]) == []

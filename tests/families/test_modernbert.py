@@ -10,6 +10,7 @@ from helpers import (
     assert_default_random,
     assert_loosened_identity,
     assert_replicas_loosened_apart,
+    assert_small_init,
     attention_out_pattern,
     eye,
     inputs,
@@ -33,9 +34,21 @@ def test_example_has_local_and_global_attention_and_no_first_attention_norm():
     assert isinstance(model.model.layers[0].attn_norm, torch.nn.Identity)
 
 
+def test_wqkv_query_is_small_init_key_and_value_identities():
+    """ModernBERT's family default idinit_query="small" (issue 19): the query block of Wqkv is SmallInit, the key
+    and value blocks IDIτ, Wo IDIZε (the block is the identity at init whatever the query holds)."""
+    model = build()
+    for layer in model.model.layers:
+        query, key, value = layer.attn.Wqkv.weight.detach().split(D)
+        assert_small_init(query)
+        assert torch.equal(key, eye(D)) and torch.equal(value, eye(D))
+        assert torch.equal(layer.attn.Wo.weight.detach(), attention_out_pattern(D))
+    assert idinit_hf.verify(model).ok
+
+
 @pytest.mark.parametrize("query_scale", [1.0, 0.0])
-def test_wqkv_holds_an_identity_per_projection_the_query_scaled(query_scale):
-    for layer in build(idinit_query_scale=query_scale).model.layers:
+def test_wqkv_holds_an_identity_per_projection_the_query_scaled_with_query_idi(query_scale):
+    for layer in build(idinit_query="idi", idinit_query_scale=query_scale).model.layers:
         query, key, value = layer.attn.Wqkv.weight.detach().split(D)
         assert torch.equal(query, query_scale * eye(D))
         assert torch.equal(key, eye(D)) and torch.equal(value, eye(D))
