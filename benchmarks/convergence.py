@@ -94,8 +94,13 @@ def parse_args(argv=None):
 
 
 def methods_for(family, depth, args):
+    """The methods to run on ``family`` at ``depth``: those asked for that apply to it; the others are named on
+    stderr (a practitioner's init written for one stack of transformer blocks does not apply to T5, baselines.py)."""
     shallow = depth == min(args.depths)
     names = (args.methods or list(METHODS)) if shallow else args.deep_methods
+    left_out = [m for m in names if family not in method_spec(m)[2]]
+    if left_out and (args.methods or not shallow):  # asked for by name, not the full list's inapplicable ones
+        print(f"{family}, {depth} layers: not run, does not apply to {family}: {', '.join(left_out)}", file=sys.stderr)
     return [m for m in names if family in method_spec(m)[2]]
 
 
@@ -203,8 +208,9 @@ def main(argv=None):
     for family in args.families:
         splits = images if is_image(family) else text
         for depth in args.depths:
+            methods = methods_for(family, depth, args)
             for seed in args.seeds:
-                for method in methods_for(family, depth, args):
+                for method in methods:
                     finished = {run_key(r) for r in runs}
                     if not args.redo and run_key(planned(family, method, depth, seed, splits, settings)) in finished:
                         skipped += 1

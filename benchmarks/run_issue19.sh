@@ -36,7 +36,10 @@
 #   j. the encoders' query (docs/defaults.md, "ModernBERT's query"): idinit_query="small" on ModernBERT (16 layers on
 #      both corpora, 4 layers on CPython text) and BERT (16 layers, both corpora), 3 seeds, with its dynamics; the
 #      weaker practitioner's inits on ModernBERT on SOTU on seeds 1 and 2; ViT's stem loosened (the digits and
-#      Fashion-MNIST, 16 layers, 3 seeds). Names are today's: ModernBERT's former Q = I is "idinit:query=idi"
+#      Fashion-MNIST, 16 layers, 3 seeds); T5's MLP output (docs/defaults.md, "T5's MLP output"): swap probes with the
+#      default init at 4 layers, the loosening, ε and query variants, idinit_mlp_out="default" at 4 and 16 layers and
+#      on GPT-2 and Llama, 3 seeds. Names are today's: ModernBERT's former Q = I is "idinit:query=idi", T5's former
+#      IDIZε on wo "idinit:mlp_out=idiz"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
 # "../shared/...", and a rerun recognizes a run only by the same name; default: the checkout, as in /work/main).
@@ -259,6 +262,20 @@ encoders_query() {  # stage j (docs/defaults.md, "ModernBERT's query")
             --steps 300 --every 25 --lr 0.001 --warmup 50 --methods "$Q0" idinit neox --tag _query \
             --output_dir "$ROOT/benchmarks/results/issue19"
     $CONVERGENCE --families modernbert --depths 16 --seeds 0 1 2 --methods $WEAK --deep_methods $WEAK $BERT $SOTU
+    # T5's MLP output: probes with the default init's roles, then the variants at 4 and 16 layers
+    local T5="--steps 600 --eval_every 25 --eval_batches 4 --batch_size 16 --block_size 64 --width 64 --lr 0.001 --warmup 50"
+    local P=idinit:mlp_out=idiz L=loosening_target=all,loosening_scale=fan_in role
+    local -a probes=() t5=(idinit "$P" "idinit:loosening=0.5,$L,mlp_out=idiz" "idinit:loosening=2.0,$L,mlp_out=idiz"
+                           "idinit:loosening=4.0,$L,mlp_out=idiz" "idinit:loosening=2.0,$L"
+                           "idinit:epsilon=0.01,mlp_out=idiz" "idinit:query=small,mlp_out=idiz")
+    for role in embedding attention_in cross_attention_in position_bias attention_out mlp_in mlp_out attention_out,mlp_out; do
+        probes+=("$P+default[$role]")
+    done
+    $CONVERGENCE --families t5 --depths 4 --seeds 0 1 2 --methods "${probes[@]}" $T5
+    $CONVERGENCE --families t5 --depths 4 16 --seeds 0 1 2 --methods "${t5[@]}" --deep_methods "${t5[@]}" "$P+default[mlp_out]" \
+        "$P+default[attention_out,mlp_out]" $T5
+    $CONVERGENCE --families gpt2 llama --depths 16 --seeds 0 1 2 --methods idinit:mlp_out=default \
+        --deep_methods idinit:mlp_out=default $TEXT
     # ViT's stem loosened (GPT-2's loosening on the stem alone, and everywhere)
     local LOOSE="idinit:loosening=0.5,loosening_target=all,loosening_scale=fan_in" data
     local -a stem=("$LOOSE" "idinit+$LOOSE[patch_embedding]")

@@ -161,6 +161,10 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "first query head that uses it, g·group (group)."),
     OptionSpec("gate", "idi", "choice", ("idi", "default"),
                "gate projection of a gated MLP (Llama family): IDIτ like the up projection, or the library init."),
+    OptionSpec("mlp_out", "idiz", "choice", ("idiz", "default"),
+               "last layer of the MLP branch (down projection, an expert's too; not one a norm follows: "
+               "idinit_normed_out): IDIZε (§3: the branch outputs ≈ 0 at init), or the library init (the MLP branch "
+               "then computes from step 0: the block is no identity at init)."),
     OptionSpec("embeddings", "default", "choice", ("default", "idi"),
                "token / position / token-type tables, ViT class token and positions."),
     OptionSpec("token_table", "embeddings", "choice", ("embeddings", "small"),

@@ -11,7 +11,7 @@ import idinit_hf
 from idinit_hf import testing
 from idinit_hf.diagnostics import role_slots
 from idinit_hf.patterns import as_matrix
-from idinit_hf.roles import QUERY, Role
+from idinit_hf.roles import QUERY, Role, Rule
 
 # ---- options that change a role's rule ------------------------------------------------------------------------------
 
@@ -178,6 +178,32 @@ def test_query_option_small_draws_the_query_rows_and_nothing_else(name):
         assert torch.equal(matrix[~mask], reference[~mask]), param_name
         assert not torch.equal(matrix[mask], reference[mask]), param_name
     assert idinit_hf.verify(small).ok
+
+
+MLP_FAMILIES = [name for name in testing.names()
+                if any(s.role is Role.MLP_OUT and not s.normed for s in family(name).slots)]
+
+
+@pytest.mark.parametrize("name", MLP_FAMILIES)
+def test_mlp_out_option_default_leaves_the_mlp_outputs_to_the_library_and_nothing_else(name):
+    """idinit_mlp_out="default": every MLP output (a down projection, each expert's; not one a norm follows) is the
+    library's, which verify reports as such; every weight IDInit writes is the one idinit_mlp_out="idiz" writes, bit
+    for bit (IDInit's draws are seeded per parameter, whatever the library drew before)."""
+    config = dict(init_method="idinit", idinit_seed=4)
+    library = testing.tiny_model(name, width=64, idinit_mlp_out="default", **config)
+    paper = dict(testing.tiny_model(name, width=64, idinit_mlp_out="idiz", **config).named_parameters())
+    checks = idinit_hf.verify(library)
+    assert checks.ok
+    mlp_out = [layer for layer in checks.layers if layer.role is Role.MLP_OUT]
+    assert mlp_out, "no MLP output found"
+    for layer in checks.layers:
+        weight = library.get_parameter(layer.name)
+        if layer.role is Role.MLP_OUT:
+            assert layer.rule is Rule.DEFAULT and layer.matches is None, layer.name
+            if layer.name.endswith("weight"):
+                assert not torch.equal(weight, paper[layer.name]), layer.name
+        elif layer.rule not in (Rule.DEFAULT, Rule.TIED):
+            assert torch.equal(weight, paper[layer.name]), layer.name
 
 
 def test_query_scale_one_gives_the_papers_identity_query():

@@ -1,6 +1,7 @@
 """The T5 family, role by role: what every layer holds after from_config (the query folded by d_head^-½, the
 cross-attention and relative-bias options, T5 v1.1's gated MLP, the shared table and its aliases, the always-tied
-head), every block of both stacks an identity at init, and every model type of the installed transformers with
+head), T5's own wo by default (idinit_mlp_out), every block of both stacks an identity at init under the
+method's IDIZε on wo, and every model type of the installed transformers with
 exactly the T5 layout is covered."""
 
 from __future__ import annotations
@@ -100,22 +101,39 @@ def test_cross_attention_follows_its_option_and_its_output_is_idiz(rule):
     assert idinit_hf.verify(model).ok
 
 
-def test_the_mlp_is_idi_in_and_idiz_out():
-    ff = feed_forward(build())
+def test_the_mlp_is_idi_in_and_idiz_out_with_mlp_out_idiz():
+    ff = feed_forward(build(idinit_mlp_out="idiz"))
     assert_loosened_identity(ff.wi.weight.detach())
     assert torch.equal(ff.wo.weight.detach(), mlp_out_pattern(D, FF))
+
+
+def test_wo_is_t5s_own_init_by_default_and_the_attention_branches_start_at_zero():
+    """T5's family default idinit_mlp_out="default" (issue 19): every wo is T5's N(0, d_ff^-½), which verify reports
+    as the library's; wi and the attention keep IDInit's patterns, so the attention branches still output ≈ 0 at
+    init and the MLP branches do not."""
+    model, paper = build(), build(idinit_mlp_out="idiz")
+    for stack in ("encoder", "decoder"):
+        ff = feed_forward(model, stack, 1)
+        assert 0.5 < float(ff.wo.weight.detach().std()) * FF**0.5 < 1.5
+        assert torch.equal(ff.wi.weight, feed_forward(paper, stack, 1).wi.weight)
+        assert torch.equal(self_attention(model, stack, 1).o.weight, self_attention(paper, stack, 1).o.weight)
+    assert idinit_hf.verify(model).ok
+    report = idinit_hf.identity_report(model, inputs("t5"))
+    assert max(block.attention_branch for block in report.blocks) <= 1e-4
+    assert min(block.mlp_branch for block in report.blocks) > 1e-2
 
 
 @pytest.mark.parametrize("gate", ["idi", "default"])
 def test_the_gated_mlp_of_t5_v1_1_gates_by_the_gate_option(gate):
     """mT5 (and T5 with feed_forward_proj='gated-gelu'): wo(act(wi_0(m)) * wi_1(m)); wi_0 is the gate."""
-    for model in (build("mt5", idinit_gate=gate), build(feed_forward_proj="gated-gelu", idinit_gate=gate)):
+    options = dict(idinit_gate=gate, idinit_mlp_out="idiz")
+    for model in (build("mt5", **options), build(feed_forward_proj="gated-gelu", **options)):
         ff = feed_forward(model, "decoder", 1)
         assert_loosened_identity(ff.wi_1.weight.detach())
         if gate == "idi":
             assert_loosened_identity(ff.wi_0.weight.detach())
         else:
-            assert 0.5 < float(ff.wi_0.weight.std()) * D**0.5 < 1.5  # T5's N(0, d^-½)
+            assert 0.5 < float(ff.wi_0.weight.detach().std()) * D**0.5 < 1.5  # T5's N(0, d^-½)
         assert torch.equal(ff.wo.weight.detach(), mlp_out_pattern(D, FF))
         assert idinit_hf.verify(model).ok
 
@@ -210,7 +228,11 @@ def test_every_t5_layout_model_type_is_covered():
 
 @pytest.mark.parametrize("model_type", model_type_sweep(T5.model_types))
 def test_each_covered_model_type_is_exact_and_an_identity_at_init(model_type):
-    model = build(model_type)
+    """Exact patterns under the family's defaults; an identity at init under the method's rule on every branch (the
+    default leaves wo to T5's own init)."""
+    report = idinit_hf.verify(build(model_type))
+    assert report.ok, str(report)
+    model = build(model_type, idinit_mlp_out="idiz")
     report = idinit_hf.verify(model)
     written = [layer for layer in report.layers if layer.rule not in (idinit_hf.Rule.DEFAULT, idinit_hf.Rule.TIED)]
     assert len(written) >= 2 * 6 * 2 and report.ok, str(report)  # q, k, v, o, MLP in and out in each of 4 blocks
