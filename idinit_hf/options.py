@@ -186,7 +186,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
                "what tells the experts of a mixture apart at init: each expert's identity in its own cyclic shift of "
                "the model dimensions (shift), the same identity with each expert's own loosening noise on its τ "
                "entries (loosen), exact copies (identical), or the library's random gate/up projections (default); "
-               "every expert's down projection is IDIZε."),
+               "every expert's down projection is IDIZε (as idinit_mlp_out says)."),
     OptionSpec("shared_experts", "idi", "choice", ("idi", "default"),
                "shared experts of a mixture (Qwen2-MoE, DeepSeek-V3): a gated MLP under IDInit (gate/up IDIτ, down "
                "IDIZε), or the library init (the block is then no identity at init)."),

@@ -43,7 +43,7 @@ def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_seq2seq_example_trains_from_idinit_and_reloads_in_stock_transformers(tmp_path, monkeypatch, capsys):
-    """examples/seq2seq_from_scratch.py on a T5, briefly: verified IDInit, identity blocks, the loss falls, a stock
+    """examples/seq2seq_from_scratch.py on a T5, briefly: verified IDInit, attention branches at ≈ 0, the loss falls, a stock
     reload (in this process: a fresh one would spend most of its seconds importing transformers)."""
     monkeypatch.setattr(sys, "argv", ["seq2seq_from_scratch.py", "--model_type", "t5", "--layers", "2", "--width",
                                       "32", "--steps", "40", "--batch_size", "8", "--lr", "3e-3", "--output_dir",
@@ -52,6 +52,9 @@ def test_seq2seq_example_trains_from_idinit_and_reloads_in_stock_transformers(tm
     runpy.run_path(str(ROOT / "examples" / "seq2seq_from_scratch.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "IDInit verified: True" in out and "bit-identical=True" in out
+    # the attention branches start at ≈ 0 (IDIZε); T5's MLP branches are live (its default idinit_mlp_out="default")
+    branches = re.search(r"largest attention branch (\S+), largest MLP branch (\S+) \(idinit_mlp_out='default'\)", out)
+    assert float(branches.group(1)) < 1e-4 < float(branches.group(2))
     first = float(re.search(r"step    1  train loss (\S+)", out).group(1))
     held_out = float(re.search(r"held-out loss (\S+)", out).group(1))
     assert held_out < first

@@ -52,8 +52,8 @@ def fused_attention_slots(owner: Any, qkv: FusedQKV, *, fused: str = "query_key_
 
 
 def mlp_slots(owner: Any, fc_in: str, fc_out: str, *, prefix: str = "", **fields: Any) -> tuple[Slot, ...]:
-    """An ungated MLP ``fc_out(act(fc_in(x)))``: ``MLP_IN`` (IDIτ) and ``MLP_OUT`` (IDIZε). ``fields`` go to both
-    slots (GPT-2's ``transposed=True``)."""
+    """An ungated MLP ``fc_out(act(fc_in(x)))``: ``MLP_IN`` (IDIτ) and ``MLP_OUT`` (IDIZε, or as ``idinit_mlp_out``
+    says). ``fields`` go to both slots (GPT-2's ``transposed=True``)."""
     return (
         Slot(owner, prefix + fc_in, Role.MLP_IN, **fields),
         Slot(owner, prefix + fc_out, Role.MLP_OUT, **fields),
@@ -63,7 +63,8 @@ def mlp_slots(owner: Any, fc_in: str, fc_out: str, *, prefix: str = "", **fields
 def gated_mlp_slots(owner: Any, *, gate: str = "gate_proj", up: str = "up_proj", down: str = "down_proj",
                     prefix: str = "", **fields: Any) -> tuple[Slot, ...]:
     """A gated MLP ``down(act(gate(x)) * up(x))``: ``MLP_GATE`` (the ``idinit_gate`` option's rule), ``MLP_IN``
-    (IDIτ), ``MLP_OUT`` (IDIZε). ``fields`` go to all three (a shared expert's ``option="shared_experts"``)."""
+    (IDIτ), ``MLP_OUT`` (IDIZε, or as ``idinit_mlp_out`` says). ``fields`` go to all three (a shared expert's
+    ``option="shared_experts"``)."""
     return (
         Slot(owner, prefix + gate, Role.MLP_GATE, **fields),
         Slot(owner, prefix + up, Role.MLP_IN, **fields),
