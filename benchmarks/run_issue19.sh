@@ -37,8 +37,8 @@
 #      both corpora, 4 layers on CPython text) and BERT (16 layers, both corpora), 3 seeds, with its dynamics; the
 #      weaker practitioner's inits on ModernBERT on SOTU on seeds 1 and 2; ViT's stem loosened (the digits and
 #      Fashion-MNIST, 16 layers, 3 seeds); T5's MLP output (docs/defaults.md, "T5's MLP output"): swap probes with the
-#      default init at 4 layers, the loosening, ε and query variants, idinit_mlp_out="default" at 4 and 16 layers and
-#      on GPT-2 and Llama, 3 seeds. Names are today's: ModernBERT's former Q = I is "idinit:query=idi", T5's former
+#      default init at 4 layers, the loosening, ε and query variants, idinit_mlp_out="default" at 4 and 16 layers (and on
+#      the State of the Union text) and on GPT-2 and Llama, 3 seeds. Names are today's: ModernBERT's former Q = I is "idinit:query=idi", T5's former
 #      IDIZε on wo "idinit:mlp_out=idiz"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
@@ -274,6 +274,8 @@ encoders_query() {  # stage j (docs/defaults.md, "ModernBERT's query")
     $CONVERGENCE --families t5 --depths 4 --seeds 0 1 2 --methods "${probes[@]}" $T5
     $CONVERGENCE --families t5 --depths 4 16 --seeds 0 1 2 --methods "${t5[@]}" --deep_methods "${t5[@]}" "$P+default[mlp_out]" \
         "$P+default[attention_out,mlp_out]" $T5
+    $CONVERGENCE --families t5 --depths 4 16 --seeds 0 1 2 --methods default idinit "$P" --deep_methods default idinit \
+        "$P" $T5 --text_dir ../shared/data/text/sotu
     $CONVERGENCE --families gpt2 llama --depths 16 --seeds 0 1 2 --methods idinit:mlp_out=default \
         --deep_methods idinit:mlp_out=default $TEXT
     # ViT's stem loosened (GPT-2's loosening on the stem alone, and everywhere)
