@@ -3,12 +3,12 @@ global and local (sliding-window) attention.
 
 Block: ``h = x + attn.Wo(attn(attn_norm(x)))``, ``out = h + mlp.Wo(act(a) * g)`` with ``a | g = mlp.Wi(mlp_norm(h))``
 (the first block's ``attn_norm`` is the identity: the embeddings end in a norm), so IDIZε on the two ``Wo`` makes
-every block the identity at init. ``Wqkv`` stacks Q | K | V (``view(…, 3, heads, head_dim)``): the key and value
-blocks get their own IDIτ, the query block SmallInit by default (``idinit_query``; with ``"idi"`` IDIτ scaled by
-``idinit_query_scale``) (``Slot.fused``, as GPT-2's ``c_attn``). ``Wi`` stacks the
-activated half ``a`` (the gate of a gated MLP: ``idinit_gate``, IDIτ or the library's distribution) and the linear half
-``g`` (IDIτ): ``Slot.stacked``. The local windows are a quarter of the context (ModernBERT's 128 of 8192 would see
-nothing local at the lengths these tests and benchmarks train on).
+every block the identity at init. ``Wqkv`` stacks Q | K | V (``view(…, 3, heads, head_dim)``, ``Slot.fused`` as
+GPT-2's ``c_attn``): the key and value blocks get their own IDIτ, the query block SmallInit by default
+(``idinit_query``; with ``"idi"``, IDIτ scaled by ``idinit_query_scale``). ``Wi`` stacks the activated half ``a``
+(the gate of a gated MLP: ``idinit_gate``, IDIτ or the library's distribution) and the linear half ``g`` (IDIτ):
+``Slot.stacked``. The local windows are a quarter of the context (ModernBERT's 128 of 8192 would see nothing local
+at the lengths these tests and benchmarks train on).
 """
 
 from ..roles import QUERY, Role, Slot
