@@ -38,7 +38,7 @@
 #      weaker practitioner's inits on ModernBERT on SOTU on seeds 1 and 2; ViT's stem loosened (the digits and
 #      Fashion-MNIST, 16 layers, 3 seeds); T5's MLP output (docs/defaults.md, "T5's MLP output"): swap probes with the
 #      default init at 4 layers, the loosening, ε and query variants, idinit_mlp_out="default" at 4 and 16 layers (and on
-#      the State of the Union text) and on GPT-2 and Llama, 3 seeds. Names are today's: ModernBERT's former Q = I is "idinit:query=idi", T5's former
+#      the State of the Union text) and on GPT-2, Llama and ModernBERT, 3 seeds. Names are today's: ModernBERT's former Q = I is "idinit:query=idi", T5's former
 #      IDIZε on wo "idinit:mlp_out=idiz"
 #
 # Environment: PY (python), DATA_CWD (a folder whose parent holds shared/: the earlier runs name their data
@@ -278,8 +278,13 @@ encoders_query() {  # stage j (docs/defaults.md, "ModernBERT's query")
         "$P" $T5 --text_dir ../shared/data/text/sotu
     $CONVERGENCE --families gpt2 llama --depths 16 --seeds 0 1 2 --methods idinit:mlp_out=default \
         --deep_methods idinit:mlp_out=default $TEXT
+    local data
+    for data in "" "$SOTU"; do
+        $CONVERGENCE --families modernbert --depths 16 --seeds 0 1 2 --methods idinit:mlp_out=default \
+            --deep_methods idinit:mlp_out=default $BERT $data
+    done
     # ViT's stem loosened (GPT-2's loosening on the stem alone, and everywhere)
-    local LOOSE="idinit:loosening=0.5,loosening_target=all,loosening_scale=fan_in" data
+    local LOOSE="idinit:loosening=0.5,loosening_target=all,loosening_scale=fan_in"
     local -a stem=("$LOOSE" "idinit+$LOOSE[patch_embedding]")
     for data in "" "--image_dir ../shared/data/images/fashion-mnist"; do
         $CONVERGENCE --families vit --depths 16 --seeds 0 1 2 --methods "${stem[@]}" --deep_methods "${stem[@]}" $TEXT \
