@@ -98,10 +98,11 @@ def methods_for(family, depth, args):
     stderr (a practitioner's init written for one stack of transformer blocks does not apply to T5, baselines.py)."""
     shallow = depth == min(args.depths)
     names = (args.methods or list(METHODS)) if shallow else args.deep_methods
-    left_out = [m for m in names if family not in method_spec(m)[2]]
+    applies = [m for m in names if family in method_spec(m)[2]]
+    left_out = [m for m in names if m not in applies]
     if left_out and (args.methods or not shallow):  # asked for by name, not the full list's inapplicable ones
         print(f"{family}, {depth} layers: not run, does not apply to {family}: {', '.join(left_out)}", file=sys.stderr)
-    return [m for m in names if family in method_spec(m)[2]]
+    return applies
 
 
 def group_key(run: dict) -> tuple:

@@ -13,9 +13,10 @@ At init, on the validation batches of the convergence benchmark's T5 setting (py
 * the gradient norm reaching the encoder's blocks and the decoder's: the loss reaches the encoder only through the
   cross-attention, whose output projection is IDIZε under IDInit.
 
-``--train`` trains ``--train_method`` (IDInit with IDIZε on every branch by default) with the cross-attention output projections redrawn by the library's rule
-(N(0, (heads·d_kv)^-½)) with the convergence benchmark's settings (``common.train_run``): does feeding the encoder
-gradient from the first step close the gap? Prints a table; writes nothing.
+``--train`` trains ``--train_method`` (IDInit with IDIZε on every branch by default) with the cross-attention
+output projections redrawn by the library's rule (N(0, (heads·d_kv)^-½)) with the convergence benchmark's settings
+(``common.train_run``): does feeding the encoder gradient from the first step close the gap? Prints a table; writes
+nothing.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
         "idinit:query_scale=1,mlp_out=idiz,token_table=small", "idinit", "zero-branch-out"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--train", action="store_true", help="also train --train_method with the cross-attention o redrawn")
-    parser.add_argument("--train_method", default="idinit:mlp_out=idiz", help="the IDInit variant --train starts from")
+    parser.add_argument("--train_method", default="idinit:mlp_out=idiz",
+                        help="the IDInit variant --train starts from")
     args = parser.parse_args(argv)
     splits = load_text(None)
     print("| method | seed | loss at init | logit of the decoder's input token | logit std | "

@@ -270,8 +270,7 @@ def write_pattern(
             else:
                 matrix = as_matrix(param, slot)
                 idinit.small_init_(matrix, d=matrix.shape[0] if stem else None, generator=generator)
-                if slot.unscaled_logits and heads is not None and options.unscaled_query == "fold":
-                    matrix.mul_(heads[0] ** -0.5)  # a query whose attention does not scale its logits (T5): as IDIτ's
+                matrix.mul_(_query_fold(slot, heads, options))  # a query whose attention does not scale its logits
         else:
             raise AssertionError(f"rule {rule} writes nothing")  # DEFAULT and TIED never reach here
         if param_name == "weight" and padding_idx is not None and rule is not Rule.ZERO:
@@ -336,8 +335,7 @@ def _write_identity(param: torch.Tensor, slot: Slot, options: Any, seed: int, is
             idinit.loosen_heads_(matrix, tau_std, head_dim=head_dim, group=group, generator=generator)
         return
     query = slot.heads == QUERY
-    unscaled = heads[0] if slot.unscaled_logits and heads is not None else None
-    _idi_scaled(matrix, options, query=query, unscaled_head_dim=unscaled)
+    _idi_scaled(matrix, options, query=query, fold=_query_fold(slot, heads, options))
     if _replicated(matrix) and not (query and options.query_scale == 0):  # Q = 0 stays exactly 0 (a tall query: MLA)
         idinit.loosen_(matrix, **loosen)
 
@@ -398,12 +396,19 @@ def _write_stacked(matrix: torch.Tensor, slot: Slot, options: Any, generator: to
             raise AssertionError(f"a stacked block has no rule {rule}")
 
 
-def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool, unscaled_head_dim: int | None = None) -> None:
+def _query_fold(slot: Slot, heads: tuple[int, int] | None, options: Any) -> float:
+    """d_head^-½ for the query of an attention that does not scale its logits (T5, ``Slot.unscaled_logits``;
+    ``heads`` = (d_head, 1)) under ``idinit_unscaled_query="fold"``, the factor T5's own init folds into its query;
+    1 for every other slot. IDIτ and a SmallInit query alike take it."""
+    if slot.heads == QUERY and slot.unscaled_logits and heads is not None and options.unscaled_query == "fold":
+        return heads[0] ** -0.5
+    return 1.0
+
+
+def _idi_scaled(matrix: torch.Tensor, options: Any, *, query: bool, fold: float = 1.0) -> None:
     """IDIτ, with τ × ``idinit_query_scale`` on a query projection (0 writes zeros: uniform attention at init),
-    and × d_head^-½ on the query of an attention that does not scale its logits (``idinit_unscaled_query="fold"``)."""
-    tau = options.tau * options.query_scale if query else options.tau
-    if query and unscaled_head_dim is not None and options.unscaled_query == "fold":
-        tau = tau * unscaled_head_dim**-0.5
+    and × ``fold`` (:func:`_query_fold`)."""
+    tau = (options.tau * options.query_scale if query else options.tau) * fold
     if tau == 0:
         matrix.zero_()
     else:

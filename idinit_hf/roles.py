@@ -204,9 +204,9 @@ class Slot:
             as opposed to position and token-type tables: ``idinit_token_table`` may give it its own rule.
         heads: ``"query"`` for the attention's query projection, or a fused Q|K|V weight (its first block):
             its IDIτ is scaled by ``idinit_query_scale`` (``idinit_query="small"``: SmallInit instead).
-            ``"key_value"`` for the key and value projections of
-            grouped-query attention (the ``idinit_gqa`` option chooses which query heads their identity lines up
-            with); the owner must have ``head_dim`` and ``num_key_value_groups`` attributes.
+            ``"key_value"`` for the key and value projections of grouped-query attention (the ``idinit_gqa``
+            option chooses which query heads their identity lines up with); the owner must have ``head_dim`` and
+            ``num_key_value_groups`` attributes.
         qkv: a fused Q|K|V projection with a per-head row order (:class:`FusedQKV`: GPT-NeoX, Falcon, Phi-3, …):
             each of its query, key and value rows gets the IDIτ row a separate projection would have
             (:func:`idinit_hf.init.idi_qkv_`), the query rows scaled by ``idinit_query_scale`` (or SmallInit rows,

@@ -43,8 +43,8 @@ def test_trainer_example_pretrains_saves_stock_and_resumes(tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_seq2seq_example_trains_from_idinit_and_reloads_in_stock_transformers(tmp_path, monkeypatch, capsys):
-    """examples/seq2seq_from_scratch.py on a T5, briefly: verified IDInit, attention branches at ≈ 0, the loss falls, a stock
-    reload (in this process: a fresh one would spend most of its seconds importing transformers)."""
+    """examples/seq2seq_from_scratch.py on a T5, briefly: verified IDInit, attention branches at ≈ 0, the loss falls,
+    a stock reload (in this process: a fresh one would spend most of its seconds importing transformers)."""
     monkeypatch.setattr(sys, "argv", ["seq2seq_from_scratch.py", "--model_type", "t5", "--layers", "2", "--width",
                                       "32", "--steps", "40", "--batch_size", "8", "--lr", "3e-3", "--output_dir",
                                       str(tmp_path)])

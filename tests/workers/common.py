@@ -20,6 +20,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 from helpers import REPRESENTATIVES, text_windows, tiny, tiny_config  # noqa: E402
 from processes import free_port, run_process_tree  # noqa: E402
 
@@ -91,8 +92,6 @@ def leave_process_group() -> None:
     worker threads can still hold tensors whose release needs the GIL: now and then a rank aborted there
     ("terminate called without an active exception", SIGABRT) after its work had finished (pytorch/pytorch#179291).
     """
-    import torch.distributed as dist
-
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
